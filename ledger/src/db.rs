@@ -1,0 +1,262 @@
+//! The database handle shared by every crate: one code path for SQLite and PostgreSQL.
+//!
+//! Queries go through sqlx's `Any` driver with `$1` placeholders, money as `BIGINT` cents and
+//! instants as `BIGINT` microseconds. On SQLite, writers are queued in-process before they
+//! take the database's single write lock with `BEGIN IMMEDIATE`, so concurrent writers wait
+//! their turn instead of seeing "database is locked".
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
+use std::ops::{Deref, DerefMut};
+use std::str::FromStr;
+use std::sync::{Arc, Once};
+use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+static MIGRATIONS_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static MIGRATIONS_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Which database engine a URL points to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    /// The engine named by a database URL, or `None` for an unsupported scheme.
+    pub fn from_url(url: &str) -> Option<Engine> {
+        if url.starts_with("sqlite:") {
+            Some(Engine::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Engine::Postgres)
+        } else {
+            None
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+}
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A connection pool on one engine.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    engine: Engine,
+    /// SQLite only: serialises writers inside this process.
+    write_queue: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction. Dropping it without [`WriteTx::commit`] rolls it back.
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
+fn install_drivers() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(sqlx::any::install_default_drivers);
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("unsupported database URL: expected sqlite:… or postgres://…")]
+    UnsupportedUrl,
+    #[error("cannot create the database file {path}: {source}")]
+    CreateFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[from] sqlx::Error),
+}
+
+/// The file path of a `sqlite:` URL, if it names a file.
+pub fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite:path.db` or `postgres://…`). A missing SQLite file is created
+    /// with owner-only permissions.
+    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Db, ConnectError> {
+        install_drivers();
+        let engine = Engine::from_url(url).ok_or(ConnectError::UnsupportedUrl)?;
+        if engine == Engine::Sqlite
+            && let Some(path) = sqlite_path(url)
+        {
+            create_private_file(path).map_err(|source| ConnectError::CreateFile {
+                path: path.to_owned(),
+                source,
+            })?;
+        }
+        let options = AnyConnectOptions::from_str(url)?;
+        let mut pool = AnyPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout);
+        if engine == Engine::Sqlite {
+            pool = pool.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = pool.connect_with(options).await?;
+        Ok(Db {
+            pool,
+            engine,
+            write_queue: (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(()))),
+        })
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// The underlying pool, for reads.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Runs the migrations of this engine.
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        match self.engine {
+            Engine::Sqlite => MIGRATIONS_SQLITE.run(&self.pool).await,
+            Engine::Postgres => MIGRATIONS_POSTGRES.run(&self.pool).await,
+        }
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<WriteTx, sqlx::Error> {
+        match &self.write_queue {
+            Some(queue) => {
+                let turn = queue.clone().lock_owned().await;
+                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                Ok(WriteTx {
+                    tx,
+                    _turn: Some(turn),
+                })
+            }
+            None => Ok(WriteTx {
+                tx: self.pool.begin().await?,
+                _turn: None,
+            }),
+        }
+    }
+
+    /// Starts a read-only transaction that sees one consistent snapshot.
+    pub async fn begin_snapshot(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.engine {
+            Engine::Sqlite => self.pool.begin_with("BEGIN DEFERRED").await,
+            Engine::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await
+            }
+        }
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[cfg(unix)]
+fn create_private_file(path: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(not(unix))]
+fn create_private_file(path: &str) -> std::io::Result<()> {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// True when the error is a unique-constraint violation.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|e| e.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engines_from_urls() {
+        assert_eq!(Engine::from_url("sqlite:./x.db"), Some(Engine::Sqlite));
+        assert_eq!(
+            Engine::from_url("postgres://u@h/db"),
+            Some(Engine::Postgres)
+        );
+        assert_eq!(Engine::from_url("mysql://u@h/db"), None);
+        assert_eq!(sqlite_path("sqlite://./x.db?mode=rwc"), Some("./x.db"));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+    }
+}
