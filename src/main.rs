@@ -1,1 +1,10 @@
-fn main() {}
+//! `passerelle`: the binary that composes the ledger, issuer and redeemer crates.
+
+use clap::Parser;
+use passerelle::cli::{Cli, run};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    run(cli).await
+}

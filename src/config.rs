@@ -1,0 +1,281 @@
+//! Configuration: an optional `passerelle.toml`, overridden by environment variables.
+//! Invalid configuration stops startup with one message naming the setting.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The settings of one deployment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`: `sqlite:./passerelle.db` (default) or `postgres://…`.
+    pub database_url: String,
+    /// `PASSERELLE_LISTEN`: address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// `PASSERELLE_PUBLIC_URL`: the address people and QR codes use.
+    pub public_url: String,
+    /// `PASSERELLE_KEY_DIR`: directory of the signing keys.
+    pub key_dir: PathBuf,
+    /// `PASSERELLE_DB_MAX_CONNECTIONS`.
+    pub db_max_connections: u32,
+    /// `PASSERELLE_BODY_LIMIT_BYTES`: largest request body accepted.
+    pub body_limit_bytes: usize,
+    /// `PASSERELLE_REQUEST_TIMEOUT_SECS`.
+    pub request_timeout: Duration,
+    /// `PASSERELLE_LOG_FORMAT`: `text` or `json`.
+    pub log_json: bool,
+    /// `PASSERELLE_ISSUANCE_FEE_BPS`: fee charged to funders on issuance, in basis points.
+    pub issuance_fee_bps: u32,
+    /// `PASSERELLE_REDEMPTION_FEE_BPS`: fee deducted from site payouts, in basis points.
+    pub redemption_fee_bps: u32,
+    /// `PASSERELLE_SEAL_INTERVAL_MS`: how often the ledger seals new transactions.
+    pub seal_interval: Duration,
+}
+
+/// The file form: every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    listen: Option<String>,
+    public_url: Option<String>,
+    key_dir: Option<PathBuf>,
+    db_max_connections: Option<u32>,
+    body_limit_bytes: Option<usize>,
+    request_timeout_secs: Option<u64>,
+    log_format: Option<String>,
+    issuance_fee_bps: Option<u32>,
+    redemption_fee_bps: Option<u32>,
+    seal_interval_ms: Option<u64>,
+}
+
+/// A configuration error names the setting and says what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration invalide — {setting} : {reason}")]
+pub struct ConfigError {
+    pub setting: String,
+    pub reason: String,
+}
+
+fn bad(setting: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting: setting.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Reads a value from the environment, else the file, else the default, and parses it.
+fn pick<T: std::str::FromStr>(
+    env: &dyn Fn(&str) -> Option<String>,
+    var: &str,
+    file: Option<String>,
+    default: &str,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    let raw = env(var).or(file).unwrap_or_else(|| default.to_owned());
+    raw.trim()
+        .parse::<T>()
+        .map_err(|e| bad(var, format!("« {raw} » n'est pas valide ({e})")))
+}
+
+impl Config {
+    /// Loads from `file` (if it exists, or if it was named explicitly) and the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let explicit = file.is_some() || env("PASSERELLE_CONFIG").is_some();
+        let path = file
+            .map(Path::to_path_buf)
+            .or_else(|| env("PASSERELLE_CONFIG").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("passerelle.toml"));
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => Some(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => None,
+            Err(e) => {
+                return Err(bad(
+                    &path.display().to_string(),
+                    format!("lecture impossible ({e})"),
+                ));
+            }
+        };
+        Config::from_sources(text.as_deref(), &env).map_err(|mut e| {
+            if !e.setting.starts_with(|c: char| c.is_ascii_uppercase()) {
+                e.setting = format!("{} dans {}", e.setting, path.display());
+            }
+            e
+        })
+    }
+
+    /// Builds a configuration from a TOML text and an environment lookup.
+    pub fn from_sources(
+        toml_text: Option<&str>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let file: FileConfig = match toml_text {
+            Some(t) => {
+                toml::from_str(t).map_err(|e| bad("passerelle.toml", e.message().to_owned()))?
+            }
+            None => FileConfig::default(),
+        };
+        let database_url = env("DATABASE_URL")
+            .or(file.database_url)
+            .unwrap_or_else(|| "sqlite:./passerelle.db".into());
+        if ledger::Engine::from_url(&database_url).is_none() {
+            return Err(bad(
+                "DATABASE_URL",
+                format!("« {database_url} » : sqlite:chemin.db ou postgres://… attendu"),
+            ));
+        }
+        let listen: SocketAddr = pick(env, "PASSERELLE_LISTEN", file.listen, "127.0.0.1:8080")?;
+        let public_url = env("PASSERELLE_PUBLIC_URL")
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"));
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(bad(
+                "PASSERELLE_PUBLIC_URL",
+                "doit commencer par http:// ou https://",
+            ));
+        }
+        let key_dir = env("PASSERELLE_KEY_DIR")
+            .map(PathBuf::from)
+            .or(file.key_dir)
+            .unwrap_or_else(|| PathBuf::from("./passerelle-keys"));
+        let db_max_connections: u32 = pick(
+            env,
+            "PASSERELLE_DB_MAX_CONNECTIONS",
+            file.db_max_connections.map(|v| v.to_string()),
+            "16",
+        )?;
+        if !(1..=1000).contains(&db_max_connections) {
+            return Err(bad("PASSERELLE_DB_MAX_CONNECTIONS", "entre 1 et 1000"));
+        }
+        let body_limit_bytes: usize = pick(
+            env,
+            "PASSERELLE_BODY_LIMIT_BYTES",
+            file.body_limit_bytes.map(|v| v.to_string()),
+            "1048576",
+        )?;
+        if !(1024..=256 * 1024 * 1024).contains(&body_limit_bytes) {
+            return Err(bad(
+                "PASSERELLE_BODY_LIMIT_BYTES",
+                "entre 1024 et 268435456 octets",
+            ));
+        }
+        let timeout: u64 = pick(
+            env,
+            "PASSERELLE_REQUEST_TIMEOUT_SECS",
+            file.request_timeout_secs.map(|v| v.to_string()),
+            "30",
+        )?;
+        if !(1..=3600).contains(&timeout) {
+            return Err(bad(
+                "PASSERELLE_REQUEST_TIMEOUT_SECS",
+                "entre 1 et 3600 secondes",
+            ));
+        }
+        let log_json = match env("PASSERELLE_LOG_FORMAT").or(file.log_format).as_deref() {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => {
+                return Err(bad(
+                    "PASSERELLE_LOG_FORMAT",
+                    format!("« {other} » : text ou json attendu"),
+                ));
+            }
+        };
+        let issuance_fee_bps: u32 = pick(
+            env,
+            "PASSERELLE_ISSUANCE_FEE_BPS",
+            file.issuance_fee_bps.map(|v| v.to_string()),
+            "0",
+        )?;
+        let redemption_fee_bps: u32 = pick(
+            env,
+            "PASSERELLE_REDEMPTION_FEE_BPS",
+            file.redemption_fee_bps.map(|v| v.to_string()),
+            "0",
+        )?;
+        for (name, v) in [
+            ("PASSERELLE_ISSUANCE_FEE_BPS", issuance_fee_bps),
+            ("PASSERELLE_REDEMPTION_FEE_BPS", redemption_fee_bps),
+        ] {
+            if v > 10_000 {
+                return Err(bad(name, "au plus 10000 points de base (100 %)"));
+            }
+        }
+        let seal_ms: u64 = pick(
+            env,
+            "PASSERELLE_SEAL_INTERVAL_MS",
+            file.seal_interval_ms.map(|v| v.to_string()),
+            "500",
+        )?;
+        if !(10..=3_600_000).contains(&seal_ms) {
+            return Err(bad("PASSERELLE_SEAL_INTERVAL_MS", "entre 10 et 3600000 ms"));
+        }
+        Ok(Config {
+            database_url,
+            listen,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            key_dir,
+            db_max_connections,
+            body_limit_bytes,
+            request_timeout: Duration::from_secs(timeout),
+            log_json,
+            issuance_fee_bps,
+            redemption_fee_bps,
+            seal_interval: Duration::from_millis(seal_ms),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(toml: Option<&str>, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_sources(toml, &move |k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = load(None, &[]).unwrap();
+        assert_eq!(c.database_url, "sqlite:./passerelle.db");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.redemption_fee_bps, 0);
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let c = load(
+            Some("listen = \"0.0.0.0:9000\"\nredemption_fee_bps = 150"),
+            &[("PASSERELLE_LISTEN", "127.0.0.1:7000")],
+        )
+        .unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:7000");
+        assert_eq!(c.redemption_fee_bps, 150);
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        let e = load(None, &[("PASSERELLE_LISTEN", "nowhere")]).unwrap_err();
+        assert_eq!(e.setting, "PASSERELLE_LISTEN");
+        let e = load(None, &[("DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert_eq!(e.setting, "DATABASE_URL");
+        let e = load(Some("unknown_key = 1"), &[]).unwrap_err();
+        assert!(e.reason.contains("unknown_key"), "{e}");
+        let e = load(None, &[("PASSERELLE_REDEMPTION_FEE_BPS", "20000")]).unwrap_err();
+        assert_eq!(e.setting, "PASSERELLE_REDEMPTION_FEE_BPS");
+        assert!(
+            e.to_string()
+                .starts_with("configuration invalide — PASSERELLE_REDEMPTION_FEE_BPS")
+        );
+    }
+}

@@ -1,0 +1,75 @@
+//! The HTTP server: routes, the authorization layer, problem documents, metrics.
+
+pub mod authz;
+pub mod metrics;
+pub mod problem;
+pub mod routes;
+
+use crate::config::Config;
+use axum::Router;
+use axum::http::StatusCode;
+use issuer::keys::KeyRing;
+use std::sync::Arc;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: ledger::Db,
+    pub config: Arc<Config>,
+    pub keys: Arc<KeyRing>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Passerelle", description = "Chambre de compensation des chèques de médiation numérique — API v1"),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The API routes and their OpenAPI document, built from the same declarations.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::api_routes())
+        .split_for_parts()
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    let (api, doc) = api();
+    let doc = Arc::new(doc);
+    Router::new()
+        .merge(api)
+        .merge(routes::system::routes(doc))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authz::authorize,
+        ))
+        .layer(axum::middleware::from_fn(metrics::track))
+        .fallback(|| async { problem::ApiError::not_found() })
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.config.request_timeout,
+        ))
+        .layer(RequestBodyLimitLayer::new(state.config.body_limit_bytes))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,263 @@
+//! Errors at the HTTP edge: every failure becomes `application/problem+json` (RFC 9457) with
+//! a stable machine `code` and a French title and detail.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    /// Stable machine-readable reason.
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub title: &'static str,
+    pub detail: Option<String>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: &'static str,
+        detail: impl Into<Option<String>>,
+    ) -> Self {
+        ApiError {
+            status,
+            code,
+            title,
+            detail: detail.into(),
+        }
+    }
+    pub fn bad_request(code: &'static str, detail: impl ToString) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            code,
+            "Requête invalide",
+            Some(detail.to_string()),
+        )
+    }
+    pub fn unprocessable(code: &'static str, detail: impl ToString) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            "Données refusées",
+            Some(detail.to_string()),
+        )
+    }
+    pub fn conflict(code: &'static str, detail: impl ToString) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            code,
+            "Conflit",
+            Some(detail.to_string()),
+        )
+    }
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Introuvable",
+            Some("Cette ressource n'existe pas ou ne vous est pas accessible.".into()),
+        )
+    }
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Authentification requise",
+            Some("Présentez un jeton d'API valide dans l'en-tête Authorization: Bearer.".into()),
+        )
+    }
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Accès refusé",
+            Some("Votre rôle ne permet pas cette action.".into()),
+        )
+    }
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Erreur interne",
+            Some("L'opération n'a pas abouti ; rien n'a été modifié.".into()),
+        )
+    }
+    pub fn unavailable(err: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %err, "service unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service indisponible",
+            Some("Réessayez dans quelques instants.".into()),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Problem {
+            type_: format!("https://passerelle.invalid/problems/{}", self.code),
+            title: self.title.to_owned(),
+            status: self.status.as_u16(),
+            code: self.code.to_owned(),
+            detail: self.detail,
+        };
+        let json = serde_json::to_vec(&body).unwrap_or_default();
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            json,
+        )
+            .into_response()
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                ApiError::unavailable(e)
+            }
+            e => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<ledger::LedgerError> for ApiError {
+    fn from(e: ledger::LedgerError) -> Self {
+        use ledger::LedgerError as L;
+        let code = e.code();
+        match e {
+            L::Db(db) => db.into(),
+            L::Migrate(m) => ApiError::internal(m),
+            L::IdempotencyConflict(key) => ApiError::conflict(
+                code,
+                format!("La clé d'idempotence « {key} » a déjà servi pour une autre opération."),
+            ),
+            L::AlreadyReversed(id) => ApiError::conflict(
+                code,
+                format!("La transaction {id} a déjà été contrepassée."),
+            ),
+            L::TransactionNotFound(_) | L::AccountNotFound(_) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                code,
+                "Introuvable",
+                Some(e.to_string()),
+            ),
+            L::InvalidAccountCode(..) => ApiError::bad_request(code, e),
+            L::Overdraft(account) => {
+                ApiError::conflict(code, format!("Le compte {account} passerait sous zéro."))
+            }
+            other => ApiError::unprocessable(code, other),
+        }
+    }
+}
+
+impl From<crate::identity::organisations::OrganisationError> for ApiError {
+    fn from(e: crate::identity::organisations::OrganisationError) -> Self {
+        use crate::identity::organisations::OrganisationError as E;
+        match e {
+            E::SiretTaken(_) => ApiError::conflict("siret_taken", e),
+            E::BadName => ApiError::unprocessable("invalid_name", e),
+            E::Db(db) => db.into(),
+        }
+    }
+}
+
+impl From<crate::identity::users::UserError> for ApiError {
+    fn from(e: crate::identity::users::UserError) -> Self {
+        use crate::identity::users::UserError as E;
+        match e {
+            E::EmailTaken(_) => ApiError::conflict("email_taken", e),
+            E::BadEmail => ApiError::unprocessable("invalid_email", e),
+            E::BadName => ApiError::unprocessable("invalid_name", e),
+            E::Db(db) => db.into(),
+        }
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(r: axum::extract::rejection::JsonRejection) -> Self {
+        use axum::extract::rejection::JsonRejection as J;
+        match r {
+            J::MissingJsonContentType(_) => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Type de contenu non pris en charge",
+                Some("Envoyez un corps JSON avec Content-Type: application/json.".into()),
+            ),
+            J::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "Corps trop volumineux",
+                Some(b.body_text()),
+            ),
+            J::JsonSyntaxError(e) => ApiError::bad_request(
+                "invalid_json",
+                format!("JSON mal formé : {}", e.body_text()),
+            ),
+            J::JsonDataError(e) => ApiError::unprocessable(
+                "invalid_body",
+                format!("Champ invalide : {}", e.body_text()),
+            ),
+            other => ApiError::bad_request("invalid_body", other.body_text()),
+        }
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(r: axum::extract::rejection::QueryRejection) -> Self {
+        ApiError::bad_request(
+            "invalid_query",
+            format!("Paramètre invalide : {}", r.body_text()),
+        )
+    }
+}
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(r: axum::extract::rejection::PathRejection) -> Self {
+        ApiError::bad_request(
+            "invalid_path",
+            format!("Chemin invalide : {}", r.body_text()),
+        )
+    }
+}
+
+/// `axum::Json` whose rejections are problem documents.
+#[derive(axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Json<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// `axum::extract::Query` whose rejections are problem documents.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct Query<T>(pub T);
+
+/// `axum::extract::Path` whose rejections are problem documents.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct Path<T>(pub T);

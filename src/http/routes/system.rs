@@ -1,0 +1,54 @@
+//! Unauthenticated system routes: health, metrics, the OpenAPI document, public keys.
+
+use crate::http::AppState;
+use crate::http::problem::ApiError;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use std::sync::Arc;
+
+pub fn routes(doc: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {
+    let json = Arc::new(doc.to_pretty_json().unwrap_or_default());
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/.well-known/passerelle-keys.json", get(keys))
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let json = json.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        (*json).clone(),
+                    )
+                }
+            }),
+        )
+}
+
+/// Liveness and database reachability.
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match sqlx::query("SELECT 1").execute(state.db.pool()).await {
+        Ok(_) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({"status": "ok", "database": state.db.engine().as_str()})),
+        )
+            .into_response(),
+        Err(e) => ApiError::unavailable(e).into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::http::metrics::render(&state.db),
+    )
+}
+
+/// The operator's public keys, for offline verification of voucher signatures.
+async fn keys(State(state): State<AppState>) -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "keys": state.keys.public_keys() }))
+}

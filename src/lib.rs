@@ -1,0 +1,10 @@
+//! The Passerelle application: CLI, configuration, HTTP server and the identity layer that
+//! compose the `ledger`, `issuer` and `redeemer` crates.
+
+pub mod audit;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod http;
+pub mod identity;
+pub mod server;

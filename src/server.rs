@@ -1,0 +1,85 @@
+//! Running the HTTP server: background sealing, graceful shutdown.
+
+use crate::cli::CliError;
+use crate::config::Config;
+use crate::http::{AppState, app};
+use issuer::keys::KeyRing;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Serves until SIGINT or SIGTERM, then finishes in-flight requests, seals what is pending and
+/// closes the database.
+pub async fn run(config: Config, db: ledger::Db, listener: TcpListener) -> Result<(), CliError> {
+    let shutdown = async move {
+        shutdown_signal().await;
+        tracing::info!("arrêt demandé : fin des requêtes en cours");
+    };
+    serve_until(config, db, listener, shutdown).await
+}
+
+/// Serves until `shutdown` completes (tests drive this directly).
+pub async fn serve_until(
+    config: Config,
+    db: ledger::Db,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), CliError> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let keys = KeyRing::load(&config.key_dir).map_err(CliError::new)?;
+    if keys.is_empty() {
+        tracing::warn!(dir = %config.key_dir.display(), "aucune clé de signature : lancez `passerelle init`");
+    }
+    crate::http::metrics::handle();
+    let sealer = tokio::spawn(seal_loop(db.clone(), config.seal_interval, stop_rx));
+    let state = AppState {
+        db: db.clone(),
+        config: Arc::new(config),
+        keys: Arc::new(keys),
+    };
+    let addr = listener.local_addr().map_err(CliError::new)?;
+    tracing::info!(%addr, engine = db.engine().as_str(), "Passerelle écoute");
+    let served = axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    let _ = stop_tx.send(true);
+    let _ = sealer.await;
+    if let Err(e) = ledger::seal::seal_all(&db, 5_000).await {
+        tracing::warn!(error = %e, "scellement final impossible");
+    }
+    db.close().await;
+    served.map_err(|e| CliError::new(format!("serveur HTTP : {e}")))
+}
+
+async fn seal_loop(db: ledger::Db, every: std::time::Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = ledger::seal::seal_all(&db, 5_000).await {
+            tracing::warn!(error = %e, "scellement différé");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
