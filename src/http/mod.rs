@@ -10,7 +10,6 @@ use axum::Router;
 use axum::http::StatusCode;
 use issuer::keys::KeyRing;
 use std::sync::Arc;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
@@ -69,7 +68,9 @@ pub fn app(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             state.config.request_timeout,
         ))
-        .layer(RequestBodyLimitLayer::new(state.config.body_limit_bytes))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.body_limit_bytes,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
