@@ -54,6 +54,27 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Load generators for the benchmarks in bench/.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Post three-posting redemption transactions from concurrent clients on DATABASE_URL.
+    Ledger {
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Duration of the run in seconds.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Number of distinct orders drawn on.
+        #[arg(long, default_value_t = 200)]
+        orders: i64,
+        /// Number of distinct sites paid.
+        #[arg(long, default_value_t = 1000)]
+        sites: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -150,6 +171,20 @@ pub async fn run(cli: Cli) -> ExitCode {
             .await
             .map(|_| ExitCode::SUCCESS),
         Command::Ledger(cmd) => commands::ledger::run(&config, cmd).await,
+        Command::Bench(BenchCommand::Ledger {
+            clients,
+            seconds,
+            orders,
+            sites,
+        }) => commands::bench::ledger(
+            &config,
+            clients,
+            std::time::Duration::from_secs(seconds),
+            orders,
+            sites,
+        )
+        .await
+        .map(|_| ExitCode::SUCCESS),
         Command::Token(TokenCommand::Create {
             email,
             name,

@@ -135,9 +135,13 @@ async fn run_case(t: &TestDb, case: usize, lanes: Vec<Vec<Op>>) -> Result<(), Te
             prop_assert!(a.natural.0 >= 0, "{} went below zero", a.account);
         }
     }
-    Ok(expected.into_iter().for_each(|(a, v)| {
-        MODEL.with(|m| *m.borrow_mut().entry(a).or_default() += v);
-    }))
+    MODEL.with(|m| {
+        let mut model = m.borrow_mut();
+        for (a, v) in expected {
+            *model.entry(a).or_default() += v;
+        }
+    });
+    Ok(())
 }
 
 thread_local! {

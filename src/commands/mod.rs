@@ -1,5 +1,6 @@
 //! What each CLI subcommand does.
 
+pub mod bench;
 pub mod demo;
 pub mod init;
 pub mod ledger;

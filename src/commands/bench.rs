@@ -1,0 +1,143 @@
+//! `passerelle bench …`: load generators that anyone can rerun (see bench/*.sh).
+
+use crate::cli::CliError;
+use crate::commands::connect_and_migrate;
+use crate::config::Config;
+use ledger::{AccountCode, Cents, NewTransaction};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Result of a timed run.
+pub struct Measured {
+    pub committed: u64,
+    pub elapsed: Duration,
+    pub latencies_us: Vec<u64>,
+}
+
+impl Measured {
+    pub fn rate(&self) -> f64 {
+        self.committed as f64 / self.elapsed.as_secs_f64()
+    }
+    pub fn percentile_ms(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let i = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies_us[i] as f64 / 1000.0
+    }
+}
+
+/// Posts realistic redemption transactions (order outstanding → site payable + fees: three
+/// postings, the shared `fees` account in every one) from `clients` concurrent clients for
+/// `duration`, with the sealer running beside them as in the server.
+pub async fn ledger(
+    config: &Config,
+    clients: usize,
+    duration: Duration,
+    orders: i64,
+    sites: i64,
+) -> Result<(), CliError> {
+    if clients == 0 || orders < 1 || sites < 1 {
+        return Err(CliError::new(
+            "--clients, --orders et --sites doivent être positifs",
+        ));
+    }
+    let db = connect_and_migrate(config).await?;
+    // Fund every order so that redemptions never overdraw it.
+    let mut tx = db.begin().await.map_err(CliError::new)?;
+    let run = ledger::time::now().timestamp_micros();
+    for order in 1..=orders {
+        let t = NewTransaction::new(
+            format!("bench-{run}-issue-{order}"),
+            "order_issued",
+            "bench",
+            ledger::time::now(),
+        )
+        .debit(AccountCode::funder(order), Cents(1_000_000_000_000))
+        .credit(
+            AccountCode::order_outstanding(order),
+            Cents(1_000_000_000_000),
+        );
+        ledger::post_in(&mut tx, &t).await.map_err(CliError::new)?;
+    }
+    tx.commit().await.map_err(CliError::new)?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let sealer = {
+        let (db, stop) = (db.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                if let Err(e) = ledger::seal::seal_all(&db, 5_000).await {
+                    tracing::warn!(error = %e, "scellement différé");
+                }
+            }
+        })
+    };
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let (db, stop) = (db.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i: u64 = 0;
+            while !stop.load(Ordering::Relaxed) {
+                i += 1;
+                let n = (client as u64) * 1_000_003 + i;
+                let order = 1 + (n % orders as u64) as i64;
+                let site = 1 + ((n * 7919) % sites as u64) as i64;
+                let t = NewTransaction::new(
+                    format!("bench-{run}-{client}-{i}"),
+                    "redemption",
+                    "bench",
+                    ledger::time::now(),
+                )
+                .debit(AccountCode::order_outstanding(order), Cents(2000))
+                .credit(AccountCode::site_payable(site), Cents(1950))
+                .credit(AccountCode::fees(), Cents(50));
+                let t0 = Instant::now();
+                ledger::post(&db, &t).await?;
+                latencies.push(t0.elapsed().as_micros() as u64);
+            }
+            Ok::<_, ledger::LedgerError>(latencies)
+        }));
+    }
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies_us = Vec::new();
+    for t in tasks {
+        latencies_us.extend(t.await.map_err(CliError::new)?.map_err(CliError::new)?);
+    }
+    let elapsed = start.elapsed();
+    let _ = sealer.await;
+    latencies_us.sort_unstable();
+    let m = Measured {
+        committed: latencies_us.len() as u64,
+        elapsed,
+        latencies_us,
+    };
+    let sealed = ledger::seal::seal_all(&db, 5_000)
+        .await
+        .map_err(CliError::new)?;
+    let report = ledger::verify::verify(&db).await.map_err(CliError::new)?;
+    println!(
+        "ledger engine={} clients={clients} transactions={} seconds={:.1} tps={:.1} p50_ms={:.2} p99_ms={:.2} verify={}",
+        db.engine().as_str(),
+        m.committed,
+        m.elapsed.as_secs_f64(),
+        m.rate(),
+        m.percentile_ms(0.50),
+        m.percentile_ms(0.99),
+        if report.is_ok() { "ok" } else { "FAILED" }
+    );
+    tracing::debug!(sealed, "sealed after the run");
+    db.close().await;
+    if report.is_ok() {
+        Ok(())
+    } else {
+        Err(CliError::new(
+            "le grand livre ne vérifie pas après le banc d'essai",
+        ))
+    }
+}

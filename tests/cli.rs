@@ -1,0 +1,299 @@
+//! The real `passerelle` binary: init, configuration errors, ledger verify on a tampered
+//! database, token creation, the demo, and a graceful stop on SIGTERM.
+
+use ledger::testing::TestDb;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn passerelle(tdb: &TestDb, dir: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_passerelle"));
+    c.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &tdb.url)
+        .env("PASSERELLE_KEY_DIR", dir.join("keys"))
+        .env("RUST_LOG", "warn");
+    c
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+async fn init_verify_and_tamper(tdb: TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = passerelle(&tdb, dir.path())
+        .args(["init", "--admin-email", "chef@operateur.example"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let password = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("  Mot de passe à usage unique : "))
+        .expect("password printed")
+        .to_owned();
+    let hash: String = sqlx::query_scalar(
+        "SELECT password_hash FROM users WHERE email = 'chef@operateur.example'",
+    )
+    .fetch_one(tdb.db.pool())
+    .await
+    .unwrap();
+    assert!(passerelle::identity::password::verify(&password, &hash));
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("keys")).unwrap().count(),
+        1,
+        "one signing key"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("keys"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+    let again = passerelle(&tdb, dir.path()).arg("init").output().unwrap();
+    assert!(!again.status.success());
+    assert!(text(&again).contains("déjà initialisé"), "{}", text(&again));
+
+    let token = passerelle(&tdb, dir.path())
+        .args([
+            "token",
+            "create",
+            "--email",
+            "chef@operateur.example",
+            "--name",
+            "script",
+        ])
+        .output()
+        .unwrap();
+    assert!(token.status.success(), "{}", text(&token));
+    assert!(
+        String::from_utf8_lossy(&token.stdout)
+            .trim()
+            .starts_with("psl_")
+    );
+    let nobody = passerelle(&tdb, dir.path())
+        .args(["token", "create", "--email", "personne@nulle.part"])
+        .output()
+        .unwrap();
+    assert!(!nobody.status.success());
+    assert!(text(&nobody).contains("aucun compte"));
+
+    for i in 0..4 {
+        let t = ledger::NewTransaction::new(
+            format!("p{i}"),
+            "funder_payment",
+            "Virement",
+            ledger::testing::fixed_time(),
+        )
+        .debit(ledger::AccountCode::bank(), ledger::Cents(1000 + i))
+        .credit(ledger::AccountCode::funder(7), ledger::Cents(1000 + i));
+        ledger::post(&tdb.db, &t).await.unwrap();
+    }
+    let seal = passerelle(&tdb, dir.path())
+        .args(["ledger", "seal"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&seal).contains("4 transaction(s) scellée(s)"),
+        "{}",
+        text(&seal)
+    );
+    let ok = passerelle(&tdb, dir.path())
+        .args(["ledger", "verify"])
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", text(&ok));
+    assert!(text(&ok).contains("tout concorde"));
+    let tb = passerelle(&tdb, dir.path())
+        .args(["ledger", "trial-balance"])
+        .output()
+        .unwrap();
+    assert!(text(&tb).contains("40,06\u{a0}€"), "{}", text(&tb));
+    let st = passerelle(&tdb, dir.path())
+        .args(["ledger", "statement", "funder:7"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&st).contains("Solde de clôture : -40,06\u{a0}€"),
+        "{}",
+        text(&st)
+    );
+    let bad = passerelle(&tdb, dir.path())
+        .args(["ledger", "statement", "funder:abc"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+
+    // Rewrite the memo of the third transaction behind the ledger's back.
+    let target: i64 =
+        sqlx::query_scalar("SELECT id FROM ledger_transactions WHERE idempotency_key = 'p2'")
+            .fetch_one(tdb.db.pool())
+            .await
+            .unwrap();
+    let disable = match tdb.db.engine() {
+        ledger::Engine::Sqlite => "DROP TRIGGER ledger_transactions_no_update",
+        ledger::Engine::Postgres => {
+            "ALTER TABLE ledger_transactions DISABLE TRIGGER ledger_transactions_append_only"
+        }
+    };
+    sqlx::query(disable).execute(tdb.db.pool()).await.unwrap();
+    sqlx::query("UPDATE ledger_transactions SET memo = 'Virement modifié' WHERE id = $1")
+        .bind(target)
+        .execute(tdb.db.pool())
+        .await
+        .unwrap();
+    let tampered = passerelle(&tdb, dir.path())
+        .args(["ledger", "verify"])
+        .output()
+        .unwrap();
+    assert_eq!(tampered.status.code(), Some(1), "{}", text(&tampered));
+    assert!(
+        text(&tampered).contains(&format!(
+            "Première transaction qui ne concorde plus : {target}"
+        )),
+        "{}",
+        text(&tampered)
+    );
+}
+
+async fn invalid_configuration_names_the_setting(tdb: TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = passerelle(&tdb, dir.path())
+        .env("PASSERELLE_LISTEN", "partout")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("configuration invalide — PASSERELLE_LISTEN"),
+        "{}",
+        text(&out)
+    );
+    std::fs::write(
+        dir.path().join("passerelle.toml"),
+        "redemption_fee_bps = \"beaucoup\"\n",
+    )
+    .unwrap();
+    let out = passerelle(&tdb, dir.path())
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("passerelle.toml"), "{}", text(&out));
+    let out = passerelle(&tdb, dir.path())
+        .env("DATABASE_URL", "mysql://x")
+        .arg("--config")
+        .arg("/nonexistent.toml")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = passerelle(&tdb, dir.path())
+        .args(["ledger", "verify", "--bogus"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "clap usage error");
+}
+
+/// Reads the child's stdout until a line contains `needle`, with a deadline.
+fn wait_for_line(child: &mut std::process::Child, needle: &str) -> Vec<String> {
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut lines = Vec::new();
+    while Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            let done = line.contains(needle);
+            lines.push(line);
+            if done {
+                // Keep draining in the background so the child never blocks on a full pipe.
+                std::thread::spawn(move || while rx.recv().is_ok() {});
+                return lines;
+            }
+        }
+    }
+    panic!("no line with {needle:?} within 60 s; got {lines:?}");
+}
+
+#[test]
+fn demo_serves_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .current_dir(dir.path())
+        .env("RUST_LOG", "warn")
+        .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = wait_for_line(&mut child, "Essayez");
+    assert!(
+        lines[0].starts_with("Démo Passerelle prête : http://127.0.0.1:"),
+        "{lines:?}"
+    );
+    let funder_token = lines
+        .iter()
+        .find(|l| l.contains("financeur@gironde.demo"))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap()
+        .to_owned();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let base = format!("http://127.0.0.1:{port}");
+        let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
+        assert_eq!(health.status(), 200);
+        let me: serde_json::Value = reqwest::Client::new()
+            .get(format!("{base}/api/v1/me"))
+            .bearer_auth(&funder_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["organisation"]["name"], "Département de la Gironde");
+    });
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(code) = child.try_wait().unwrap() {
+            assert!(code.success(), "graceful exit, got {code}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "did not stop within 20 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(dir.path().join("passerelle-demo.db").exists());
+}
+
+ledger::both_engines!(
+    init_verify_and_tamper,
+    invalid_configuration_names_the_setting
+);
