@@ -13,7 +13,9 @@ pub struct Posted {
     pub transaction_id: i64,
     /// True when the key had already been posted with the same content.
     pub replayed: bool,
-    /// Debit-positive balance of each posted account right after this transaction.
+    /// Debit-positive balance, right after this transaction, of each posted account that
+    /// belongs to one organisation or order. Shared accounts (bank, fees, …) are kept in
+    /// shards and have no single running balance: read them with `query::balance`.
     pub balances: Vec<(AccountCode, Cents)>,
 }
 
@@ -66,9 +68,11 @@ pub async fn post_in(
     };
     let transaction_id: i64 = row.try_get(0)?;
 
+    let shard = rand::random_range(0..SHARDS);
     let mut lines = Vec::with_capacity(ordered.len());
     for p in &ordered {
-        let (account_id, balance) = add_to_account(conn, &p.account, p.amount).await?;
+        let shard = if p.account.is_shared() { shard } else { 0 };
+        let (account_id, balance) = add_to_account(conn, &p.account, shard, p.amount).await?;
         if p.account.no_overdraft() && p.account.nature().natural(balance) < 0 {
             return Err(LedgerError::Overdraft(p.account.clone()));
         }
@@ -99,34 +103,42 @@ pub async fn post_in(
         balances: ordered
             .into_iter()
             .zip(lines)
+            .filter(|(p, _)| !p.account.is_shared())
             .map(|(p, (_, _, bal))| (p.account, Cents(bal)))
             .collect(),
     })
 }
 
-/// Adds `amount` to an account's running balance, creating the account on first use.
-/// Returns the account id and its new debit-positive balance.
+/// Shared accounts keep their balance in this many rows; a transaction updates one of them,
+/// chosen at random, so that concurrent transactions rarely wait for the same row lock.
+pub const SHARDS: i64 = 16;
+
+/// Adds `amount` to the running balance of an account's shard, creating it on first use.
+/// Returns the row id and its new debit-positive balance.
 async fn add_to_account(
     conn: &mut AnyConnection,
     account: &AccountCode,
+    shard: i64,
     amount: Cents,
 ) -> Result<(i64, i64), LedgerError> {
     const UPDATE: &str = "UPDATE ledger_accounts SET balance = balance + $1, posting_count = posting_count + 1 \
-                          WHERE code = $2 RETURNING id, balance";
+                          WHERE code = $2 AND shard = $3 RETURNING id, balance";
     for _ in 0..2 {
         let row = sqlx::query(UPDATE)
             .bind(amount.0)
             .bind(account.as_str())
+            .bind(shard)
             .fetch_optional(&mut *conn)
             .await?;
         if let Some(row) = row {
             return Ok((row.try_get(0)?, row.try_get(1)?));
         }
         sqlx::query(
-            "INSERT INTO ledger_accounts (code, nature, balance, posting_count, created_at) VALUES ($1, $2, 0, 0, $3) \
-             ON CONFLICT (code) DO NOTHING",
+            "INSERT INTO ledger_accounts (code, shard, nature, balance, posting_count, created_at) VALUES ($1, $2, $3, 0, 0, $4) \
+             ON CONFLICT (code, shard) DO NOTHING",
         )
         .bind(account.as_str())
+        .bind(shard)
         .bind(account.nature().as_str())
         .bind(time::to_micros(time::now()))
         .execute(&mut *conn)
@@ -155,8 +167,10 @@ async fn replay(conn: &mut AnyConnection, key: &str, hash: &[u8]) -> Result<Post
     .await?;
     let mut balances = Vec::with_capacity(rows.len());
     for r in rows {
-        let code: String = r.try_get(0)?;
-        balances.push((code.parse()?, Cents(r.try_get(1)?)));
+        let code: AccountCode = r.try_get::<String, _>(0)?.parse()?;
+        if !code.is_shared() {
+            balances.push((code, Cents(r.try_get(1)?)));
+        }
     }
     Ok(Posted {
         transaction_id: id,

@@ -30,14 +30,12 @@ impl AccountBalance {
 
 /// The current balance of an account (zero for an account never posted to).
 pub async fn balance(db: &Db, account: &AccountCode) -> Result<AccountBalance, LedgerError> {
-    let row = sqlx::query("SELECT balance FROM ledger_accounts WHERE code = $1")
-        .bind(account.as_str())
-        .fetch_optional(db.pool())
-        .await?;
-    let value = match row {
-        Some(r) => r.try_get(0)?,
-        None => 0,
-    };
+    let value: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM ledger_accounts WHERE code = $1",
+    )
+    .bind(account.as_str())
+    .fetch_one(db.pool())
+    .await?;
     Ok(AccountBalance::new(account.clone(), value))
 }
 
@@ -72,7 +70,7 @@ pub async fn trial_balance(
     as_of: Option<DateTime<Utc>>,
 ) -> Result<TrialBalance, LedgerError> {
     let rows = match as_of {
-        None => sqlx::query("SELECT code, balance FROM ledger_accounts ORDER BY code").fetch_all(db.pool()).await?,
+        None => sqlx::query("SELECT code, CAST(SUM(balance) AS BIGINT) FROM ledger_accounts GROUP BY code ORDER BY code").fetch_all(db.pool()).await?,
         Some(at) => {
             sqlx::query(
                 "SELECT a.code, CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) FROM ledger_accounts a \

@@ -244,14 +244,16 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, LedgerError> {
         }
     }
 
-    // 4. Accounts: stored balance and count against the postings; no overdraft; zero total.
-    let rows =
-        sqlx::query("SELECT id, code, balance, posting_count FROM ledger_accounts ORDER BY code")
-            .fetch_all(&mut *snap)
-            .await?;
+    // 4. Accounts: each stored (shard) balance and count against its postings; then, per
+    //    account code, no overdraft; and a zero total.
+    let rows = sqlx::query(
+        "SELECT id, code, balance, posting_count FROM ledger_accounts ORDER BY code, shard",
+    )
+    .fetch_all(&mut *snap)
+    .await?;
     let mut total: i128 = 0;
+    let mut by_code: Vec<(String, i64)> = Vec::new();
     for r in rows {
-        report.accounts += 1;
         let id: i64 = r.try_get(0)?;
         let code: String = r.try_get(1)?;
         let balance: i64 = r.try_get(2)?;
@@ -266,6 +268,13 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, LedgerError> {
                 format!("account {code}: stored balance {balance} but postings sum to {sum}"),
             );
         }
+        match by_code.last_mut() {
+            Some((c, b)) if *c == code => *b = b.saturating_add(balance),
+            _ => by_code.push((code, balance)),
+        }
+    }
+    for (code, balance) in by_code {
+        report.accounts += 1;
         match code.parse::<AccountCode>() {
             Ok(a) if a.no_overdraft() && a.nature().natural(balance) < 0 => {
                 report.add(

@@ -47,11 +47,15 @@ CREATE INDEX audit_log_org ON audit_log (organisation_id, id);
 
 CREATE TABLE ledger_accounts (
     id            INTEGER PRIMARY KEY,
-    code          TEXT    NOT NULL UNIQUE,
+    code          TEXT    NOT NULL,
+    -- Shared accounts (bank, fees, …) keep their balance in several rows so that concurrent
+    -- transactions do not queue on one row lock; their balance is the sum of the shards.
+    shard         INTEGER NOT NULL DEFAULT 0,
     nature        TEXT    NOT NULL CHECK (nature IN ('asset', 'liability', 'income')),
     balance       INTEGER NOT NULL DEFAULT 0,
     posting_count INTEGER NOT NULL DEFAULT 0,
-    created_at    INTEGER NOT NULL
+    created_at    INTEGER NOT NULL,
+    UNIQUE (code, shard)
 );
 
 CREATE TABLE ledger_seals (
