@@ -28,7 +28,7 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"; psql -q -X "$ADMIN_URL" -c "DROP DATABASE IF EXISTS passerelle_bench" -c "DROP DATABASE IF EXISTS passerelle_pgbench" >/dev/null 2>&1 || true' EXIT
 
 fresh_db() {
-  psql -q -X "$ADMIN_URL" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
+  psql -q -X "$ADMIN_URL" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
 }
 
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(psql -X -At "$ADMIN_URL" -c 'SHOW server_version') PostgreSQL"
