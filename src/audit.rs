@@ -14,10 +14,7 @@ pub struct Actor {
 }
 
 impl Actor {
-    pub const SYSTEM: Actor = Actor {
-        user_id: None,
-        organisation_id: None,
-    };
+    pub const SYSTEM: Actor = Actor { user_id: None, organisation_id: None };
 }
 
 pub async fn record(
@@ -83,8 +80,7 @@ pub async fn list(
                 action: r.try_get(4)?,
                 object_type: r.try_get(5)?,
                 object_id: r.try_get(6)?,
-                details: serde_json::from_str(&details)
-                    .unwrap_or(serde_json::Value::String(details)),
+                details: serde_json::from_str(&details).unwrap_or(serde_json::Value::String(details)),
             })
         })
         .collect()

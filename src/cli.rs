@@ -8,11 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "passerelle",
-    version,
-    about = "Chambre de compensation des chèques de médiation numérique"
-)]
+#[command(name = "passerelle", version, about = "Chambre de compensation des chèques de médiation numérique")]
 pub struct Cli {
     /// Configuration file (default: ./passerelle.toml if it exists). Environment variables override it.
     #[arg(long, global = true, value_name = "FICHIER")]
@@ -133,16 +129,9 @@ impl CliError {
 
 fn init_tracing(json: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if json {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -155,43 +144,23 @@ pub async fn run(cli: Cli) -> ExitCode {
     };
     init_tracing(config.log_json);
     let result = match cli.command {
-        Command::Init {
-            admin_email,
-            organisation,
-        } => commands::init::run(&config, &admin_email, &organisation)
-            .await
-            .map(|_| ExitCode::SUCCESS),
+        Command::Init { admin_email, organisation } => {
+            commands::init::run(&config, &admin_email, &organisation).await.map(|_| ExitCode::SUCCESS)
+        }
         Command::Migrate => commands::migrate(&config).await.map(|_| ExitCode::SUCCESS),
         Command::Serve => commands::serve(config).await.map(|_| ExitCode::SUCCESS),
-        Command::Demo {
-            listen,
-            database,
-            no_serve,
-        } => commands::demo::run(config, listen, &database, !no_serve)
-            .await
-            .map(|_| ExitCode::SUCCESS),
+        Command::Demo { listen, database, no_serve } => {
+            commands::demo::run(config, listen, &database, !no_serve).await.map(|_| ExitCode::SUCCESS)
+        }
         Command::Ledger(cmd) => commands::ledger::run(&config, cmd).await,
-        Command::Bench(BenchCommand::Ledger {
-            clients,
-            seconds,
-            orders,
-            sites,
-        }) => commands::bench::ledger(
-            &config,
-            clients,
-            std::time::Duration::from_secs(seconds),
-            orders,
-            sites,
-        )
-        .await
-        .map(|_| ExitCode::SUCCESS),
-        Command::Token(TokenCommand::Create {
-            email,
-            name,
-            expires_in_days,
-        }) => commands::token_create(&config, &email, &name, expires_in_days)
-            .await
-            .map(|_| ExitCode::SUCCESS),
+        Command::Bench(BenchCommand::Ledger { clients, seconds, orders, sites }) => {
+            commands::bench::ledger(&config, clients, std::time::Duration::from_secs(seconds), orders, sites)
+                .await
+                .map(|_| ExitCode::SUCCESS)
+        }
+        Command::Token(TokenCommand::Create { email, name, expires_in_days }) => {
+            commands::token_create(&config, &email, &name, expires_in_days).await.map(|_| ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

@@ -59,10 +59,7 @@ pub struct ConfigError {
 }
 
 fn bad(setting: &str, reason: impl Into<String>) -> ConfigError {
-    ConfigError {
-        setting: setting.to_owned(),
-        reason: reason.into(),
-    }
+    ConfigError { setting: setting.to_owned(), reason: reason.into() }
 }
 
 /// Reads a value from the environment, else the file, else the default, and parses it.
@@ -76,9 +73,7 @@ where
     T::Err: std::fmt::Display,
 {
     let raw = env(var).or(file).unwrap_or_else(|| default.to_owned());
-    raw.trim()
-        .parse::<T>()
-        .map_err(|e| bad(var, format!("« {raw} » n'est pas valide ({e})")))
+    raw.trim().parse::<T>().map_err(|e| bad(var, format!("« {raw} » n'est pas valide ({e})")))
 }
 
 impl Config {
@@ -94,10 +89,7 @@ impl Config {
             Ok(t) => Some(t),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => None,
             Err(e) => {
-                return Err(bad(
-                    &path.display().to_string(),
-                    format!("lecture impossible ({e})"),
-                ));
+                return Err(bad(&path.display().to_string(), format!("lecture impossible ({e})")));
             }
         };
         Config::from_sources(text.as_deref(), &env).map_err(|mut e| {
@@ -109,108 +101,59 @@ impl Config {
     }
 
     /// Builds a configuration from a TOML text and an environment lookup.
-    pub fn from_sources(
-        toml_text: Option<&str>,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Config, ConfigError> {
+    pub fn from_sources(toml_text: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let file: FileConfig = match toml_text {
-            Some(t) => {
-                toml::from_str(t).map_err(|e| bad("passerelle.toml", e.message().to_owned()))?
-            }
+            Some(t) => toml::from_str(t).map_err(|e| bad("passerelle.toml", e.message().to_owned()))?,
             None => FileConfig::default(),
         };
-        let database_url = env("DATABASE_URL")
-            .or(file.database_url)
-            .unwrap_or_else(|| "sqlite:./passerelle.db".into());
+        let database_url = env("DATABASE_URL").or(file.database_url).unwrap_or_else(|| "sqlite:./passerelle.db".into());
         if ledger::Engine::from_url(&database_url).is_none() {
-            return Err(bad(
-                "DATABASE_URL",
-                format!("« {database_url} » : sqlite:chemin.db ou postgres://… attendu"),
-            ));
+            return Err(bad("DATABASE_URL", format!("« {database_url} » : sqlite:chemin.db ou postgres://… attendu")));
         }
         let listen: SocketAddr = pick(env, "PASSERELLE_LISTEN", file.listen, "127.0.0.1:8080")?;
-        let public_url = env("PASSERELLE_PUBLIC_URL")
-            .or(file.public_url)
-            .unwrap_or_else(|| format!("http://{listen}"));
+        let public_url = env("PASSERELLE_PUBLIC_URL").or(file.public_url).unwrap_or_else(|| format!("http://{listen}"));
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
-            return Err(bad(
-                "PASSERELLE_PUBLIC_URL",
-                "doit commencer par http:// ou https://",
-            ));
+            return Err(bad("PASSERELLE_PUBLIC_URL", "doit commencer par http:// ou https://"));
         }
         let key_dir = env("PASSERELLE_KEY_DIR")
             .map(PathBuf::from)
             .or(file.key_dir)
             .unwrap_or_else(|| PathBuf::from("./passerelle-keys"));
-        let db_max_connections: u32 = pick(
-            env,
-            "PASSERELLE_DB_MAX_CONNECTIONS",
-            file.db_max_connections.map(|v| v.to_string()),
-            "16",
-        )?;
+        let db_max_connections: u32 =
+            pick(env, "PASSERELLE_DB_MAX_CONNECTIONS", file.db_max_connections.map(|v| v.to_string()), "16")?;
         if !(1..=1000).contains(&db_max_connections) {
             return Err(bad("PASSERELLE_DB_MAX_CONNECTIONS", "entre 1 et 1000"));
         }
-        let body_limit_bytes: usize = pick(
-            env,
-            "PASSERELLE_BODY_LIMIT_BYTES",
-            file.body_limit_bytes.map(|v| v.to_string()),
-            "1048576",
-        )?;
+        let body_limit_bytes: usize =
+            pick(env, "PASSERELLE_BODY_LIMIT_BYTES", file.body_limit_bytes.map(|v| v.to_string()), "1048576")?;
         if !(1024..=256 * 1024 * 1024).contains(&body_limit_bytes) {
-            return Err(bad(
-                "PASSERELLE_BODY_LIMIT_BYTES",
-                "entre 1024 et 268435456 octets",
-            ));
+            return Err(bad("PASSERELLE_BODY_LIMIT_BYTES", "entre 1024 et 268435456 octets"));
         }
-        let timeout: u64 = pick(
-            env,
-            "PASSERELLE_REQUEST_TIMEOUT_SECS",
-            file.request_timeout_secs.map(|v| v.to_string()),
-            "30",
-        )?;
+        let timeout: u64 =
+            pick(env, "PASSERELLE_REQUEST_TIMEOUT_SECS", file.request_timeout_secs.map(|v| v.to_string()), "30")?;
         if !(1..=3600).contains(&timeout) {
-            return Err(bad(
-                "PASSERELLE_REQUEST_TIMEOUT_SECS",
-                "entre 1 et 3600 secondes",
-            ));
+            return Err(bad("PASSERELLE_REQUEST_TIMEOUT_SECS", "entre 1 et 3600 secondes"));
         }
         let log_json = match env("PASSERELLE_LOG_FORMAT").or(file.log_format).as_deref() {
             None | Some("text") => false,
             Some("json") => true,
             Some(other) => {
-                return Err(bad(
-                    "PASSERELLE_LOG_FORMAT",
-                    format!("« {other} » : text ou json attendu"),
-                ));
+                return Err(bad("PASSERELLE_LOG_FORMAT", format!("« {other} » : text ou json attendu")));
             }
         };
-        let issuance_fee_bps: u32 = pick(
-            env,
-            "PASSERELLE_ISSUANCE_FEE_BPS",
-            file.issuance_fee_bps.map(|v| v.to_string()),
-            "0",
-        )?;
-        let redemption_fee_bps: u32 = pick(
-            env,
-            "PASSERELLE_REDEMPTION_FEE_BPS",
-            file.redemption_fee_bps.map(|v| v.to_string()),
-            "0",
-        )?;
-        for (name, v) in [
-            ("PASSERELLE_ISSUANCE_FEE_BPS", issuance_fee_bps),
-            ("PASSERELLE_REDEMPTION_FEE_BPS", redemption_fee_bps),
-        ] {
+        let issuance_fee_bps: u32 =
+            pick(env, "PASSERELLE_ISSUANCE_FEE_BPS", file.issuance_fee_bps.map(|v| v.to_string()), "0")?;
+        let redemption_fee_bps: u32 =
+            pick(env, "PASSERELLE_REDEMPTION_FEE_BPS", file.redemption_fee_bps.map(|v| v.to_string()), "0")?;
+        for (name, v) in
+            [("PASSERELLE_ISSUANCE_FEE_BPS", issuance_fee_bps), ("PASSERELLE_REDEMPTION_FEE_BPS", redemption_fee_bps)]
+        {
             if v > 10_000 {
                 return Err(bad(name, "au plus 10000 points de base (100 %)"));
             }
         }
-        let seal_ms: u64 = pick(
-            env,
-            "PASSERELLE_SEAL_INTERVAL_MS",
-            file.seal_interval_ms.map(|v| v.to_string()),
-            "500",
-        )?;
+        let seal_ms: u64 =
+            pick(env, "PASSERELLE_SEAL_INTERVAL_MS", file.seal_interval_ms.map(|v| v.to_string()), "500")?;
         if !(10..=3_600_000).contains(&seal_ms) {
             return Err(bad("PASSERELLE_SEAL_INTERVAL_MS", "entre 10 et 3600000 ms"));
         }
@@ -236,10 +179,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(toml: Option<&str>, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_sources(toml, &move |k| vars.get(k).cloned())
     }
 
@@ -273,9 +213,6 @@ mod tests {
         assert!(e.reason.contains("unknown_key"), "{e}");
         let e = load(None, &[("PASSERELLE_REDEMPTION_FEE_BPS", "20000")]).unwrap_err();
         assert_eq!(e.setting, "PASSERELLE_REDEMPTION_FEE_BPS");
-        assert!(
-            e.to_string()
-                .starts_with("configuration invalide — PASSERELLE_REDEMPTION_FEE_BPS")
-        );
+        assert!(e.to_string().starts_with("configuration invalide — PASSERELLE_REDEMPTION_FEE_BPS"));
     }
 }

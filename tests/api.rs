@@ -11,11 +11,7 @@ use serde_json::{Value, json};
 
 async fn problem(resp: reqwest::Response) -> (StatusCode, Value) {
     let status = resp.status();
-    assert_eq!(
-        resp.headers()["content-type"],
-        "application/problem+json",
-        "status {status}"
-    );
+    assert_eq!(resp.headers()["content-type"], "application/problem+json", "status {status}");
     (status, resp.json().await.unwrap())
 }
 
@@ -33,41 +29,13 @@ async fn errors_are_problem_documents(tdb: TestDb) {
             .unwrap(),
     )
     .await;
-    assert_eq!(
-        (st, p["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_json"))
-    );
-    let (st, p) = problem(
-        c.post(s.url("/api/v1/organisations"))
-            .bearer_auth(t)
-            .body("{}")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        (st, p["code"].as_str()),
-        (
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Some("unsupported_media_type")
-        )
-    );
-    let (st, p) = problem(
-        s.post(
-            "operator_manager",
-            "/api/v1/organisations",
-            json!({"kind": "funder"}),
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        (st, p["code"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body"))
-    );
+    assert_eq!((st, p["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_json")));
+    let (st, p) = problem(c.post(s.url("/api/v1/organisations")).bearer_auth(t).body("{}").send().await.unwrap()).await;
+    assert_eq!((st, p["code"].as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("unsupported_media_type")));
+    let (st, p) =
+        problem(s.post("operator_manager", "/api/v1/organisations", json!({"kind": "funder"})).send().await.unwrap())
+            .await;
+    assert_eq!((st, p["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")));
     let (st, p) = problem(
         s.post(
             "operator_manager",
@@ -79,20 +47,13 @@ async fn errors_are_problem_documents(tdb: TestDb) {
         .unwrap(),
     )
     .await;
-    assert_eq!(
-        (st, p["code"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_siret"))
-    );
+    assert_eq!((st, p["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_siret")));
     assert_eq!(p["detail"], "la clé de contrôle du SIRET est fausse");
     let (st, _) = problem(
-        s.post(
-            "operator_manager",
-            "/api/v1/organisations",
-            json!({"kind": "operator", "name": "Autre"}),
-        )
-        .send()
-        .await
-        .unwrap(),
+        s.post("operator_manager", "/api/v1/organisations", json!({"kind": "operator", "name": "Autre"}))
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
@@ -121,59 +82,30 @@ async fn errors_are_problem_documents(tdb: TestDb) {
             .unwrap(),
     )
     .await;
-    assert_eq!(
-        (st, p["code"].as_str()),
-        (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large"))
-    );
-    let (st, p) = problem(
-        s.get("operator_manager", "/api/v1/organisations/abc")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        (st, p["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_path"))
-    );
-    let (st, p) = problem(
-        s.get(
-            "operator_manager",
-            "/api/v1/ledger/accounts/nonsense/statement",
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        (st, p["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("ledger_invalid_account"))
-    );
-    let (st, p) = problem(
-        s.get(
-            "operator_manager",
-            "/api/v1/ledger/trial-balance?as_of=hier",
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        (st, p["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_query"))
-    );
+    assert_eq!((st, p["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")));
+    let (st, p) = problem(s.get("operator_manager", "/api/v1/organisations/abc").send().await.unwrap()).await;
+    assert_eq!((st, p["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_path")));
+    let (st, p) =
+        problem(s.get("operator_manager", "/api/v1/ledger/accounts/nonsense/statement").send().await.unwrap()).await;
+    assert_eq!((st, p["code"].as_str()), (StatusCode::BAD_REQUEST, Some("ledger_invalid_account")));
+    let (st, p) =
+        problem(s.get("operator_manager", "/api/v1/ledger/trial-balance?as_of=hier").send().await.unwrap()).await;
+    assert_eq!((st, p["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
     let (st, p) = problem(c.get(s.url("/nowhere")).send().await.unwrap()).await;
-    assert_eq!(
-        (st, p["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
+    assert_eq!((st, p["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
 }
 
 async fn organisations_members_and_audit(tdb: TestDb) {
     let s = TestServer::start(tdb).await;
-    let resp = s.post("operator_manager", "/api/v1/organisations", json!({"kind": "site", "name": "Espace numérique de Pessac", "siret": "130 025 265 00013"})).send().await.unwrap();
+    let resp = s
+        .post(
+            "operator_manager",
+            "/api/v1/organisations",
+            json!({"kind": "site", "name": "Espace numérique de Pessac", "siret": "130 025 265 00013"}),
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::CREATED);
     let org: Value = resp.json().await.unwrap();
     assert_eq!(org["siret"], "13002526500013");
@@ -189,22 +121,28 @@ async fn organisations_members_and_audit(tdb: TestDb) {
         .unwrap(),
     )
     .await;
-    assert_eq!(
-        (st, p["code"].as_str()),
-        (StatusCode::CONFLICT, Some("siret_taken"))
-    );
+    assert_eq!((st, p["code"].as_str()), (StatusCode::CONFLICT, Some("siret_taken")));
 
     let path = format!("/api/v1/organisations/{}/users", org["id"]);
-    let created: Value = s.post("operator_manager", &path, json!({"email": "Directrice@Pessac.example", "display_name": "Aïcha Benali", "role": "manager"})).send().await.unwrap().json().await.unwrap();
+    let created: Value = s
+        .post(
+            "operator_manager",
+            &path,
+            json!({"email": "Directrice@Pessac.example", "display_name": "Aïcha Benali", "role": "manager"}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(created["user"]["email"], "directrice@pessac.example");
     let password = created["one_time_password"].as_str().unwrap();
     assert_eq!(password.len(), 19);
-    let hash: String = sqlx::query_scalar(
-        "SELECT password_hash FROM users WHERE email = 'directrice@pessac.example'",
-    )
-    .fetch_one(s.tdb.db.pool())
-    .await
-    .unwrap();
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE email = 'directrice@pessac.example'")
+        .fetch_one(s.tdb.db.pool())
+        .await
+        .unwrap();
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     assert!(passerelle::identity::password::verify(password, &hash));
     let (st, p) = problem(
@@ -218,74 +156,30 @@ async fn organisations_members_and_audit(tdb: TestDb) {
         .unwrap(),
     )
     .await;
-    assert_eq!(
-        (st, p["code"].as_str()),
-        (StatusCode::CONFLICT, Some("email_taken"))
-    );
+    assert_eq!((st, p["code"].as_str()), (StatusCode::CONFLICT, Some("email_taken")));
 
-    let entries: Value = s
-        .get("operator_member", "/api/v1/audit")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let actions: Vec<&str> = entries
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let entries: Value = s.get("operator_member", "/api/v1/audit").send().await.unwrap().json().await.unwrap();
+    let actions: Vec<&str> = entries.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(&actions[..2], &["user.create", "organisation.create"]);
-    assert_eq!(
-        entries[1]["actor_user_id"],
-        s.who("operator_manager").user_id
-    );
+    assert_eq!(entries[1]["actor_user_id"], s.who("operator_manager").user_id);
     // A manager sees only their own organisation's trail.
-    let own: Value = s
-        .get("funder_a_manager", "/api/v1/audit")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        own.as_array()
-            .unwrap()
-            .iter()
-            .all(|e| e["organisation_id"] == s.who("funder_a_manager").organisation_id)
-    );
+    let own: Value = s.get("funder_a_manager", "/api/v1/audit").send().await.unwrap().json().await.unwrap();
+    assert!(own.as_array().unwrap().iter().all(|e| e["organisation_id"] == s.who("funder_a_manager").organisation_id));
 }
 
 async fn ledger_views(tdb: TestDb) {
     let s = TestServer::start(tdb).await;
     let funder = s.who("funder_a_manager").organisation_id;
-    let t = NewTransaction::new(
-        "pay-1",
-        "funder_payment",
-        "Virement",
-        ledger::testing::fixed_time(),
-    )
-    .debit(AccountCode::bank(), Cents(250_000))
-    .credit(AccountCode::funder(funder), Cents(250_000));
+    let t = NewTransaction::new("pay-1", "funder_payment", "Virement", ledger::testing::fixed_time())
+        .debit(AccountCode::bank(), Cents(250_000))
+        .credit(AccountCode::funder(funder), Cents(250_000));
     ledger::post(&s.tdb.db, &t).await.unwrap();
-    let tb: Value = s
-        .get("operator_member", "/api/v1/ledger/trial-balance")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tb: Value =
+        s.get("operator_member", "/api/v1/ledger/trial-balance").send().await.unwrap().json().await.unwrap();
     assert_eq!(tb["total"], 0);
     assert_eq!(tb["accounts"].as_array().unwrap().len(), 2);
     let st: Value = s
-        .get(
-            "funder_a_member",
-            &format!("/api/v1/ledger/accounts/funder:{funder}/statement"),
-        )
+        .get("funder_a_member", &format!("/api/v1/ledger/accounts/funder:{funder}/statement"))
         .send()
         .await
         .unwrap()
@@ -297,66 +191,30 @@ async fn ledger_views(tdb: TestDb) {
     // The background sealer seals new transactions; verify then reports a sealed, sound ledger.
     let mut report = Value::Null;
     for _ in 0..100 {
-        report = s
-            .get("operator_manager", "/api/v1/ledger/verify")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        report = s.get("operator_manager", "/api/v1/ledger/verify").send().await.unwrap().json().await.unwrap();
         if report["unsealed"] == 0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert_eq!(report["ok"], true, "{report}");
-    assert_eq!(
-        (report["seals"].as_u64(), report["unsealed"].as_u64()),
-        (Some(1), Some(0))
-    );
+    assert_eq!((report["seals"].as_u64(), report["unsealed"].as_u64()), (Some(1), Some(0)));
 }
 
 async fn health_metrics_and_keys(tdb: TestDb) {
     let engine = tdb.db.engine().as_str();
     let mut s = TestServer::start(tdb).await;
-    let health: Value = s
-        .client
-        .get(s.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = s.client.get(s.url("/healthz")).send().await.unwrap().json().await.unwrap();
     assert_eq!(health, json!({"status": "ok", "database": engine}));
     s.get("operator_member", "/api/v1/me").send().await.unwrap();
-    let metrics = s
-        .client
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains(r#"http_requests_total{method="GET",route="/api/v1/me",status="200"}"#),
-        "{metrics}"
-    );
+    let metrics = s.client.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(r#"http_requests_total{method="GET",route="/api/v1/me",status="200"}"#), "{metrics}");
     assert!(metrics.contains("http_request_duration_seconds_bucket"));
     assert!(metrics.contains("db_pool_connections{state=\"idle\"}"));
-    let keys: Value = s
-        .client
-        .get(s.url("/.well-known/passerelle-keys.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let keys: Value =
+        s.client.get(s.url("/.well-known/passerelle-keys.json")).send().await.unwrap().json().await.unwrap();
     assert_eq!(keys["keys"][0]["alg"], "Ed25519");
-    assert_eq!(keys["keys"][0]["kid"], "2026-01-01-01");
+    assert_eq!(keys["keys"][0]["kid"], "k1");
     // Graceful stop: the server finishes and the port closes.
     s.stop().await;
     assert!(s.client.get(s.url("/healthz")).send().await.is_err());

@@ -33,11 +33,7 @@ fn is_manager(who: &str) -> bool {
 
 fn cases() -> Vec<Case> {
     vec![
-        Case {
-            method: Method::GET,
-            template: "/api/v1/me",
-            expect: |_| Ok,
-        },
+        Case { method: Method::GET, template: "/api/v1/me", expect: |_| Ok },
         Case {
             method: Method::GET,
             template: "/api/v1/organisations",
@@ -47,22 +43,14 @@ fn cases() -> Vec<Case> {
             method: Method::POST,
             template: "/api/v1/organisations",
             expect: |w| {
-                if w == "operator_manager" {
-                    Ok
-                } else {
-                    Forbidden
-                }
+                if w == "operator_manager" { Ok } else { Forbidden }
             },
         },
         Case {
             method: Method::GET,
             template: "/api/v1/organisations/{id}",
             expect: |w| {
-                if is_op(w) || w.starts_with("funder_a") {
-                    Ok
-                } else {
-                    Hidden
-                }
+                if is_op(w) || w.starts_with("funder_a") { Ok } else { Hidden }
             },
         },
         Case {
@@ -84,16 +72,8 @@ fn cases() -> Vec<Case> {
                 _ => Forbidden,
             },
         },
-        Case {
-            method: Method::GET,
-            template: "/api/v1/tokens",
-            expect: |_| Ok,
-        },
-        Case {
-            method: Method::POST,
-            template: "/api/v1/tokens",
-            expect: |_| Ok,
-        },
+        Case { method: Method::GET, template: "/api/v1/tokens", expect: |_| Ok },
+        Case { method: Method::POST, template: "/api/v1/tokens", expect: |_| Ok },
         // The token belongs to funder_a_manager: nobody else can even see it.
         Case {
             method: Method::DELETE,
@@ -109,11 +89,7 @@ fn cases() -> Vec<Case> {
             method: Method::GET,
             template: "/api/v1/ledger/verify",
             expect: |w| {
-                if w == "operator_manager" {
-                    Ok
-                } else {
-                    Forbidden
-                }
+                if w == "operator_manager" { Ok } else { Forbidden }
             },
         },
         Case {
@@ -129,11 +105,7 @@ fn cases() -> Vec<Case> {
             method: Method::GET,
             template: "/api/v1/audit",
             expect: |w| {
-                if is_op(w) || is_manager(w) {
-                    Ok
-                } else {
-                    Forbidden
-                }
+                if is_op(w) || is_manager(w) { Ok } else { Forbidden }
             },
         },
     ]
@@ -151,11 +123,7 @@ async fn call(s: &TestServer, case: &Case, who: &str, counter: usize) -> StatusC
         "/api/v1/tokens/{id}" => {
             // A fresh token of funder_a_manager for each attempt.
             let created: serde_json::Value = s
-                .post(
-                    "funder_a_manager",
-                    "/api/v1/tokens",
-                    json!({"name": format!("spare {counter}")}),
-                )
+                .post("funder_a_manager", "/api/v1/tokens", json!({"name": format!("spare {counter}")}))
                 .send()
                 .await
                 .unwrap()
@@ -167,19 +135,14 @@ async fn call(s: &TestServer, case: &Case, who: &str, counter: usize) -> StatusC
         other => other.to_owned(),
     };
     let body = match case.template {
-        "/api/v1/organisations" => {
-            Some(json!({"kind": "funder", "name": format!("Financeur {counter}")}))
-        }
+        "/api/v1/organisations" => Some(json!({"kind": "funder", "name": format!("Financeur {counter}")})),
         "/api/v1/organisations/{id}/users" => Some(
             json!({"email": format!("new{counter}@test.example"), "display_name": "Nouvelle personne", "role": "member"}),
         ),
         "/api/v1/tokens" => Some(json!({"name": format!("jeton {counter}")})),
         _ => None,
     };
-    let mut req = s
-        .client
-        .request(case.method.clone(), s.url(&path))
-        .bearer_auth(&s.who(who).token);
+    let mut req = s.client.request(case.method.clone(), s.url(&path)).bearer_auth(&s.who(who).token);
     if let Some(b) = body {
         req = req.json(&b);
     }
@@ -201,18 +164,12 @@ async fn every_route_every_role(tdb: TestDb) {
                 Hidden => status == StatusCode::NOT_FOUND,
             };
             if !ok {
-                failures.push(format!(
-                    "{} {} as {who}: expected {expected:?}, got {status}",
-                    case.method, case.template
-                ));
+                failures
+                    .push(format!("{} {} as {who}: expected {expected:?}, got {status}", case.method, case.template));
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "access matrix violations:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "access matrix violations:\n{}", failures.join("\n"));
 
     // Without a token, or with a bad one, every protected route answers 401.
     for case in cases() {
@@ -223,12 +180,7 @@ async fn every_route_every_role(tdb: TestDb) {
                 req = req.header("authorization", a);
             }
             let resp = req.send().await.unwrap();
-            assert_eq!(
-                resp.status(),
-                StatusCode::UNAUTHORIZED,
-                "{} {path} with {auth:?}",
-                case.method
-            );
+            assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{} {path} with {auth:?}", case.method);
             assert_eq!(resp.headers()["content-type"], "application/problem+json");
         }
     }
@@ -236,15 +188,8 @@ async fn every_route_every_role(tdb: TestDb) {
 
 async fn the_matrix_covers_every_documented_route(tdb: TestDb) {
     let s = TestServer::start(tdb).await;
-    let doc: serde_json::Value = s
-        .client
-        .get(s.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: serde_json::Value =
+        s.client.get(s.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     let mut documented = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -252,19 +197,11 @@ async fn the_matrix_covers_every_documented_route(tdb: TestDb) {
             documented.push((method.to_uppercase(), path.clone()));
         }
     }
-    let tested: Vec<(String, String)> = cases()
-        .iter()
-        .map(|c| (c.method.to_string(), c.template.to_owned()))
-        .collect();
+    let tested: Vec<(String, String)> = cases().iter().map(|c| (c.method.to_string(), c.template.to_owned())).collect();
     for route in &documented {
+        assert!(tested.contains(route), "route {route:?} is documented but missing from the access matrix");
         assert!(
-            tested.contains(route),
-            "route {route:?} is documented but missing from the access matrix"
-        );
-        assert!(
-            passerelle::http::authz::POLICIES
-                .iter()
-                .any(|p| p.method == route.0 && p.path == route.1),
+            passerelle::http::authz::POLICIES.iter().any(|p| p.method == route.0 && p.path == route.1),
             "route {route:?} has no authorization policy"
         );
     }
@@ -283,11 +220,7 @@ async fn the_matrix_covers_every_documented_route(tdb: TestDb) {
 async fn revoked_and_expired_tokens_stop_working(tdb: TestDb) {
     let s = TestServer::start(tdb).await;
     let created: serde_json::Value = s
-        .post(
-            "site_a_member",
-            "/api/v1/tokens",
-            json!({"name": "tablette"}),
-        )
+        .post("site_a_member", "/api/v1/tokens", json!({"name": "tablette"}))
         .send()
         .await
         .unwrap()
@@ -295,13 +228,7 @@ async fn revoked_and_expired_tokens_stop_working(tdb: TestDb) {
         .await
         .unwrap();
     let token = created["token"].as_str().unwrap().to_owned();
-    let me = s
-        .client
-        .get(s.url("/api/v1/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let me = s.client.get(s.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(me.status(), StatusCode::OK);
     // The token is stored hashed: its clear text is nowhere in the database.
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens WHERE token_hash = $1")
@@ -310,45 +237,21 @@ async fn revoked_and_expired_tokens_stop_working(tdb: TestDb) {
         .await
         .unwrap();
     assert_eq!(stored, 0);
-    let del = s
-        .client
-        .delete(s.url(&format!("/api/v1/tokens/{}", created["id"])))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let del =
+        s.client.delete(s.url(&format!("/api/v1/tokens/{}", created["id"]))).bearer_auth(&token).send().await.unwrap();
     assert_eq!(del.status(), StatusCode::NO_CONTENT);
-    let after = s
-        .client
-        .get(s.url("/api/v1/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let after = s.client.get(s.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
 
-    let expired = s
-        .post(
-            "site_a_member",
-            "/api/v1/tokens",
-            json!({"name": "court", "expires_in_days": 1}),
-        )
-        .send()
-        .await
-        .unwrap();
+    let expired =
+        s.post("site_a_member", "/api/v1/tokens", json!({"name": "court", "expires_in_days": 1})).send().await.unwrap();
     let expired: serde_json::Value = expired.json().await.unwrap();
     sqlx::query("UPDATE api_tokens SET expires_at = 1 WHERE id = $1")
         .bind(expired["id"].as_i64().unwrap())
         .execute(s.tdb.db.pool())
         .await
         .unwrap();
-    let resp = s
-        .client
-        .get(s.url("/api/v1/me"))
-        .bearer_auth(expired["token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let resp = s.client.get(s.url("/api/v1/me")).bearer_auth(expired["token"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
 

@@ -18,19 +18,12 @@ fn passerelle(tdb: &TestDb, dir: &std::path::Path) -> Command {
 }
 
 fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
 async fn init_verify_and_tamper(tdb: TestDb) {
     let dir = tempfile::tempdir().unwrap();
-    let out = passerelle(&tdb, dir.path())
-        .args(["init", "--admin-email", "chef@operateur.example"])
-        .output()
-        .unwrap();
+    let out = passerelle(&tdb, dir.path()).args(["init", "--admin-email", "chef@operateur.example"]).output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let password = stdout
@@ -38,25 +31,16 @@ async fn init_verify_and_tamper(tdb: TestDb) {
         .find_map(|l| l.strip_prefix("  Mot de passe à usage unique : "))
         .expect("password printed")
         .to_owned();
-    let hash: String = sqlx::query_scalar(
-        "SELECT password_hash FROM users WHERE email = 'chef@operateur.example'",
-    )
-    .fetch_one(tdb.db.pool())
-    .await
-    .unwrap();
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE email = 'chef@operateur.example'")
+        .fetch_one(tdb.db.pool())
+        .await
+        .unwrap();
     assert!(passerelle::identity::password::verify(&password, &hash));
-    assert_eq!(
-        std::fs::read_dir(dir.path().join("keys")).unwrap().count(),
-        1,
-        "one signing key"
-    );
+    assert_eq!(std::fs::read_dir(dir.path().join("keys")).unwrap().count(), 1, "one signing key");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("keys"))
-            .unwrap()
-            .permissions()
-            .mode();
+        let mode = std::fs::metadata(dir.path().join("keys")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700);
     }
     let again = passerelle(&tdb, dir.path()).arg("init").output().unwrap();
@@ -64,86 +48,43 @@ async fn init_verify_and_tamper(tdb: TestDb) {
     assert!(text(&again).contains("déjà initialisé"), "{}", text(&again));
 
     let token = passerelle(&tdb, dir.path())
-        .args([
-            "token",
-            "create",
-            "--email",
-            "chef@operateur.example",
-            "--name",
-            "script",
-        ])
+        .args(["token", "create", "--email", "chef@operateur.example", "--name", "script"])
         .output()
         .unwrap();
     assert!(token.status.success(), "{}", text(&token));
-    assert!(
-        String::from_utf8_lossy(&token.stdout)
-            .trim()
-            .starts_with("psl_")
-    );
-    let nobody = passerelle(&tdb, dir.path())
-        .args(["token", "create", "--email", "personne@nulle.part"])
-        .output()
-        .unwrap();
+    assert!(String::from_utf8_lossy(&token.stdout).trim().starts_with("psl_"));
+    let nobody =
+        passerelle(&tdb, dir.path()).args(["token", "create", "--email", "personne@nulle.part"]).output().unwrap();
     assert!(!nobody.status.success());
     assert!(text(&nobody).contains("aucun compte"));
 
     for i in 0..4 {
-        let t = ledger::NewTransaction::new(
-            format!("p{i}"),
-            "funder_payment",
-            "Virement",
-            ledger::testing::fixed_time(),
-        )
-        .debit(ledger::AccountCode::bank(), ledger::Cents(1000 + i))
-        .credit(ledger::AccountCode::funder(7), ledger::Cents(1000 + i));
+        let t =
+            ledger::NewTransaction::new(format!("p{i}"), "funder_payment", "Virement", ledger::testing::fixed_time())
+                .debit(ledger::AccountCode::bank(), ledger::Cents(1000 + i))
+                .credit(ledger::AccountCode::funder(7), ledger::Cents(1000 + i));
         ledger::post(&tdb.db, &t).await.unwrap();
     }
-    let seal = passerelle(&tdb, dir.path())
-        .args(["ledger", "seal"])
-        .output()
-        .unwrap();
-    assert!(
-        text(&seal).contains("4 transaction(s) scellée(s)"),
-        "{}",
-        text(&seal)
-    );
-    let ok = passerelle(&tdb, dir.path())
-        .args(["ledger", "verify"])
-        .output()
-        .unwrap();
+    let seal = passerelle(&tdb, dir.path()).args(["ledger", "seal"]).output().unwrap();
+    assert!(text(&seal).contains("4 transaction(s) scellée(s)"), "{}", text(&seal));
+    let ok = passerelle(&tdb, dir.path()).args(["ledger", "verify"]).output().unwrap();
     assert!(ok.status.success(), "{}", text(&ok));
     assert!(text(&ok).contains("tout concorde"));
-    let tb = passerelle(&tdb, dir.path())
-        .args(["ledger", "trial-balance"])
-        .output()
-        .unwrap();
+    let tb = passerelle(&tdb, dir.path()).args(["ledger", "trial-balance"]).output().unwrap();
     assert!(text(&tb).contains("40,06\u{a0}€"), "{}", text(&tb));
-    let st = passerelle(&tdb, dir.path())
-        .args(["ledger", "statement", "funder:7"])
-        .output()
-        .unwrap();
-    assert!(
-        text(&st).contains("Solde de clôture : -40,06\u{a0}€"),
-        "{}",
-        text(&st)
-    );
-    let bad = passerelle(&tdb, dir.path())
-        .args(["ledger", "statement", "funder:abc"])
-        .output()
-        .unwrap();
+    let st = passerelle(&tdb, dir.path()).args(["ledger", "statement", "funder:7"]).output().unwrap();
+    assert!(text(&st).contains("Solde de clôture : -40,06\u{a0}€"), "{}", text(&st));
+    let bad = passerelle(&tdb, dir.path()).args(["ledger", "statement", "funder:abc"]).output().unwrap();
     assert!(!bad.status.success());
 
     // Rewrite the memo of the third transaction behind the ledger's back.
-    let target: i64 =
-        sqlx::query_scalar("SELECT id FROM ledger_transactions WHERE idempotency_key = 'p2'")
-            .fetch_one(tdb.db.pool())
-            .await
-            .unwrap();
+    let target: i64 = sqlx::query_scalar("SELECT id FROM ledger_transactions WHERE idempotency_key = 'p2'")
+        .fetch_one(tdb.db.pool())
+        .await
+        .unwrap();
     let disable = match tdb.db.engine() {
         ledger::Engine::Sqlite => "DROP TRIGGER ledger_transactions_no_update",
-        ledger::Engine::Postgres => {
-            "ALTER TABLE ledger_transactions DISABLE TRIGGER ledger_transactions_append_only"
-        }
+        ledger::Engine::Postgres => "ALTER TABLE ledger_transactions DISABLE TRIGGER ledger_transactions_append_only",
     };
     sqlx::query(disable).execute(tdb.db.pool()).await.unwrap();
     sqlx::query("UPDATE ledger_transactions SET memo = 'Virement modifié' WHERE id = $1")
@@ -151,15 +92,10 @@ async fn init_verify_and_tamper(tdb: TestDb) {
         .execute(tdb.db.pool())
         .await
         .unwrap();
-    let tampered = passerelle(&tdb, dir.path())
-        .args(["ledger", "verify"])
-        .output()
-        .unwrap();
+    let tampered = passerelle(&tdb, dir.path()).args(["ledger", "verify"]).output().unwrap();
     assert_eq!(tampered.status.code(), Some(1), "{}", text(&tampered));
     assert!(
-        text(&tampered).contains(&format!(
-            "Première transaction qui ne concorde plus : {target}"
-        )),
+        text(&tampered).contains(&format!("Première transaction qui ne concorde plus : {target}")),
         "{}",
         text(&tampered)
     );
@@ -167,26 +103,11 @@ async fn init_verify_and_tamper(tdb: TestDb) {
 
 async fn invalid_configuration_names_the_setting(tdb: TestDb) {
     let dir = tempfile::tempdir().unwrap();
-    let out = passerelle(&tdb, dir.path())
-        .env("PASSERELLE_LISTEN", "partout")
-        .arg("migrate")
-        .output()
-        .unwrap();
+    let out = passerelle(&tdb, dir.path()).env("PASSERELLE_LISTEN", "partout").arg("migrate").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out).contains("configuration invalide — PASSERELLE_LISTEN"),
-        "{}",
-        text(&out)
-    );
-    std::fs::write(
-        dir.path().join("passerelle.toml"),
-        "redemption_fee_bps = \"beaucoup\"\n",
-    )
-    .unwrap();
-    let out = passerelle(&tdb, dir.path())
-        .arg("migrate")
-        .output()
-        .unwrap();
+    assert!(text(&out).contains("configuration invalide — PASSERELLE_LISTEN"), "{}", text(&out));
+    std::fs::write(dir.path().join("passerelle.toml"), "redemption_fee_bps = \"beaucoup\"\n").unwrap();
+    let out = passerelle(&tdb, dir.path()).arg("migrate").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("passerelle.toml"), "{}", text(&out));
     let out = passerelle(&tdb, dir.path())
@@ -197,10 +118,7 @@ async fn invalid_configuration_names_the_setting(tdb: TestDb) {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = passerelle(&tdb, dir.path())
-        .args(["ledger", "verify", "--bogus"])
-        .output()
-        .unwrap();
+    let out = passerelle(&tdb, dir.path()).args(["ledger", "verify", "--bogus"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "clap usage error");
 }
 
@@ -247,10 +165,7 @@ fn demo_serves_and_stops_on_sigterm() {
         .spawn()
         .unwrap();
     let lines = wait_for_line(&mut child, "Essayez");
-    assert!(
-        lines[0].starts_with("Démo Passerelle prête : http://127.0.0.1:"),
-        "{lines:?}"
-    );
+    assert!(lines[0].starts_with("Démo Passerelle prête : http://127.0.0.1:"), "{lines:?}");
     let funder_token = lines
         .iter()
         .find(|l| l.contains("financeur@gironde.demo"))
@@ -273,10 +188,7 @@ fn demo_serves_and_stops_on_sigterm() {
             .unwrap();
         assert_eq!(me["organisation"]["name"], "Département de la Gironde");
     });
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -284,16 +196,10 @@ fn demo_serves_and_stops_on_sigterm() {
             assert!(code.success(), "graceful exit, got {code}");
             break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "did not stop within 20 s of SIGTERM"
-        );
+        assert!(Instant::now() < deadline, "did not stop within 20 s of SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(dir.path().join("passerelle-demo.db").exists());
 }
 
-ledger::both_engines!(
-    init_verify_and_tamper,
-    invalid_configuration_names_the_setting
-);
+ledger::both_engines!(init_verify_and_tamper, invalid_configuration_names_the_setting);

@@ -1,7 +1,8 @@
 //! The operator's Ed25519 signing keys, kept as owner-only files in a key directory.
 //!
-//! Each key has an id (`kid`); the newest signs new vouchers, older ones keep verifying the
-//! vouchers they signed, so rotating a key never invalidates a live voucher.
+//! Each key has an id `k1`, `k2`, … (its number travels in every voucher token); the newest
+//! signs new vouchers, older ones keep verifying the vouchers they signed, so rotating a key
+//! never invalidates a live voucher.
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::Serialize;
@@ -12,10 +13,7 @@ pub enum KeyError {
     #[error("clé de signature illisible dans {path}: {reason}")]
     Unreadable { path: PathBuf, reason: String },
     #[error("répertoire des clés {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("aucune clé de signature dans {0}: lancez `passerelle init`")]
     NoKey(PathBuf),
 }
@@ -24,14 +22,13 @@ pub enum KeyError {
 #[derive(Clone)]
 pub struct Key {
     pub kid: String,
+    pub number: u16,
     pub signing: SigningKey,
 }
 
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Key")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
+        f.debug_struct("Key").field("kid", &self.kid).finish_non_exhaustive()
     }
 }
 
@@ -53,14 +50,11 @@ pub struct KeyRing {
 const SUFFIX: &str = ".ed25519";
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
-    move |source| KeyError::Io {
-        path: path.to_owned(),
-        source,
-    }
+    move |source| KeyError::Io { path: path.to_owned(), source }
 }
 
 impl KeyRing {
-    /// Loads every key file of `dir`. Key ids sort in creation order.
+    /// Loads every key file of `dir`, in key-number order.
     pub fn load(dir: &Path) -> Result<KeyRing, KeyError> {
         let mut keys = Vec::new();
         let entries = match std::fs::read_dir(dir) {
@@ -70,43 +64,34 @@ impl KeyRing {
         };
         for entry in entries {
             let path = entry.map_err(io(dir))?.path();
-            let Some(kid) = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(SUFFIX))
-            else {
+            let Some(kid) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(SUFFIX)) else {
                 continue;
             };
             let text = std::fs::read_to_string(&path).map_err(io(&path))?;
-            let bytes = hex::decode(text.trim()).map_err(|e| KeyError::Unreadable {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-            let seed: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Unreadable {
-                path: path.clone(),
-                reason: "32 octets attendus".into(),
-            })?;
-            keys.push(Key {
-                kid: kid.to_owned(),
-                signing: SigningKey::from_bytes(&seed),
-            });
+            let bytes = hex::decode(text.trim())
+                .map_err(|e| KeyError::Unreadable { path: path.clone(), reason: e.to_string() })?;
+            let seed: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| KeyError::Unreadable { path: path.clone(), reason: "32 octets attendus".into() })?;
+            let Some(number) = kid.strip_prefix('k').and_then(|n| n.parse::<u16>().ok()) else {
+                return Err(KeyError::Unreadable {
+                    path: path.clone(),
+                    reason: "nom de clé attendu : k<numéro>.ed25519".into(),
+                });
+            };
+            keys.push(Key { kid: kid.to_owned(), number, signing: SigningKey::from_bytes(&seed) });
         }
-        keys.sort_by(|a, b| a.kid.cmp(&b.kid));
+        keys.sort_by_key(|k| k.number);
         Ok(KeyRing { keys })
     }
 
     /// Generates a new key in `dir` (created owner-only if missing) and returns its id.
     /// The new key becomes the one that signs.
-    pub fn generate(dir: &Path, today: &str) -> Result<String, KeyError> {
+    pub fn generate(dir: &Path) -> Result<String, KeyError> {
         create_private_dir(dir)?;
         let existing = KeyRing::load(dir)?;
-        let serial = existing
-            .keys
-            .iter()
-            .filter(|k| k.kid.starts_with(today))
-            .count()
-            + 1;
-        let kid = format!("{today}-{serial:02}");
+        let number = existing.keys.last().map_or(1, |k| k.number + 1);
+        let kid = format!("k{number}");
         let seed: [u8; 32] = rand::random();
         let path = dir.join(format!("{kid}{SUFFIX}"));
         write_private(&path, &hex::encode(seed)).map_err(io(&path))?;
@@ -130,6 +115,10 @@ impl KeyRing {
         self.get(kid).map(|k| k.signing.verifying_key())
     }
 
+    pub fn verifying_by_number(&self, number: u16) -> Option<VerifyingKey> {
+        self.keys.iter().find(|k| k.number == number).map(|k| k.signing.verifying_key())
+    }
+
     pub fn public_keys(&self) -> Vec<PublicKey> {
         use base64::Engine as _;
         self.keys
@@ -150,11 +139,7 @@ fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
     if dir.is_dir() {
         return Ok(());
     }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(io(dir))
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io(dir))
 }
 
 #[cfg(not(unix))]
@@ -166,11 +151,7 @@ fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
 fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     f.write_all(content.as_bytes())?;
     f.sync_all()
 }
@@ -189,27 +170,18 @@ mod tests {
     fn generate_rotate_and_reload() {
         let dir = tempfile::tempdir().unwrap();
         let keys_dir = dir.path().join("keys");
-        let k1 = KeyRing::generate(&keys_dir, "2026-11-24").unwrap();
-        let k2 = KeyRing::generate(&keys_dir, "2026-11-24").unwrap();
-        assert_eq!(
-            (k1.as_str(), k2.as_str()),
-            ("2026-11-24-01", "2026-11-24-02")
-        );
+        let k1 = KeyRing::generate(&keys_dir).unwrap();
+        let k2 = KeyRing::generate(&keys_dir).unwrap();
+        assert_eq!((k1.as_str(), k2.as_str()), ("k1", "k2"));
         let ring = KeyRing::load(&keys_dir).unwrap();
         assert_eq!(ring.active().unwrap().kid, k2);
         let sig = ring.get(&k1).unwrap().signing.sign(b"bon");
-        assert!(
-            ring.verifying(&k1).unwrap().verify(b"bon", &sig).is_ok(),
-            "old keys keep verifying"
-        );
+        assert!(ring.verifying(&k1).unwrap().verify(b"bon", &sig).is_ok(), "old keys keep verifying");
         assert_eq!(ring.public_keys().len(), 2);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(keys_dir.join(format!("{k1}.ed25519")))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(keys_dir.join(format!("{k1}.ed25519"))).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

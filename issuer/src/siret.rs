@@ -61,8 +61,8 @@ impl FromStr for Siret {
             return Err(SiretError::Length);
         }
         // La Poste's establishments (SIREN 356 000 000) use a sum-of-digits rule instead.
-        let poste = compact.starts_with("356000000")
-            && compact.bytes().map(|b| u32::from(b - b'0')).sum::<u32>() % 5 == 0;
+        let poste =
+            compact.starts_with("356000000") && compact.bytes().map(|b| u32::from(b - b'0')).sum::<u32>() % 5 == 0;
         if !poste && !luhn(compact.as_bytes()) {
             return Err(SiretError::Checksum);
         }
@@ -96,16 +96,10 @@ mod tests {
     #[test]
     fn valid_and_invalid() {
         // SIRET of a real public body (DINUM): 130 025 265 00013.
-        assert_eq!(
-            "130 025 265 00013".parse::<Siret>().unwrap().as_str(),
-            "13002526500013"
-        );
+        assert_eq!("130 025 265 00013".parse::<Siret>().unwrap().as_str(), "13002526500013");
         assert_eq!("13002526500014".parse::<Siret>(), Err(SiretError::Checksum));
         assert_eq!("1300252650001".parse::<Siret>(), Err(SiretError::Length));
-        assert_eq!(
-            "1300252650001X".parse::<Siret>(),
-            Err(SiretError::NotDigits)
-        );
+        assert_eq!("1300252650001X".parse::<Siret>(), Err(SiretError::NotDigits));
         assert_eq!("".parse::<Siret>(), Err(SiretError::Length));
         assert!("35600000000048".parse::<Siret>().is_ok(), "La Poste rule");
     }

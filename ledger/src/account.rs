@@ -100,8 +100,7 @@ impl AccountCode {
 
 fn parse_id(s: Option<&str>) -> Result<i64, &'static str> {
     let s = s.ok_or("missing identifier")?;
-    if s.is_empty() || s.len() > 18 || !s.bytes().all(|b| b.is_ascii_digit()) || s.starts_with('0')
-    {
+    if s.is_empty() || s.len() > 18 || !s.bytes().all(|b| b.is_ascii_digit()) || s.starts_with('0') {
         return Err("identifier must be a positive integer without leading zero");
     }
     s.parse().map_err(|_| "identifier out of range")
@@ -114,16 +113,10 @@ impl FromStr for AccountCode {
         let bad = |why| LedgerError::InvalidAccountCode(s.chars().take(64).collect(), why);
         let parts: Vec<&str> = s.split(':').collect();
         match parts.as_slice() {
-            ["bank"] | ["fees"] | ["breakage"] | ["payouts", "in_transit"] => {
-                Ok(AccountCode(s.to_owned()))
-            }
+            ["bank"] | ["fees"] | ["breakage"] | ["payouts", "in_transit"] => Ok(AccountCode(s.to_owned())),
             ["funder", id] => Ok(AccountCode::funder(parse_id(Some(id)).map_err(bad)?)),
-            ["order", id, "outstanding"] => Ok(AccountCode::order_outstanding(
-                parse_id(Some(id)).map_err(bad)?,
-            )),
-            ["site", id, "payable"] => {
-                Ok(AccountCode::site_payable(parse_id(Some(id)).map_err(bad)?))
-            }
+            ["order", id, "outstanding"] => Ok(AccountCode::order_outstanding(parse_id(Some(id)).map_err(bad)?)),
+            ["site", id, "payable"] => Ok(AccountCode::site_payable(parse_id(Some(id)).map_err(bad)?)),
             _ => Err(bad(
                 "expected bank, fees, breakage, payouts:in_transit, funder:ID, order:ID:outstanding or site:ID:payable",
             )),
@@ -157,33 +150,15 @@ mod tests {
 
     #[test]
     fn parses_the_chart() {
-        for ok in [
-            "bank",
-            "fees",
-            "breakage",
-            "payouts:in_transit",
-            "funder:1",
-            "order:42:outstanding",
-            "site:7:payable",
-        ] {
+        for ok in
+            ["bank", "fees", "breakage", "payouts:in_transit", "funder:1", "order:42:outstanding", "site:7:payable"]
+        {
             let code: AccountCode = ok.parse().unwrap();
             assert_eq!(code.as_str(), ok);
         }
-        for bad in [
-            "",
-            "bank:1",
-            "funder:",
-            "funder:0",
-            "funder:01",
-            "funder:-1",
-            "order:1",
-            "site:x:payable",
-            "FEES",
-        ] {
-            assert!(
-                bad.parse::<AccountCode>().is_err(),
-                "{bad} should be refused"
-            );
+        for bad in ["", "bank:1", "funder:", "funder:0", "funder:01", "funder:-1", "order:1", "site:x:payable", "FEES"]
+        {
+            assert!(bad.parse::<AccountCode>().is_err(), "{bad} should be refused");
         }
     }
 

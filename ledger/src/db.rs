@@ -52,10 +52,7 @@ pub struct PoolSettings {
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        PoolSettings {
-            max_connections: 16,
-            acquire_timeout: Duration::from_secs(30),
-        }
+        PoolSettings { max_connections: 16, acquire_timeout: Duration::from_secs(30) }
     }
 }
 
@@ -103,19 +100,14 @@ pub enum ConnectError {
     #[error("unsupported database URL: expected sqlite:… or postgres://…")]
     UnsupportedUrl,
     #[error("cannot create the database file {path}: {source}")]
-    CreateFile {
-        path: String,
-        source: std::io::Error,
-    },
+    CreateFile { path: String, source: std::io::Error },
     #[error("cannot connect to the database: {0}")]
     Connect(#[from] sqlx::Error),
 }
 
 /// The file path of a `sqlite:` URL, if it names a file.
 pub fn sqlite_path(url: &str) -> Option<&str> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then_some(path)
 }
@@ -129,15 +121,11 @@ impl Db {
         if engine == Engine::Sqlite
             && let Some(path) = sqlite_path(url)
         {
-            create_private_file(path).map_err(|source| ConnectError::CreateFile {
-                path: path.to_owned(),
-                source,
-            })?;
+            create_private_file(path).map_err(|source| ConnectError::CreateFile { path: path.to_owned(), source })?;
         }
         let options = AnyConnectOptions::from_str(url)?;
-        let mut pool = AnyPoolOptions::new()
-            .max_connections(settings.max_connections)
-            .acquire_timeout(settings.acquire_timeout);
+        let mut pool =
+            AnyPoolOptions::new().max_connections(settings.max_connections).acquire_timeout(settings.acquire_timeout);
         if engine == Engine::Sqlite {
             pool = pool.after_connect(|conn, _| {
                 Box::pin(async move {
@@ -151,11 +139,7 @@ impl Db {
             });
         }
         let pool = pool.connect_with(options).await?;
-        Ok(Db {
-            pool,
-            engine,
-            write_queue: (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(()))),
-        })
+        Ok(Db { pool, engine, write_queue: (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(()))) })
     }
 
     pub fn engine(&self) -> Engine {
@@ -181,15 +165,9 @@ impl Db {
             Some(queue) => {
                 let turn = queue.clone().lock_owned().await;
                 let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(WriteTx {
-                    tx,
-                    _turn: Some(turn),
-                })
+                Ok(WriteTx { tx, _turn: Some(turn) })
             }
-            None => Ok(WriteTx {
-                tx: self.pool.begin().await?,
-                _turn: None,
-            }),
+            None => Ok(WriteTx { tx: self.pool.begin().await?, _turn: None }),
         }
     }
 
@@ -197,11 +175,7 @@ impl Db {
     pub async fn begin_snapshot(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
         match self.engine {
             Engine::Sqlite => self.pool.begin_with("BEGIN DEFERRED").await,
-            Engine::Postgres => {
-                self.pool
-                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                    .await
-            }
+            Engine::Postgres => self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await,
         }
     }
 
@@ -213,12 +187,7 @@ impl Db {
 #[cfg(unix)]
 fn create_private_file(path: &str) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e),
@@ -227,11 +196,7 @@ fn create_private_file(path: &str) -> std::io::Result<()> {
 
 #[cfg(not(unix))]
 fn create_private_file(path: &str) -> std::io::Result<()> {
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-    {
+    match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e),
@@ -240,8 +205,7 @@ fn create_private_file(path: &str) -> std::io::Result<()> {
 
 /// True when the error is a unique-constraint violation.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
-    err.as_database_error()
-        .is_some_and(|e| e.is_unique_violation())
+    err.as_database_error().is_some_and(|e| e.is_unique_violation())
 }
 
 #[cfg(test)]
@@ -251,10 +215,7 @@ mod tests {
     #[test]
     fn engines_from_urls() {
         assert_eq!(Engine::from_url("sqlite:./x.db"), Some(Engine::Sqlite));
-        assert_eq!(
-            Engine::from_url("postgres://u@h/db"),
-            Some(Engine::Postgres)
-        );
+        assert_eq!(Engine::from_url("postgres://u@h/db"), Some(Engine::Postgres));
         assert_eq!(Engine::from_url("mysql://u@h/db"), None);
         assert_eq!(sqlite_path("sqlite://./x.db?mode=rwc"), Some("./x.db"));
         assert_eq!(sqlite_path("sqlite::memory:"), None);

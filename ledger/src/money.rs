@@ -4,9 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// An amount of money in euro cents. Negative amounts are credits in postings.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Cents(pub i64);
 
@@ -37,12 +35,7 @@ impl Cents {
             }
             grouped.push(ch);
         }
-        format!(
-            "{}{},{:02}\u{a0}€",
-            if negative { "-" } else { "" },
-            grouped,
-            abs % 100
-        )
+        format!("{}{},{:02}\u{a0}€", if negative { "-" } else { "" }, grouped, abs % 100)
     }
 }
 
@@ -59,14 +52,8 @@ mod tests {
     #[test]
     fn french_format() {
         assert_eq!(Cents(1000).to_french(), "10,00\u{a0}€");
-        assert_eq!(
-            Cents(123456789).to_french(),
-            "1\u{202f}234\u{202f}567,89\u{a0}€"
-        );
+        assert_eq!(Cents(123456789).to_french(), "1\u{202f}234\u{202f}567,89\u{a0}€");
         assert_eq!(Cents(-5).to_french(), "-0,05\u{a0}€");
-        assert_eq!(
-            Cents(i64::MIN).to_french(),
-            "-92\u{202f}233\u{202f}720\u{202f}368\u{202f}547\u{202f}758,08\u{a0}€"
-        );
+        assert_eq!(Cents(i64::MIN).to_french(), "-92\u{202f}233\u{202f}720\u{202f}368\u{202f}547\u{202f}758,08\u{a0}€");
     }
 }

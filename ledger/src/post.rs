@@ -22,10 +22,7 @@ pub struct Posted {
 impl Posted {
     /// The natural balance (what the account's nature says it holds) after this transaction.
     pub fn natural_balance(&self, account: &AccountCode) -> Option<Cents> {
-        self.balances
-            .iter()
-            .find(|(a, _)| a == account)
-            .map(|(a, b)| Cents(a.nature().natural(b.0)))
+        self.balances.iter().find(|(a, _)| a == account).map(|(a, b)| Cents(a.nature().natural(b.0)))
     }
 }
 
@@ -39,10 +36,7 @@ pub async fn post(db: &Db, new: &NewTransaction) -> Result<Posted, LedgerError> 
 
 /// Posts a transaction inside the caller's database transaction, so that domain changes and
 /// ledger postings commit together. On error the caller must roll back.
-pub async fn post_in(
-    conn: &mut AnyConnection,
-    new: &NewTransaction,
-) -> Result<Posted, LedgerError> {
+pub async fn post_in(conn: &mut AnyConnection, new: &NewTransaction) -> Result<Posted, LedgerError> {
     let ordered = new.validate()?;
     let content = new.content_bytes();
     let hash = content_hash(&content);
@@ -78,18 +72,11 @@ pub async fn post_in(
         }
         lines.push((account_id, p.amount.0, balance));
     }
-    let mut sql = String::from(
-        "INSERT INTO ledger_postings (transaction_id, account_id, amount, balance_after) VALUES ",
-    );
+    let mut sql =
+        String::from("INSERT INTO ledger_postings (transaction_id, account_id, amount, balance_after) VALUES ");
     for i in 0..lines.len() {
         let b = i * 3;
-        sql.push_str(&format!(
-            "{}($1, ${}, ${}, ${})",
-            if i > 0 { ", " } else { "" },
-            b + 2,
-            b + 3,
-            b + 4
-        ));
+        sql.push_str(&format!("{}($1, ${}, ${}, ${})", if i > 0 { ", " } else { "" }, b + 2, b + 3, b + 4));
     }
     let mut insert = sqlx::query(AssertSqlSafe(sql)).bind(transaction_id);
     for (account_id, amount, balance) in &lines {
@@ -124,12 +111,8 @@ async fn add_to_account(
     const UPDATE: &str = "UPDATE ledger_accounts SET balance = balance + $1, posting_count = posting_count + 1 \
                           WHERE code = $2 AND shard = $3 RETURNING id, balance";
     for _ in 0..2 {
-        let row = sqlx::query(UPDATE)
-            .bind(amount.0)
-            .bind(account.as_str())
-            .bind(shard)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let row =
+            sqlx::query(UPDATE).bind(amount.0).bind(account.as_str()).bind(shard).fetch_optional(&mut *conn).await?;
         if let Some(row) = row {
             return Ok((row.try_get(0)?, row.try_get(1)?));
         }
@@ -148,11 +131,10 @@ async fn add_to_account(
 }
 
 async fn replay(conn: &mut AnyConnection, key: &str, hash: &[u8]) -> Result<Posted, LedgerError> {
-    let row =
-        sqlx::query("SELECT id, content_hash FROM ledger_transactions WHERE idempotency_key = $1")
-            .bind(key)
-            .fetch_one(&mut *conn)
-            .await?;
+    let row = sqlx::query("SELECT id, content_hash FROM ledger_transactions WHERE idempotency_key = $1")
+        .bind(key)
+        .fetch_one(&mut *conn)
+        .await?;
     let id: i64 = row.try_get(0)?;
     let stored: Vec<u8> = row.try_get(1)?;
     if stored != hash {
@@ -172,11 +154,7 @@ async fn replay(conn: &mut AnyConnection, key: &str, hash: &[u8]) -> Result<Post
             balances.push((code, Cents(r.try_get(1)?)));
         }
     }
-    Ok(Posted {
-        transaction_id: id,
-        replayed: true,
-        balances,
-    })
+    Ok(Posted { transaction_id: id, replayed: true, balances })
 }
 
 /// Reverses a posted transaction with a new transaction of opposite postings that references
@@ -195,9 +173,7 @@ pub async fn reverse_in(
         .ok_or(LedgerError::TransactionNotFound(original))?;
     let kind: String = row.try_get(0)?;
     if kind == "reversal" {
-        return Err(LedgerError::Invalid(
-            "a reversal cannot itself be reversed".into(),
-        ));
+        return Err(LedgerError::Invalid("a reversal cannot itself be reversed".into()));
     }
     let rows = sqlx::query(
         "SELECT a.code, p.amount FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id \
@@ -214,11 +190,10 @@ pub async fn reverse_in(
         new = new.credit(code.parse()?, Cents(amount));
     }
     // A retried reversal with the same key is a replay, checked before the one-reversal rule.
-    let existing =
-        sqlx::query("SELECT content_hash FROM ledger_transactions WHERE idempotency_key = $1")
-            .bind(key)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let existing = sqlx::query("SELECT content_hash FROM ledger_transactions WHERE idempotency_key = $1")
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
     if existing.is_some() {
         return replay(conn, key, &content_hash(&new.content_bytes())).await;
     }
@@ -241,12 +216,5 @@ pub(crate) fn stored_content(
     reverses: Option<i64>,
     postings: &[(String, i64)],
 ) -> Vec<u8> {
-    content_bytes(
-        key,
-        kind,
-        memo,
-        at,
-        reverses,
-        postings.iter().map(|(c, a)| (c.as_str(), *a)),
-    )
+    content_bytes(key, kind, memo, at, reverses, postings.iter().map(|(c, a)| (c.as_str(), *a)))
 }

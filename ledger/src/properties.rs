@@ -35,19 +35,9 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (1i64..4, 1i64..100_000).prop_map(|(funder, amount)| Op::Pay { funder, amount }),
-        (1i64..4, 1i64..4, 1i64..100_000).prop_map(|(order, funder, amount)| Op::Issue {
-            order,
-            funder,
-            amount
-        }),
-        (1i64..4, 1i64..5, 1i64..5_000, 0i64..100).prop_map(|(order, site, amount, fee)| {
-            Op::Redeem {
-                order,
-                site,
-                amount: amount + fee,
-                fee,
-            }
-        }),
+        (1i64..4, 1i64..4, 1i64..100_000).prop_map(|(order, funder, amount)| Op::Issue { order, funder, amount }),
+        (1i64..4, 1i64..5, 1i64..5_000, 0i64..100)
+            .prop_map(|(order, site, amount, fee)| { Op::Redeem { order, site, amount: amount + fee, fee } }),
         (1i64..5, 1i64..5_000).prop_map(|(site, amount)| Op::Settle { site, amount }),
         Just(Op::Retry),
     ]
@@ -56,30 +46,17 @@ fn op() -> impl Strategy<Value = Op> {
 fn to_transaction(op: &Op, key: String) -> Option<NewTransaction> {
     let t = NewTransaction::new(key, "test", "", fixed_time());
     Some(match *op {
-        Op::Pay { funder, amount } => t
-            .debit(AccountCode::bank(), Cents(amount))
-            .credit(AccountCode::funder(funder), Cents(amount)),
-        Op::Issue {
-            order,
-            funder,
-            amount,
-        } => t
+        Op::Pay { funder, amount } => {
+            t.debit(AccountCode::bank(), Cents(amount)).credit(AccountCode::funder(funder), Cents(amount))
+        }
+        Op::Issue { order, funder, amount } => t
             .debit(AccountCode::funder(funder), Cents(amount))
             .credit(AccountCode::order_outstanding(order), Cents(amount)),
-        Op::Redeem {
-            order,
-            site,
-            amount,
-            fee,
-        } => {
+        Op::Redeem { order, site, amount, fee } => {
             let t = t
                 .debit(AccountCode::order_outstanding(order), Cents(amount))
                 .credit(AccountCode::site_payable(site), Cents(amount - fee));
-            if fee > 0 {
-                t.credit(AccountCode::fees(), Cents(fee))
-            } else {
-                t
-            }
+            if fee > 0 { t.credit(AccountCode::fees(), Cents(fee)) } else { t }
         }
         Op::Settle { site, amount } => t
             .debit(AccountCode::site_payable(site), Cents(amount))
@@ -125,9 +102,7 @@ async fn run_case(t: &TestDb, case: usize, lanes: Vec<Vec<Op>>) -> Result<(), Te
             }
         }
     }
-    let tb = query::trial_balance(&t.db, None)
-        .await
-        .expect("trial balance");
+    let tb = query::trial_balance(&t.db, None).await.expect("trial balance");
     prop_assert_eq!(tb.total, Cents(0));
     for a in &tb.accounts {
         // Balances accumulate across cases on the same database; compare the totals below.
@@ -154,20 +129,14 @@ async fn random_concurrent_sequences(t: TestDb) {
     let case = std::sync::atomic::AtomicUsize::new(0);
     tokio::task::block_in_place(|| {
         MODEL.with(|m| m.borrow_mut().clear());
-        let mut runner = TestRunner::new(Config {
-            cases: 24,
-            failure_persistence: None,
-            ..Config::default()
-        });
+        let mut runner = TestRunner::new(Config { cases: 24, failure_persistence: None, ..Config::default() });
         runner
             .run(&strategy, |lanes| {
                 let n = case.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 handle.block_on(run_case(&t, n, lanes))?;
                 let model = MODEL.with(|m| m.borrow().clone());
                 for (account, value) in model {
-                    let stored = handle
-                        .block_on(query::balance(&t.db, &account))
-                        .expect("balance");
+                    let stored = handle.block_on(query::balance(&t.db, &account)).expect("balance");
                     prop_assert_eq!(stored.debit_minus_credit.0, value, "balance of {}", account);
                 }
                 let sealed = handle.block_on(seal::seal_all(&t.db, 7));

@@ -30,21 +30,16 @@ impl AccountBalance {
 
 /// The current balance of an account (zero for an account never posted to).
 pub async fn balance(db: &Db, account: &AccountCode) -> Result<AccountBalance, LedgerError> {
-    let value: i64 = sqlx::query_scalar(
-        "SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM ledger_accounts WHERE code = $1",
-    )
-    .bind(account.as_str())
-    .fetch_one(db.pool())
-    .await?;
+    let value: i64 =
+        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM ledger_accounts WHERE code = $1")
+            .bind(account.as_str())
+            .fetch_one(db.pool())
+            .await?;
     Ok(AccountBalance::new(account.clone(), value))
 }
 
 /// The balance of an account counting every transaction that happened at or before `at`.
-pub async fn balance_at(
-    db: &Db,
-    account: &AccountCode,
-    at: DateTime<Utc>,
-) -> Result<AccountBalance, LedgerError> {
+pub async fn balance_at(db: &Db, account: &AccountCode, at: DateTime<Utc>) -> Result<AccountBalance, LedgerError> {
     let value: i64 = sqlx::query_scalar(
         "SELECT CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) FROM ledger_postings p \
          JOIN ledger_accounts a ON a.id = p.account_id JOIN ledger_transactions t ON t.id = p.transaction_id \
@@ -65,12 +60,13 @@ pub struct TrialBalance {
     pub total: Cents,
 }
 
-pub async fn trial_balance(
-    db: &Db,
-    as_of: Option<DateTime<Utc>>,
-) -> Result<TrialBalance, LedgerError> {
+pub async fn trial_balance(db: &Db, as_of: Option<DateTime<Utc>>) -> Result<TrialBalance, LedgerError> {
     let rows = match as_of {
-        None => sqlx::query("SELECT code, CAST(SUM(balance) AS BIGINT) FROM ledger_accounts GROUP BY code ORDER BY code").fetch_all(db.pool()).await?,
+        None => {
+            sqlx::query("SELECT code, CAST(SUM(balance) AS BIGINT) FROM ledger_accounts GROUP BY code ORDER BY code")
+                .fetch_all(db.pool())
+                .await?
+        }
         Some(at) => {
             sqlx::query(
                 "SELECT a.code, CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) FROM ledger_accounts a \
@@ -91,11 +87,7 @@ pub async fn trial_balance(
         accounts.push(AccountBalance::new(code.parse()?, value));
     }
     let total = Cents(i64::try_from(total).map_err(|_| LedgerError::Overflow)?);
-    Ok(TrialBalance {
-        as_of,
-        accounts,
-        total,
-    })
+    Ok(TrialBalance { as_of, accounts, total })
 }
 
 /// One line of an account statement.

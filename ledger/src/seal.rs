@@ -42,9 +42,8 @@ pub async fn seal_pending(db: &Db, max: i64) -> Result<Option<SealSummary>, Ledg
     if batch.is_empty() {
         return Ok(None);
     }
-    let last = sqlx::query("SELECT id, hash FROM ledger_seals ORDER BY id DESC LIMIT 1")
-        .fetch_optional(&mut *tx)
-        .await?;
+    let last =
+        sqlx::query("SELECT id, hash FROM ledger_seals ORDER BY id DESC LIMIT 1").fetch_optional(&mut *tx).await?;
     let (prev_id, prev_hash): (i64, Vec<u8>) = match last {
         Some(r) => (r.try_get(0)?, r.try_get(1)?),
         None => (0, GENESIS.to_vec()),
@@ -75,18 +74,11 @@ pub async fn seal_pending(db: &Db, max: i64) -> Result<Option<SealSummary>, Ledg
     // later is left for the next seal.
     for chunk in batch.chunks(1000) {
         let ids: Vec<String> = chunk.iter().map(|t| t.id.to_string()).collect();
-        let sql = format!(
-            "UPDATE ledger_transactions SET seal_id = $1 WHERE seal_id IS NULL AND id IN ({})",
-            ids.join(",")
-        );
-        let done = sqlx::query(AssertSqlSafe(sql))
-            .bind(seal_id)
-            .execute(&mut *tx)
-            .await?;
+        let sql =
+            format!("UPDATE ledger_transactions SET seal_id = $1 WHERE seal_id IS NULL AND id IN ({})", ids.join(","));
+        let done = sqlx::query(AssertSqlSafe(sql)).bind(seal_id).execute(&mut *tx).await?;
         if done.rows_affected() != chunk.len() as u64 {
-            return Err(LedgerError::Invalid(
-                "a concurrent sealer took part of the batch; retry".into(),
-            ));
+            return Err(LedgerError::Invalid("a concurrent sealer took part of the batch; retry".into()));
         }
     }
     tx.commit().await?;

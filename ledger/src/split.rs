@@ -12,9 +12,7 @@ pub const WHOLE_BPS: u32 = 10_000;
 
 /// `amount × bps / 10 000`, rounded half away from zero.
 pub fn apply_bps(amount: Cents, bps: u32) -> Result<Cents, LedgerError> {
-    let value = Decimal::from(amount.0)
-        .checked_mul(Decimal::from(bps))
-        .ok_or(LedgerError::Overflow)?
+    let value = Decimal::from(amount.0).checked_mul(Decimal::from(bps)).ok_or(LedgerError::Overflow)?
         / Decimal::from(WHOLE_BPS);
     let rounded = value.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
     rounded.to_i64().map(Cents).ok_or(LedgerError::Overflow)
@@ -26,9 +24,7 @@ pub fn apply_bps(amount: Cents, bps: u32) -> Result<Cents, LedgerError> {
 pub fn split(total: Cents, weights: &[u32]) -> Result<Vec<Cents>, LedgerError> {
     let weight_sum: u128 = weights.iter().map(|w| u128::from(*w)).sum();
     if weight_sum == 0 {
-        return Err(LedgerError::Invalid(
-            "cannot split across zero weights".into(),
-        ));
+        return Err(LedgerError::Invalid("cannot split across zero weights".into()));
     }
     let negative = total.0 < 0;
     let abs = u128::from(total.0.unsigned_abs());

@@ -37,13 +37,11 @@ pub(crate) async fn page(
                            FROM ledger_transactions";
     let rows = match filter {
         Filter::All => {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "{COLUMNS} WHERE id > $1 ORDER BY id LIMIT $2"
-            )))
-            .bind(after)
-            .bind(limit)
-            .fetch_all(&mut *conn)
-            .await?
+            sqlx::query(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id > $1 ORDER BY id LIMIT $2")))
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&mut *conn)
+                .await?
         }
         Filter::Unsealed => {
             sqlx::query(sqlx::AssertSqlSafe(format!(

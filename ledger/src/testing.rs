@@ -24,41 +24,26 @@ enum Cleanup {
 }
 
 fn settings() -> PoolSettings {
-    PoolSettings {
-        max_connections: 24,
-        ..PoolSettings::default()
-    }
+    PoolSettings { max_connections: 24, ..PoolSettings::default() }
 }
 
 /// The PostgreSQL server used by tests.
 pub fn postgres_url() -> String {
-    std::env::var("PASSERELLE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
+    std::env::var("PASSERELLE_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
 }
 
 fn unique_name() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "t_{}_{}_{:08x}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        rand::random::<u32>()
-    )
+    format!("t_{}_{}_{:08x}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), rand::random::<u32>())
 }
 
 /// A fresh, migrated SQLite database in a temporary directory.
 pub async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite:{}", dir.path().join("test.db").display());
-    let db = Db::connect(&url, &settings())
-        .await
-        .expect("open SQLite test database");
+    let db = Db::connect(&url, &settings()).await.expect("open SQLite test database");
     db.migrate().await.expect("migrate SQLite test database");
-    TestDb {
-        db,
-        url,
-        cleanup: Cleanup::Sqlite(dir),
-    }
+    TestDb { db, url, cleanup: Cleanup::Sqlite(dir) }
 }
 
 /// A fresh, migrated schema on the test PostgreSQL server. Panics if the server is unreachable.
@@ -67,7 +52,11 @@ pub async fn postgres() -> TestDb {
     let schema = unique_name();
     let admin = Db::connect(&admin_url, &PoolSettings { max_connections: 1, ..PoolSettings::default() })
         .await
-        .unwrap_or_else(|e| panic!("PostgreSQL test server unreachable at {admin_url}: {e}. Start it or set PASSERELLE_TEST_POSTGRES_URL."));
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL test server unreachable at {admin_url}: {e}. Start it or set PASSERELLE_TEST_POSTGRES_URL."
+            )
+        });
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
         .execute(admin.pool())
         .await
@@ -75,15 +64,9 @@ pub async fn postgres() -> TestDb {
     admin.close().await;
     let sep = if admin_url.contains('?') { '&' } else { '?' };
     let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
-    let db = Db::connect(&url, &settings())
-        .await
-        .expect("connect to test schema");
+    let db = Db::connect(&url, &settings()).await.expect("connect to test schema");
     db.migrate().await.expect("migrate PostgreSQL test schema");
-    TestDb {
-        db,
-        url,
-        cleanup: Cleanup::Postgres { admin_url, schema },
-    }
+    TestDb { db, url, cleanup: Cleanup::Postgres { admin_url, schema } }
 }
 
 impl Drop for TestDb {
@@ -92,27 +75,16 @@ impl Drop for TestDb {
             let (admin_url, schema) = (admin_url.clone(), schema.clone());
             // Drop the schema from a thread of its own: Drop cannot await.
             let _ = std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                else {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
                     return;
                 };
                 rt.block_on(async move {
-                    if let Ok(admin) = Db::connect(
-                        &admin_url,
-                        &PoolSettings {
-                            max_connections: 1,
-                            ..PoolSettings::default()
-                        },
-                    )
-                    .await
+                    if let Ok(admin) =
+                        Db::connect(&admin_url, &PoolSettings { max_connections: 1, ..PoolSettings::default() }).await
                     {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "DROP SCHEMA IF EXISTS {schema} CASCADE"
-                        )))
-                        .execute(admin.pool())
-                        .await;
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
+                            .execute(admin.pool())
+                            .await;
                         admin.close().await;
                     }
                 });

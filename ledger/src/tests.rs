@@ -1,20 +1,14 @@
 //! Ledger tests against real databases, on both engines.
 
 use crate::testing::{TestDb, fixed_time};
-use crate::{
-    AccountCode, Cents, LedgerError, NewTransaction, post, query, reverse_in, seal, verify,
-};
+use crate::{AccountCode, Cents, LedgerError, NewTransaction, post, query, reverse_in, seal, verify};
 use sqlx::AssertSqlSafe;
 
 fn redemption(key: &str, order: i64, site: i64, face: i64, fee: i64) -> NewTransaction {
     let t = NewTransaction::new(key, "redemption", "rachat", fixed_time())
         .debit(AccountCode::order_outstanding(order), Cents(face))
         .credit(AccountCode::site_payable(site), Cents(face - fee));
-    if fee > 0 {
-        t.credit(AccountCode::fees(), Cents(fee))
-    } else {
-        t
-    }
+    if fee > 0 { t.credit(AccountCode::fees(), Cents(fee)) } else { t }
 }
 
 fn issuance(key: &str, order: i64, funder: i64, face: i64) -> NewTransaction {
@@ -28,42 +22,20 @@ async fn natural(t: &TestDb, a: AccountCode) -> i64 {
 }
 
 async fn posting_balances_and_idempotency(t: TestDb) {
-    post(&t.db, &issuance("issue-1", 1, 1, 10_000))
-        .await
-        .unwrap();
-    let first = post(&t.db, &redemption("r-1", 1, 5, 1000, 50))
-        .await
-        .unwrap();
+    post(&t.db, &issuance("issue-1", 1, 1, 10_000)).await.unwrap();
+    let first = post(&t.db, &redemption("r-1", 1, 5, 1000, 50)).await.unwrap();
     assert!(!first.replayed);
-    assert_eq!(
-        first.balances.len(),
-        2,
-        "shared accounts have no single running balance"
-    );
-    assert_eq!(
-        first.natural_balance(&AccountCode::site_payable(5)),
-        Some(Cents(950))
-    );
+    assert_eq!(first.balances.len(), 2, "shared accounts have no single running balance");
+    assert_eq!(first.natural_balance(&AccountCode::site_payable(5)), Some(Cents(950)));
     // Same key, same content: the original comes back, nothing is posted twice.
-    let again = post(&t.db, &redemption("r-1", 1, 5, 1000, 50))
-        .await
-        .unwrap();
+    let again = post(&t.db, &redemption("r-1", 1, 5, 1000, 50)).await.unwrap();
     assert!(again.replayed);
     assert_eq!(again.transaction_id, first.transaction_id);
-    assert_eq!(
-        again.balances.len(),
-        2,
-        "shared accounts have no single running balance"
-    );
+    assert_eq!(again.balances.len(), 2, "shared accounts have no single running balance");
     assert_eq!(natural(&t, AccountCode::site_payable(5)).await, 950);
     // Same key, different content: refused.
-    let err = post(&t.db, &redemption("r-1", 1, 5, 2000, 50))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, LedgerError::IdempotencyConflict(_)),
-        "{err:?}"
-    );
+    let err = post(&t.db, &redemption("r-1", 1, 5, 2000, 50)).await.unwrap_err();
+    assert!(matches!(err, LedgerError::IdempotencyConflict(_)), "{err:?}");
     assert_eq!(natural(&t, AccountCode::order_outstanding(1)).await, 9000);
     assert_eq!(natural(&t, AccountCode::fees()).await, 50);
     let tb = query::trial_balance(&t.db, None).await.unwrap();
@@ -74,20 +46,12 @@ async fn posting_balances_and_idempotency(t: TestDb) {
 async fn refusals_leave_nothing_behind(t: TestDb) {
     post(&t.db, &issuance("issue-1", 1, 1, 1000)).await.unwrap();
     // Redeeming more than the order holds would overdraw it: refused, rolled back.
-    let err = post(&t.db, &redemption("r-big", 1, 5, 5000, 0))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, LedgerError::Overdraft(ref a) if *a == AccountCode::order_outstanding(1)),
-        "{err:?}"
-    );
+    let err = post(&t.db, &redemption("r-big", 1, 5, 5000, 0)).await.unwrap_err();
+    assert!(matches!(err, LedgerError::Overdraft(ref a) if *a == AccountCode::order_outstanding(1)), "{err:?}");
     let unbalanced = NewTransaction::new("bad", "test", "", fixed_time())
         .debit(AccountCode::bank(), Cents(10))
         .credit(AccountCode::funder(1), Cents(9));
-    assert!(matches!(
-        post(&t.db, &unbalanced).await,
-        Err(LedgerError::Unbalanced(1))
-    ));
+    assert!(matches!(post(&t.db, &unbalanced).await, Err(LedgerError::Unbalanced(1))));
     assert_eq!(natural(&t, AccountCode::site_payable(5)).await, 0);
     assert_eq!(natural(&t, AccountCode::order_outstanding(1)).await, 1000);
     let report = verify::verify(&t.db).await.unwrap();
@@ -97,42 +61,20 @@ async fn refusals_leave_nothing_behind(t: TestDb) {
 
 async fn reversal_and_statement(t: TestDb) {
     post(&t.db, &issuance("issue-1", 1, 1, 5000)).await.unwrap();
-    let r = post(&t.db, &redemption("r-1", 1, 5, 1000, 0))
-        .await
-        .unwrap();
+    let r = post(&t.db, &redemption("r-1", 1, 5, 1000, 0)).await.unwrap();
     let mut tx = t.db.begin().await.unwrap();
-    let rev = reverse_in(
-        &mut tx,
-        r.transaction_id,
-        "rev-1",
-        "erreur de service",
-        fixed_time(),
-    )
-    .await
-    .unwrap();
+    let rev = reverse_in(&mut tx, r.transaction_id, "rev-1", "erreur de service", fixed_time()).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(natural(&t, AccountCode::site_payable(5)).await, 0);
     // A retried reversal replays; a second reversal under another key is refused.
     let mut tx = t.db.begin().await.unwrap();
-    let again = reverse_in(
-        &mut tx,
-        r.transaction_id,
-        "rev-1",
-        "erreur de service",
-        fixed_time(),
-    )
-    .await
-    .unwrap();
+    let again = reverse_in(&mut tx, r.transaction_id, "rev-1", "erreur de service", fixed_time()).await.unwrap();
     assert!(again.replayed);
     assert_eq!(again.transaction_id, rev.transaction_id);
-    let err = reverse_in(&mut tx, r.transaction_id, "rev-2", "encore", fixed_time())
-        .await
-        .unwrap_err();
+    let err = reverse_in(&mut tx, r.transaction_id, "rev-2", "encore", fixed_time()).await.unwrap_err();
     assert!(matches!(err, LedgerError::AlreadyReversed(_)), "{err:?}");
     drop(tx);
-    let st = query::statement(&t.db, &AccountCode::site_payable(5), None, None)
-        .await
-        .unwrap();
+    let st = query::statement(&t.db, &AccountCode::site_payable(5), None, None).await.unwrap();
     assert_eq!(st.lines.len(), 2);
     assert_eq!(st.lines[0].running_balance, Cents(1000));
     assert_eq!(st.lines[1].running_balance, Cents(0));
@@ -159,51 +101,27 @@ async fn balances_at_a_past_date(t: TestDb) {
     .await
     .unwrap();
     let db = &t.db;
-    let at = |d| async move {
-        query::balance_at(db, &AccountCode::bank(), d)
-            .await
-            .unwrap()
-            .natural
-            .0
-    };
+    let at = |d| async move { query::balance_at(db, &AccountCode::bank(), d).await.unwrap().natural.0 };
     assert_eq!(at(d0 - day).await, 0);
     assert_eq!(at(d0 + day).await, 700);
     assert_eq!(at(d0 + day * 6).await, 1000);
     let tb = query::trial_balance(&t.db, Some(d0 + day)).await.unwrap();
     assert_eq!(tb.total, Cents(0));
-    assert_eq!(
-        tb.accounts
-            .iter()
-            .find(|a| a.account == AccountCode::funder(1))
-            .unwrap()
-            .natural,
-        Cents(-700)
-    );
-    let st = query::statement(&t.db, &AccountCode::bank(), Some(d0 + day), None)
-        .await
-        .unwrap();
+    assert_eq!(tb.accounts.iter().find(|a| a.account == AccountCode::funder(1)).unwrap().natural, Cents(-700));
+    let st = query::statement(&t.db, &AccountCode::bank(), Some(d0 + day), None).await.unwrap();
     assert_eq!(st.opening, Cents(700));
     assert_eq!(st.lines.len(), 1);
     assert_eq!(st.closing, Cents(1000));
 }
 
 async fn verify_names_a_tampered_posting(t: TestDb) {
-    post(&t.db, &issuance("issue-1", 1, 1, 10_000))
-        .await
-        .unwrap();
+    post(&t.db, &issuance("issue-1", 1, 1, 10_000)).await.unwrap();
     let mut ids = Vec::new();
     for i in 0..5 {
-        ids.push(
-            post(&t.db, &redemption(&format!("r-{i}"), 1, 2, 1000, 10))
-                .await
-                .unwrap()
-                .transaction_id,
-        );
+        ids.push(post(&t.db, &redemption(&format!("r-{i}"), 1, 2, 1000, 10)).await.unwrap().transaction_id);
     }
     assert_eq!(seal::seal_all(&t.db, 3).await.unwrap(), 6);
-    post(&t.db, &redemption("r-late", 1, 2, 1000, 10))
-        .await
-        .unwrap();
+    post(&t.db, &redemption("r-late", 1, 2, 1000, 10)).await.unwrap();
     let clean = verify::verify(&t.db).await.unwrap();
     assert!(clean.is_ok(), "{clean:?}");
     assert_eq!((clean.seals, clean.unsealed), (2, 1));
@@ -212,85 +130,41 @@ async fn verify_names_a_tampered_posting(t: TestDb) {
     let target = ids[2];
     let disable = match t.db.engine() {
         crate::Engine::Sqlite => "DROP TRIGGER ledger_postings_no_update",
-        crate::Engine::Postgres => {
-            "ALTER TABLE ledger_postings DISABLE TRIGGER ledger_postings_append_only"
-        }
+        crate::Engine::Postgres => "ALTER TABLE ledger_postings DISABLE TRIGGER ledger_postings_append_only",
     };
     sqlx::query(disable).execute(t.db.pool()).await.unwrap();
     let sql = format!(
         "UPDATE ledger_postings SET amount = amount + 100 WHERE id = (SELECT MIN(id) FROM ledger_postings WHERE transaction_id = {target})"
     );
-    sqlx::query(AssertSqlSafe(sql))
-        .execute(t.db.pool())
-        .await
-        .unwrap();
+    sqlx::query(AssertSqlSafe(sql)).execute(t.db.pool()).await.unwrap();
     let report = verify::verify(&t.db).await.unwrap();
     assert!(!report.is_ok());
     assert_eq!(report.first_bad_transaction(), Some(target), "{report:?}");
-    assert!(
-        report
-            .problems
-            .iter()
-            .any(|p| p.code == "seal_mismatch" && p.transaction_id == Some(target))
-    );
+    assert!(report.problems.iter().any(|p| p.code == "seal_mismatch" && p.transaction_id == Some(target)));
 }
 
 async fn append_only_is_enforced_by_the_database(t: TestDb) {
     post(&t.db, &issuance("issue-1", 1, 1, 1000)).await.unwrap();
-    assert!(
-        sqlx::query("UPDATE ledger_postings SET amount = 1")
-            .execute(t.db.pool())
-            .await
-            .is_err()
-    );
-    assert!(
-        sqlx::query("DELETE FROM ledger_postings")
-            .execute(t.db.pool())
-            .await
-            .is_err()
-    );
-    assert!(
-        sqlx::query("UPDATE ledger_transactions SET memo = 'x'")
-            .execute(t.db.pool())
-            .await
-            .is_err()
-    );
-    assert!(
-        sqlx::query("DELETE FROM ledger_transactions")
-            .execute(t.db.pool())
-            .await
-            .is_err()
-    );
+    assert!(sqlx::query("UPDATE ledger_postings SET amount = 1").execute(t.db.pool()).await.is_err());
+    assert!(sqlx::query("DELETE FROM ledger_postings").execute(t.db.pool()).await.is_err());
+    assert!(sqlx::query("UPDATE ledger_transactions SET memo = 'x'").execute(t.db.pool()).await.is_err());
+    assert!(sqlx::query("DELETE FROM ledger_transactions").execute(t.db.pool()).await.is_err());
     seal::seal_all(&t.db, 100).await.unwrap();
-    assert!(
-        sqlx::query("UPDATE ledger_transactions SET seal_id = NULL")
-            .execute(t.db.pool())
-            .await
-            .is_err()
-    );
+    assert!(sqlx::query("UPDATE ledger_transactions SET seal_id = NULL").execute(t.db.pool()).await.is_err());
 }
 
 async fn concurrent_writers_on_hot_accounts(t: TestDb) {
-    post(&t.db, &issuance("issue-1", 1, 1, 10_000_000))
-        .await
-        .unwrap();
+    post(&t.db, &issuance("issue-1", 1, 1, 10_000_000)).await.unwrap();
     let mut tasks = Vec::new();
     for task in 0..16 {
         let db = t.db.clone();
         tasks.push(tokio::spawn(async move {
             for i in 0..25 {
                 let key = format!("r-{task}-{i}");
-                post(&db, &redemption(&key, 1, 1 + task % 3, 1000, 25))
-                    .await
-                    .unwrap();
+                post(&db, &redemption(&key, 1, 1 + task % 3, 1000, 25)).await.unwrap();
                 // Every fourth request is a retry of the same key.
                 if i % 4 == 0 {
-                    assert!(
-                        post(&db, &redemption(&key, 1, 1 + task % 3, 1000, 25))
-                            .await
-                            .unwrap()
-                            .replayed
-                    );
+                    assert!(post(&db, &redemption(&key, 1, 1 + task % 3, 1000, 25)).await.unwrap().replayed);
                 }
             }
         }));
@@ -299,10 +173,7 @@ async fn concurrent_writers_on_hot_accounts(t: TestDb) {
         task.await.unwrap();
     }
     assert_eq!(natural(&t, AccountCode::fees()).await, 16 * 25 * 25);
-    assert_eq!(
-        natural(&t, AccountCode::order_outstanding(1)).await,
-        10_000_000 - 16 * 25 * 1000
-    );
+    assert_eq!(natural(&t, AccountCode::order_outstanding(1)).await, 10_000_000 - 16 * 25 * 1000);
     seal::seal_all(&t.db, 97).await.unwrap();
     let report = verify::verify(&t.db).await.unwrap();
     assert!(report.is_ok(), "{report:?}");

@@ -34,12 +34,7 @@ pub struct NewTransaction {
 }
 
 impl NewTransaction {
-    pub fn new(
-        key: impl Into<String>,
-        kind: impl Into<String>,
-        memo: impl Into<String>,
-        at: DateTime<Utc>,
-    ) -> Self {
+    pub fn new(key: impl Into<String>, kind: impl Into<String>, memo: impl Into<String>, at: DateTime<Utc>) -> Self {
         NewTransaction {
             key: key.into(),
             kind: kind.into(),
@@ -56,43 +51,29 @@ impl NewTransaction {
     }
 
     pub fn credit(mut self, account: AccountCode, amount: Cents) -> Self {
-        self.postings.push(Posting {
-            account,
-            amount: Cents(amount.0.saturating_neg()),
-        });
+        self.postings.push(Posting { account, amount: Cents(amount.0.saturating_neg()) });
         self
     }
 
     /// Checks the rules of DESIGN §4 and returns the postings in lock order.
     pub(crate) fn validate(&self) -> Result<Vec<Posting>, LedgerError> {
         if self.key.trim().is_empty() || self.key.len() > 200 {
-            return Err(LedgerError::Invalid(
-                "the idempotency key must have 1 to 200 characters".into(),
-            ));
+            return Err(LedgerError::Invalid("the idempotency key must have 1 to 200 characters".into()));
         }
         if self.kind.is_empty()
             || self.kind.len() > 64
-            || !self
-                .kind
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b == b'_')
+            || !self.kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
         {
-            return Err(LedgerError::Invalid(
-                "the kind must be 1 to 64 lower-case letters or underscores".into(),
-            ));
+            return Err(LedgerError::Invalid("the kind must be 1 to 64 lower-case letters or underscores".into()));
         }
         if self.memo.len() > 1000 {
-            return Err(LedgerError::Invalid(
-                "the memo is longer than 1000 bytes".into(),
-            ));
+            return Err(LedgerError::Invalid("the memo is longer than 1000 bytes".into()));
         }
         if self.postings.len() < 2 {
             return Err(LedgerError::TooFewPostings);
         }
         if self.postings.len() > 64 {
-            return Err(LedgerError::Invalid(
-                "a transaction has at most 64 postings".into(),
-            ));
+            return Err(LedgerError::Invalid("a transaction has at most 64 postings".into()));
         }
         let mut sum: i128 = 0;
         for p in &self.postings {
@@ -108,12 +89,7 @@ impl NewTransaction {
             return Err(LedgerError::Unbalanced(sum));
         }
         let mut ordered = self.postings.clone();
-        ordered.sort_by(|a, b| {
-            a.account
-                .lock_key()
-                .cmp(&b.account.lock_key())
-                .then(a.amount.cmp(&b.amount))
-        });
+        ordered.sort_by(|a, b| a.account.lock_key().cmp(&b.account.lock_key()).then(a.amount.cmp(&b.amount)));
         Ok(ordered)
     }
 
@@ -126,9 +102,7 @@ impl NewTransaction {
             &self.memo,
             time::to_micros(self.at),
             self.reverses,
-            self.postings
-                .iter()
-                .map(|p| (p.account.as_str(), p.amount.0)),
+            self.postings.iter().map(|p| (p.account.as_str(), p.amount.0)),
         )
     }
 }
@@ -196,11 +170,7 @@ mod tests {
     fn validation_rules() {
         assert!(tx().validate().is_ok());
         let ordered = tx().validate().unwrap();
-        assert_eq!(
-            ordered.last().unwrap().account,
-            AccountCode::fees(),
-            "shared accounts are locked last"
-        );
+        assert_eq!(ordered.last().unwrap().account, AccountCode::fees(), "shared accounts are locked last");
         let mut t = tx();
         t.postings.truncate(1);
         assert!(matches!(t.validate(), Err(LedgerError::TooFewPostings)));

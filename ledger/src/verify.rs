@@ -44,21 +44,10 @@ impl VerifyReport {
     }
 
     /// Records a problem found by a check outside this crate (domain invariants).
-    pub fn add(
-        &mut self,
-        code: &'static str,
-        transaction_id: Option<i64>,
-        account: Option<String>,
-        message: String,
-    ) {
+    pub fn add(&mut self, code: &'static str, transaction_id: Option<i64>, account: Option<String>, message: String) {
         self.problem_count += 1;
         if self.problems.len() < MAX_LISTED {
-            self.problems.push(Problem {
-                code,
-                transaction_id,
-                account,
-                message,
-            });
+            self.problems.push(Problem { code, transaction_id, account, message });
         }
     }
 }
@@ -77,10 +66,9 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, LedgerError> {
     let mut seals: HashMap<i64, OpenSeal> = HashMap::new();
     let mut prev = GENESIS.to_vec();
     let mut expected_id = 1;
-    let rows =
-        sqlx::query("SELECT id, prev_hash, hash, leaves, tx_count FROM ledger_seals ORDER BY id")
-            .fetch_all(&mut *snap)
-            .await?;
+    let rows = sqlx::query("SELECT id, prev_hash, hash, leaves, tx_count FROM ledger_seals ORDER BY id")
+        .fetch_all(&mut *snap)
+        .await?;
     for r in rows {
         let id: i64 = r.try_get(0)?;
         let prev_hash: Vec<u8> = r.try_get(1)?;
@@ -89,28 +77,13 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, LedgerError> {
         let count: i64 = r.try_get(4)?;
         report.seals += 1;
         if id != expected_id {
-            report.add(
-                "seal_gap",
-                None,
-                None,
-                format!("seal {expected_id} is missing; found seal {id}"),
-            );
+            report.add("seal_gap", None, None, format!("seal {expected_id} is missing; found seal {id}"));
         }
         if prev_hash != prev {
-            report.add(
-                "seal_chain_broken",
-                None,
-                None,
-                format!("seal {id} does not follow the previous seal"),
-            );
+            report.add("seal_chain_broken", None, None, format!("seal {id} does not follow the previous seal"));
         }
         if seal_hash(id, &prev_hash, &leaves).as_slice() != hash.as_slice() {
-            report.add(
-                "seal_hash_mismatch",
-                None,
-                None,
-                format!("seal {id}: its hash does not match its content"),
-            );
+            report.add("seal_hash_mismatch", None, None, format!("seal {id}: its hash does not match its content"));
         }
         if leaves.len() as i64 != count * 32 {
             report.add(
@@ -151,22 +124,14 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, LedgerError> {
                 );
             }
             if t.postings.iter().any(|(_, a)| *a == 0) {
-                report.add(
-                    "zero_posting",
-                    Some(t.id),
-                    None,
-                    format!("transaction {} has a zero posting", t.id),
-                );
+                report.add("zero_posting", Some(t.id), None, format!("transaction {} has a zero posting", t.id));
             }
             if content_hash(&t.content) != t.content_hash {
                 report.add(
                     "content_mismatch",
                     Some(t.id),
                     None,
-                    format!(
-                        "transaction {}: stored bytes no longer match its hash",
-                        t.id
-                    ),
+                    format!("transaction {}: stored bytes no longer match its hash", t.id),
                 );
             }
             match t.seal_id {
@@ -194,19 +159,11 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, LedgerError> {
             }
         }
     }
-    let mut incomplete: Vec<_> = seals
-        .iter()
-        .filter(|(_, o)| o.seen * 32 != o.leaves.len())
-        .map(|(id, _)| *id)
-        .collect();
+    let mut incomplete: Vec<_> =
+        seals.iter().filter(|(_, o)| o.seen * 32 != o.leaves.len()).map(|(id, _)| *id).collect();
     incomplete.sort();
     for id in incomplete {
-        report.add(
-            "seal_mismatch",
-            None,
-            None,
-            format!("seal {id}: the transactions it covers are not all there"),
-        );
+        report.add("seal_mismatch", None, None, format!("seal {id}: the transactions it covers are not all there"));
     }
 
     // 3. Postings in recording order: each running balance.
@@ -236,9 +193,7 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, LedgerError> {
                     "running_balance_mismatch",
                     Some(tx),
                     None,
-                    format!(
-                        "transaction {tx}: running balance of account #{account} does not follow"
-                    ),
+                    format!("transaction {tx}: running balance of account #{account} does not follow"),
                 );
             }
         }
@@ -246,11 +201,9 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, LedgerError> {
 
     // 4. Accounts: each stored (shard) balance and count against its postings; then, per
     //    account code, no overdraft; and a zero total.
-    let rows = sqlx::query(
-        "SELECT id, code, balance, posting_count FROM ledger_accounts ORDER BY code, shard",
-    )
-    .fetch_all(&mut *snap)
-    .await?;
+    let rows = sqlx::query("SELECT id, code, balance, posting_count FROM ledger_accounts ORDER BY code, shard")
+        .fetch_all(&mut *snap)
+        .await?;
     let mut total: i128 = 0;
     let mut by_code: Vec<(String, i64)> = Vec::new();
     for r in rows {
@@ -277,12 +230,7 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, LedgerError> {
         report.accounts += 1;
         match code.parse::<AccountCode>() {
             Ok(a) if a.no_overdraft() && a.nature().natural(balance) < 0 => {
-                report.add(
-                    "overdraft",
-                    None,
-                    Some(code.clone()),
-                    format!("account {code} is below zero"),
-                );
+                report.add("overdraft", None, Some(code.clone()), format!("account {code} is below zero"));
             }
             Ok(_) => {}
             Err(_) => report.add(
@@ -294,12 +242,7 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, LedgerError> {
         }
     }
     if total != 0 {
-        report.add(
-            "trial_balance_not_zero",
-            None,
-            None,
-            format!("the trial balance sums to {total} cents"),
-        );
+        report.add("trial_balance_not_zero", None, None, format!("the trial balance sums to {total} cents"));
     }
     snap.rollback().await?;
     Ok(report)

@@ -39,26 +39,16 @@ pub async fn ledger(
     sites: i64,
 ) -> Result<(), CliError> {
     if clients == 0 || orders < 1 || sites < 1 {
-        return Err(CliError::new(
-            "--clients, --orders et --sites doivent être positifs",
-        ));
+        return Err(CliError::new("--clients, --orders et --sites doivent être positifs"));
     }
     let db = connect_and_migrate(config).await?;
     // Fund every order so that redemptions never overdraw it.
     let mut tx = db.begin().await.map_err(CliError::new)?;
     let run = ledger::time::now().timestamp_micros();
     for order in 1..=orders {
-        let t = NewTransaction::new(
-            format!("bench-{run}-issue-{order}"),
-            "order_issued",
-            "bench",
-            ledger::time::now(),
-        )
-        .debit(AccountCode::funder(order), Cents(1_000_000_000_000))
-        .credit(
-            AccountCode::order_outstanding(order),
-            Cents(1_000_000_000_000),
-        );
+        let t = NewTransaction::new(format!("bench-{run}-issue-{order}"), "order_issued", "bench", ledger::time::now())
+            .debit(AccountCode::funder(order), Cents(1_000_000_000_000))
+            .credit(AccountCode::order_outstanding(order), Cents(1_000_000_000_000));
         ledger::post_in(&mut tx, &t).await.map_err(CliError::new)?;
     }
     tx.commit().await.map_err(CliError::new)?;
@@ -112,14 +102,8 @@ pub async fn ledger(
     let elapsed = start.elapsed();
     let _ = sealer.await;
     latencies_us.sort_unstable();
-    let m = Measured {
-        committed: latencies_us.len() as u64,
-        elapsed,
-        latencies_us,
-    };
-    let sealed = ledger::seal::seal_all(&db, 5_000)
-        .await
-        .map_err(CliError::new)?;
+    let m = Measured { committed: latencies_us.len() as u64, elapsed, latencies_us };
+    let sealed = ledger::seal::seal_all(&db, 5_000).await.map_err(CliError::new)?;
     let report = ledger::verify::verify(&db).await.map_err(CliError::new)?;
     println!(
         "ledger engine={} clients={clients} transactions={} seconds={:.1} tps={:.1} p50_ms={:.2} p99_ms={:.2} verify={}",
@@ -133,11 +117,5 @@ pub async fn ledger(
     );
     tracing::debug!(sealed, "sealed after the run");
     db.close().await;
-    if report.is_ok() {
-        Ok(())
-    } else {
-        Err(CliError::new(
-            "le grand livre ne vérifie pas après le banc d'essai",
-        ))
-    }
+    if report.is_ok() { Ok(()) } else { Err(CliError::new("le grand livre ne vérifie pas après le banc d'essai")) }
 }

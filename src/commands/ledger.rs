@@ -12,18 +12,11 @@ pub async fn run(config: &Config, cmd: LedgerCommand) -> Result<ExitCode, CliErr
         LedgerCommand::Verify { json } => {
             let report = ledger::verify::verify(&db).await.map_err(CliError::new)?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).unwrap_or_default()
-                );
+                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
             } else {
                 println!(
                     "{} transactions, {} écritures, {} comptes, {} sceaux ({} transactions pas encore scellées).",
-                    report.transactions,
-                    report.postings,
-                    report.accounts,
-                    report.seals,
-                    report.unsealed
+                    report.transactions, report.postings, report.accounts, report.seals, report.unsealed
                 );
                 if report.is_ok() {
                     println!("Grand livre vérifié : tout concorde.");
@@ -37,38 +30,20 @@ pub async fn run(config: &Config, cmd: LedgerCommand) -> Result<ExitCode, CliErr
                     }
                 }
             }
-            if report.is_ok() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
+            if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) }
         }
         LedgerCommand::TrialBalance { as_of } => {
-            let tb = ledger::query::trial_balance(&db, as_of)
-                .await
-                .map_err(CliError::new)?;
+            let tb = ledger::query::trial_balance(&db, as_of).await.map_err(CliError::new)?;
             println!("{:<28} {:>10} {:>20}", "compte", "nature", "solde");
             for a in &tb.accounts {
-                println!(
-                    "{:<28} {:>10} {:>20}",
-                    a.account.as_str(),
-                    a.nature.as_str(),
-                    a.natural.to_french()
-                );
+                println!("{:<28} {:>10} {:>20}", a.account.as_str(), a.nature.as_str(), a.natural.to_french());
             }
-            println!(
-                "{:<28} {:>10} {:>20}",
-                "total (débits − crédits)",
-                "",
-                tb.total.to_french()
-            );
+            println!("{:<28} {:>10} {:>20}", "total (débits − crédits)", "", tb.total.to_french());
             ExitCode::SUCCESS
         }
         LedgerCommand::Statement { account, from, to } => {
             let account: AccountCode = account.parse().map_err(CliError::new)?;
-            let s = ledger::query::statement(&db, &account, from, to)
-                .await
-                .map_err(CliError::new)?;
+            let s = ledger::query::statement(&db, &account, from, to).await.map_err(CliError::new)?;
             println!("Relevé du compte {} ({})", s.account, s.nature.as_str());
             println!("Solde d'ouverture : {}", s.opening.to_french());
             for l in &s.lines {
@@ -86,9 +61,7 @@ pub async fn run(config: &Config, cmd: LedgerCommand) -> Result<ExitCode, CliErr
             ExitCode::SUCCESS
         }
         LedgerCommand::Seal => {
-            let n = ledger::seal::seal_all(&db, 5_000)
-                .await
-                .map_err(CliError::new)?;
+            let n = ledger::seal::seal_all(&db, 5_000).await.map_err(CliError::new)?;
             println!("{n} transaction(s) scellée(s).");
             ExitCode::SUCCESS
         }

@@ -12,21 +12,14 @@ use crate::identity::{tokens, users};
 
 /// Connects to the configured database.
 pub async fn connect(config: &Config) -> Result<::ledger::Db, CliError> {
-    let settings = ::ledger::db::PoolSettings {
-        max_connections: config.db_max_connections,
-        ..Default::default()
-    };
-    ::ledger::Db::connect(&config.database_url, &settings)
-        .await
-        .map_err(CliError::new)
+    let settings = ::ledger::db::PoolSettings { max_connections: config.db_max_connections, ..Default::default() };
+    ::ledger::Db::connect(&config.database_url, &settings).await.map_err(CliError::new)
 }
 
 /// Connects and brings the schema up to date.
 pub async fn connect_and_migrate(config: &Config) -> Result<::ledger::Db, CliError> {
     let db = connect(config).await?;
-    db.migrate()
-        .await
-        .map_err(|e| CliError::new(format!("migration impossible : {e}")))?;
+    db.migrate().await.map_err(|e| CliError::new(format!("migration impossible : {e}")))?;
     Ok(db)
 }
 
@@ -34,9 +27,7 @@ pub async fn migrate(config: &Config) -> Result<(), CliError> {
     connect_and_migrate(config).await?;
     println!(
         "Base de données à jour ({}).",
-        ::ledger::Engine::from_url(&config.database_url)
-            .map(|e| e.as_str())
-            .unwrap_or("?")
+        ::ledger::Engine::from_url(&config.database_url).map(|e| e.as_str()).unwrap_or("?")
     );
     Ok(())
 }
@@ -63,12 +54,9 @@ pub async fn token_create(
     if matches!(expires_in_days, Some(0) | Some(3651..)) {
         return Err(CliError::new("--expires-in-days va de 1 à 3650"));
     }
-    let expires_at =
-        expires_in_days.map(|d| ::ledger::time::now() + chrono::Duration::days(i64::from(d)));
+    let expires_at = expires_in_days.map(|d| ::ledger::time::now() + chrono::Duration::days(i64::from(d)));
     let mut tx = db.begin().await.map_err(CliError::new)?;
-    let (id, token) = tokens::create(&mut tx, user.id, name, expires_at)
-        .await
-        .map_err(CliError::new)?;
+    let (id, token) = tokens::create(&mut tx, user.id, name, expires_at).await.map_err(CliError::new)?;
     audit::record(
         &mut tx,
         Actor::SYSTEM,
@@ -81,9 +69,6 @@ pub async fn token_create(
     .map_err(CliError::new)?;
     tx.commit().await.map_err(CliError::new)?;
     println!("{token}");
-    eprintln!(
-        "Jeton n°{id} créé pour {} : conservez-le, il ne sera plus affiché.",
-        user.email
-    );
+    eprintln!("Jeton n°{id} créé pour {} : conservez-le, il ne sera plus affiché.", user.email);
     Ok(())
 }

@@ -37,11 +37,7 @@ pub struct RoutePolicy {
 }
 
 const fn rule(method: &'static str, path: &'static str, access: Access) -> RoutePolicy {
-    RoutePolicy {
-        method,
-        path,
-        access,
-    }
+    RoutePolicy { method, path, access }
 }
 
 /// Every `/api/v1` route and who may call it.
@@ -51,34 +47,19 @@ pub const POLICIES: &[RoutePolicy] = &[
     rule("GET", "/api/v1/organisations", Access::Operator),
     rule("POST", "/api/v1/organisations", Access::OperatorManager),
     rule("GET", "/api/v1/organisations/{id}", Access::AnyUser),
-    rule(
-        "GET",
-        "/api/v1/organisations/{id}/users",
-        Access::OperatorOrManager,
-    ),
-    rule(
-        "POST",
-        "/api/v1/organisations/{id}/users",
-        Access::OperatorOrManager,
-    ),
+    rule("GET", "/api/v1/organisations/{id}/users", Access::OperatorOrManager),
+    rule("POST", "/api/v1/organisations/{id}/users", Access::OperatorOrManager),
     rule("GET", "/api/v1/tokens", Access::AnyUser),
     rule("POST", "/api/v1/tokens", Access::AnyUser),
     rule("DELETE", "/api/v1/tokens/{id}", Access::AnyUser),
     rule("GET", "/api/v1/ledger/trial-balance", Access::Operator),
     rule("GET", "/api/v1/ledger/verify", Access::OperatorManager),
-    rule(
-        "GET",
-        "/api/v1/ledger/accounts/{code}/statement",
-        Access::Kinds(&[OrgKind::Funder, OrgKind::Site]),
-    ),
+    rule("GET", "/api/v1/ledger/accounts/{code}/statement", Access::Kinds(&[OrgKind::Funder, OrgKind::Site])),
     rule("GET", "/api/v1/audit", Access::OperatorOrManager),
 ];
 
 pub fn policy_for(method: &Method, path: &str) -> Option<Access> {
-    POLICIES
-        .iter()
-        .find(|p| p.method == method.as_str() && p.path == path)
-        .map(|p| p.access)
+    POLICIES.iter().find(|p| p.method == method.as_str() && p.path == path).map(|p| p.access)
 }
 
 /// The authenticated caller of a request.
@@ -103,11 +84,7 @@ impl Caller {
     /// The operator sees every organisation; others only their own. Anything else is answered
     /// as if it did not exist.
     pub fn require_org(&self, organisation_id: i64) -> Result<(), ApiError> {
-        if self.is_operator() || self.organisation_id == organisation_id {
-            Ok(())
-        } else {
-            Err(ApiError::not_found())
-        }
+        if self.is_operator() || self.organisation_id == organisation_id { Ok(()) } else { Err(ApiError::not_found()) }
     }
 
     pub fn allows(&self, access: Access) -> bool {
@@ -125,31 +102,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(ApiError::unauthorized)
+        parts.extensions.get::<Caller>().cloned().ok_or_else(ApiError::unauthorized)
     }
 }
 
 fn bearer(req: &Request) -> Option<&str> {
-    let value = req
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
+    let value = req.headers().get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// The middleware: policy lookup, authentication, role check.
 pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let Some(path) = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-    else {
+    let Some(path) = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()) else {
         return next.run(req).await;
     };
     if !path.starts_with("/api/v1/") {

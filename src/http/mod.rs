@@ -46,9 +46,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The API routes and their OpenAPI document, built from the same declarations.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(routes::api_routes())
-        .split_for_parts()
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(routes::api_routes()).split_for_parts()
 }
 
 /// The whole application.
@@ -58,19 +56,11 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(routes::system::routes(doc))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            authz::authorize,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), authz::authorize))
         .layer(axum::middleware::from_fn(metrics::track))
         .fallback(|| async { problem::ApiError::not_found() })
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            state.config.request_timeout,
-        ))
-        .layer(axum::extract::DefaultBodyLimit::max(
-            state.config.body_limit_bytes,
-        ))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
+        .layer(axum::extract::DefaultBodyLimit::max(state.config.body_limit_bytes))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -30,42 +30,17 @@ pub struct ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    pub fn new(
-        status: StatusCode,
-        code: &'static str,
-        title: &'static str,
-        detail: impl Into<Option<String>>,
-    ) -> Self {
-        ApiError {
-            status,
-            code,
-            title,
-            detail: detail.into(),
-        }
+    pub fn new(status: StatusCode, code: &'static str, title: &'static str, detail: impl Into<Option<String>>) -> Self {
+        ApiError { status, code, title, detail: detail.into() }
     }
     pub fn bad_request(code: &'static str, detail: impl ToString) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            code,
-            "Requête invalide",
-            Some(detail.to_string()),
-        )
+        Self::new(StatusCode::BAD_REQUEST, code, "Requête invalide", Some(detail.to_string()))
     }
     pub fn unprocessable(code: &'static str, detail: impl ToString) -> Self {
-        Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            code,
-            "Données refusées",
-            Some(detail.to_string()),
-        )
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, "Données refusées", Some(detail.to_string()))
     }
     pub fn conflict(code: &'static str, detail: impl ToString) -> Self {
-        Self::new(
-            StatusCode::CONFLICT,
-            code,
-            "Conflit",
-            Some(detail.to_string()),
-        )
+        Self::new(StatusCode::CONFLICT, code, "Conflit", Some(detail.to_string()))
     }
     pub fn not_found() -> Self {
         Self::new(
@@ -121,21 +96,14 @@ impl IntoResponse for ApiError {
             detail: self.detail,
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
-        (
-            self.status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            json,
-        )
-            .into_response()
+        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], json).into_response()
     }
 }
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                ApiError::unavailable(e)
-            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => ApiError::unavailable(e),
             e => ApiError::internal(e),
         }
     }
@@ -152,20 +120,12 @@ impl From<ledger::LedgerError> for ApiError {
                 code,
                 format!("La clé d'idempotence « {key} » a déjà servi pour une autre opération."),
             ),
-            L::AlreadyReversed(id) => ApiError::conflict(
-                code,
-                format!("La transaction {id} a déjà été contrepassée."),
-            ),
-            L::TransactionNotFound(_) | L::AccountNotFound(_) => ApiError::new(
-                StatusCode::NOT_FOUND,
-                code,
-                "Introuvable",
-                Some(e.to_string()),
-            ),
-            L::InvalidAccountCode(..) => ApiError::bad_request(code, e),
-            L::Overdraft(account) => {
-                ApiError::conflict(code, format!("Le compte {account} passerait sous zéro."))
+            L::AlreadyReversed(id) => ApiError::conflict(code, format!("La transaction {id} a déjà été contrepassée.")),
+            L::TransactionNotFound(_) | L::AccountNotFound(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, code, "Introuvable", Some(e.to_string()))
             }
+            L::InvalidAccountCode(..) => ApiError::bad_request(code, e),
+            L::Overdraft(account) => ApiError::conflict(code, format!("Le compte {account} passerait sous zéro.")),
             other => ApiError::unprocessable(code, other),
         }
     }
@@ -210,14 +170,12 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
                 "Corps trop volumineux",
                 Some(b.body_text()),
             ),
-            J::JsonSyntaxError(e) => ApiError::bad_request(
-                "invalid_json",
-                format!("JSON mal formé : {}", e.body_text()),
-            ),
-            J::JsonDataError(e) => ApiError::unprocessable(
-                "invalid_body",
-                format!("Champ invalide : {}", e.body_text()),
-            ),
+            J::JsonSyntaxError(e) => {
+                ApiError::bad_request("invalid_json", format!("JSON mal formé : {}", e.body_text()))
+            }
+            J::JsonDataError(e) => {
+                ApiError::unprocessable("invalid_body", format!("Champ invalide : {}", e.body_text()))
+            }
             other => ApiError::bad_request("invalid_body", other.body_text()),
         }
     }
@@ -225,19 +183,13 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
 
 impl From<axum::extract::rejection::QueryRejection> for ApiError {
     fn from(r: axum::extract::rejection::QueryRejection) -> Self {
-        ApiError::bad_request(
-            "invalid_query",
-            format!("Paramètre invalide : {}", r.body_text()),
-        )
+        ApiError::bad_request("invalid_query", format!("Paramètre invalide : {}", r.body_text()))
     }
 }
 
 impl From<axum::extract::rejection::PathRejection> for ApiError {
     fn from(r: axum::extract::rejection::PathRejection) -> Self {
-        ApiError::bad_request(
-            "invalid_path",
-            format!("Chemin invalide : {}", r.body_text()),
-        )
+        ApiError::bad_request("invalid_path", format!("Chemin invalide : {}", r.body_text()))
     }
 }
 

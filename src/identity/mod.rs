@@ -19,12 +19,7 @@ pub enum OrgKind {
 }
 
 impl OrgKind {
-    pub const ALL: [OrgKind; 4] = [
-        OrgKind::Operator,
-        OrgKind::Funder,
-        OrgKind::Prescriber,
-        OrgKind::Site,
-    ];
+    pub const ALL: [OrgKind; 4] = [OrgKind::Operator, OrgKind::Funder, OrgKind::Prescriber, OrgKind::Site];
 
     pub fn as_str(self) -> &'static str {
         match self {

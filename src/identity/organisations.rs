@@ -34,9 +34,8 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Organisation, sqlx::Error> {
     let siret: Option<String> = r.try_get(3)?;
     Ok(Organisation {
         id: r.try_get(0)?,
-        kind: OrgKind::parse(&kind).ok_or_else(|| {
-            sqlx::Error::Decode(format!("unknown organisation kind {kind}").into())
-        })?,
+        kind: OrgKind::parse(&kind)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown organisation kind {kind}").into()))?,
         name: r.try_get(2)?,
         siret: siret.and_then(|s| s.parse().ok()),
         created_at: time::from_micros(r.try_get(4)?),
@@ -54,62 +53,45 @@ pub async fn create(
         return Err(OrganisationError::BadName);
     }
     let now = time::now();
-    let id: i64 = sqlx::query_scalar("INSERT INTO organisations (kind, name, siret, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
-        .bind(kind.as_str())
-        .bind(name)
-        .bind(siret.map(Siret::as_str))
-        .bind(time::to_micros(now))
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(|e| match (siret, ledger::db::is_unique_violation(&e)) {
-            (Some(s), true) => OrganisationError::SiretTaken(s.clone()),
-            _ => OrganisationError::Db(e),
-        })?;
-    Ok(Organisation {
-        id,
-        kind,
-        name: name.to_owned(),
-        siret: siret.cloned(),
-        created_at: now,
-    })
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO organisations (kind, name, siret, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(kind.as_str())
+    .bind(name)
+    .bind(siret.map(Siret::as_str))
+    .bind(time::to_micros(now))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| match (siret, ledger::db::is_unique_violation(&e)) {
+        (Some(s), true) => OrganisationError::SiretTaken(s.clone()),
+        _ => OrganisationError::Db(e),
+    })?;
+    Ok(Organisation { id, kind, name: name.to_owned(), siret: siret.cloned(), created_at: now })
 }
 
 pub async fn get(db: &ledger::Db, id: i64) -> Result<Option<Organisation>, sqlx::Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
+    let row =
+        sqlx::query(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id = $1"))).bind(id).fetch_optional(db.pool()).await?;
     row.as_ref().map(from_row).transpose()
 }
 
-pub async fn list(
-    db: &ledger::Db,
-    kind: Option<OrgKind>,
-) -> Result<Vec<Organisation>, sqlx::Error> {
+pub async fn list(db: &ledger::Db, kind: Option<OrgKind>) -> Result<Vec<Organisation>, sqlx::Error> {
     let rows = match kind {
         Some(k) => {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "{COLUMNS} WHERE kind = $1 ORDER BY id"
-            )))
-            .bind(k.as_str())
-            .fetch_all(db.pool())
-            .await?
-        }
-        None => {
-            sqlx::query(sqlx::AssertSqlSafe(format!("{COLUMNS} ORDER BY id")))
+            sqlx::query(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE kind = $1 ORDER BY id")))
+                .bind(k.as_str())
                 .fetch_all(db.pool())
                 .await?
         }
+        None => sqlx::query(sqlx::AssertSqlSafe(format!("{COLUMNS} ORDER BY id"))).fetch_all(db.pool()).await?,
     };
     rows.iter().map(from_row).collect()
 }
 
 /// The operator organisation, if `init` has run.
 pub async fn operator(db: &ledger::Db) -> Result<Option<Organisation>, sqlx::Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{COLUMNS} WHERE kind = 'operator' ORDER BY id LIMIT 1"
-    )))
-    .fetch_optional(db.pool())
-    .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE kind = 'operator' ORDER BY id LIMIT 1")))
+        .fetch_optional(db.pool())
+        .await?;
     row.as_ref().map(from_row).transpose()
 }

@@ -11,16 +11,12 @@ fn hasher() -> Argon2<'static> {
 pub fn hash(password: &str) -> String {
     let salt_bytes: [u8; 16] = rand::random();
     let salt = SaltString::encode_b64(&salt_bytes).expect("16 bytes always encode");
-    hasher()
-        .hash_password(password.as_bytes(), &salt)
-        .expect("argon2 with default parameters")
-        .to_string()
+    hasher().hash_password(password.as_bytes(), &salt).expect("argon2 with default parameters").to_string()
 }
 
 /// True when `password` matches the stored hash. A malformed hash never matches.
 pub fn verify(password: &str, stored: &str) -> bool {
-    PasswordHash::new(stored)
-        .is_ok_and(|h| hasher().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(stored).is_ok_and(|h| hasher().verify_password(password.as_bytes(), &h).is_ok())
 }
 
 /// A random password that people can type: 4 groups of 4 unambiguous characters.

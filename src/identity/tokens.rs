@@ -12,10 +12,7 @@ pub const PREFIX: &str = "psl_";
 pub fn generate() -> String {
     use base64::Engine as _;
     let bytes: [u8; 32] = rand::random();
-    format!(
-        "{PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    )
+    format!("{PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// What is stored: the hex SHA-256 of the token.
@@ -125,26 +122,22 @@ pub async fn list_for_user(db: &ledger::Db, user_id: i64) -> Result<Vec<TokenInf
 }
 
 /// Revokes one of the user's tokens. Returns false when the user has no such token.
-pub async fn revoke(
-    conn: &mut AnyConnection,
-    user_id: i64,
-    token_id: i64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
-        .bind(time::to_micros(time::now()))
-        .bind(token_id)
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
+pub async fn revoke(conn: &mut AnyConnection, user_id: i64, token_id: i64) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
+            .bind(time::to_micros(time::now()))
+            .bind(token_id)
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
     if done.rows_affected() == 1 {
         return Ok(true);
     }
-    let exists: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM api_tokens WHERE id = $1 AND user_id = $2")
-            .bind(token_id)
-            .bind(user_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM api_tokens WHERE id = $1 AND user_id = $2")
+        .bind(token_id)
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?;
     Ok(exists.is_some())
 }
 

@@ -34,17 +34,13 @@ pub fn normalise_email(email: &str) -> Result<String, UserError> {
     let e = email.trim().to_lowercase();
     let ok = e.len() <= 254
         && e.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
         })
         && !e.chars().any(|c| c.is_whitespace() || c.is_control());
     if ok { Ok(e) } else { Err(UserError::BadEmail) }
 }
 
-const COLUMNS: &str =
-    "SELECT id, organisation_id, email, display_name, role, created_at, disabled_at FROM users";
+const COLUMNS: &str = "SELECT id, organisation_id, email, display_name, role, created_at, disabled_at FROM users";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
     let role: String = r.try_get(4)?;
@@ -53,8 +49,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
         organisation_id: r.try_get(1)?,
         email: r.try_get(2)?,
         display_name: r.try_get(3)?,
-        role: Role::parse(&role)
-            .ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
+        role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
         created_at: time::from_micros(r.try_get(5)?),
         disabled: r.try_get::<Option<i64>, _>(6)?.is_some(),
     })
@@ -100,10 +95,8 @@ pub async fn create(
 }
 
 pub async fn get(db: &ledger::Db, id: i64) -> Result<Option<User>, sqlx::Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
+    let row =
+        sqlx::query(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id = $1"))).bind(id).fetch_optional(db.pool()).await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -118,16 +111,11 @@ pub async fn by_email(db: &ledger::Db, email: &str) -> Result<Option<User>, sqlx
     row.as_ref().map(from_row).transpose()
 }
 
-pub async fn list_for_organisation(
-    db: &ledger::Db,
-    organisation_id: i64,
-) -> Result<Vec<User>, sqlx::Error> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{COLUMNS} WHERE organisation_id = $1 ORDER BY id"
-    )))
-    .bind(organisation_id)
-    .fetch_all(db.pool())
-    .await?;
+pub async fn list_for_organisation(db: &ledger::Db, organisation_id: i64) -> Result<Vec<User>, sqlx::Error> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE organisation_id = $1 ORDER BY id")))
+        .bind(organisation_id)
+        .fetch_all(db.pool())
+        .await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -137,10 +125,7 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(
-            normalise_email("  Marie.Dupont@Gironde.FR ").unwrap(),
-            "marie.dupont@gironde.fr"
-        );
+        assert_eq!(normalise_email("  Marie.Dupont@Gironde.FR ").unwrap(), "marie.dupont@gironde.fr");
         for bad in ["", "@x.fr", "a@b", "a b@c.fr", "a@.fr", "a@fr."] {
             assert!(normalise_email(bad).is_err(), "{bad}");
         }

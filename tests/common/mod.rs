@@ -31,43 +31,13 @@ pub struct TestServer {
 
 /// The organisations and users of the fixture: (name, kind, organisation label, role).
 pub const PEOPLE: &[(&str, OrgKind, &str, Role)] = &[
-    (
-        "operator_manager",
-        OrgKind::Operator,
-        "operator",
-        Role::Manager,
-    ),
-    (
-        "operator_member",
-        OrgKind::Operator,
-        "operator",
-        Role::Member,
-    ),
-    (
-        "funder_a_manager",
-        OrgKind::Funder,
-        "funder_a",
-        Role::Manager,
-    ),
+    ("operator_manager", OrgKind::Operator, "operator", Role::Manager),
+    ("operator_member", OrgKind::Operator, "operator", Role::Member),
+    ("funder_a_manager", OrgKind::Funder, "funder_a", Role::Manager),
     ("funder_a_member", OrgKind::Funder, "funder_a", Role::Member),
-    (
-        "funder_b_manager",
-        OrgKind::Funder,
-        "funder_b",
-        Role::Manager,
-    ),
-    (
-        "prescriber_manager",
-        OrgKind::Prescriber,
-        "prescriber",
-        Role::Manager,
-    ),
-    (
-        "prescriber_member",
-        OrgKind::Prescriber,
-        "prescriber",
-        Role::Member,
-    ),
+    ("funder_b_manager", OrgKind::Funder, "funder_b", Role::Manager),
+    ("prescriber_manager", OrgKind::Prescriber, "prescriber", Role::Manager),
+    ("prescriber_member", OrgKind::Prescriber, "prescriber", Role::Member),
     ("site_a_manager", OrgKind::Site, "site_a", Role::Manager),
     ("site_a_member", OrgKind::Site, "site_a", Role::Member),
     ("site_b_manager", OrgKind::Site, "site_b", Role::Manager),
@@ -91,7 +61,7 @@ impl TestServer {
     /// Seeds the fixture organisations and users, then serves on 127.0.0.1 with a random port.
     pub async fn start(tdb: TestDb) -> TestServer {
         let keys = tempfile::tempdir().unwrap();
-        issuer::keys::KeyRing::generate(keys.path(), "2026-01-01").unwrap();
+        issuer::keys::KeyRing::generate(keys.path()).unwrap();
         let config = test_config(&tdb.url, keys.path());
         let mut org_ids: HashMap<&str, i64> = HashMap::new();
         let mut people = HashMap::new();
@@ -100,38 +70,20 @@ impl TestServer {
             let org_id = match org_ids.get(org) {
                 Some(id) => *id,
                 None => {
-                    let o =
-                        organisations::create(&mut tx, *kind, &format!("Organisation {org}"), None)
-                            .await
-                            .unwrap();
+                    let o = organisations::create(&mut tx, *kind, &format!("Organisation {org}"), None).await.unwrap();
                     org_ids.insert(org, o.id);
                     o.id
                 }
             };
             // A cheap password: these accounts sign in with tokens only.
-            let user = users::create(
-                &mut tx,
-                org_id,
-                &format!("{name}@test.example"),
-                name,
-                *role,
-                "not-used-password",
-            )
-            .await
-            .unwrap();
-            let (_, token) = tokens::create(&mut tx, user.id, "test", None)
-                .await
-                .unwrap();
+            let user =
+                users::create(&mut tx, org_id, &format!("{name}@test.example"), name, *role, "not-used-password")
+                    .await
+                    .unwrap();
+            let (_, token) = tokens::create(&mut tx, user.id, "test", None).await.unwrap();
             people.insert(
                 *name,
-                Who {
-                    name,
-                    user_id: user.id,
-                    organisation_id: org_id,
-                    kind: *kind,
-                    role: *role,
-                    token,
-                },
+                Who { name, user_id: user.id, organisation_id: org_id, kind: *kind, role: *role, token },
             );
         }
         tx.commit().await.unwrap();
@@ -167,16 +119,11 @@ impl TestServer {
     }
 
     pub fn get(&self, who: &str, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(&self.who(who).token)
+        self.client.get(self.url(path)).bearer_auth(&self.who(who).token)
     }
 
     pub fn post(&self, who: &str, path: &str, body: serde_json::Value) -> reqwest::RequestBuilder {
-        self.client
-            .post(self.url(path))
-            .bearer_auth(&self.who(who).token)
-            .json(&body)
+        self.client.post(self.url(path)).bearer_auth(&self.who(who).token).json(&body)
     }
 
     /// Stops the server gracefully and waits for it to finish.

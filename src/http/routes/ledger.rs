@@ -34,10 +34,7 @@ pub struct TrialBalance {
 
 /// Every account's balance and their total (operator).
 #[utoipa::path(get, path = "/api/v1/ledger/trial-balance", tag = "grand livre", params(AsOf), responses((status = 200, body = TrialBalance)))]
-pub async fn trial_balance(
-    State(state): State<AppState>,
-    Query(q): Query<AsOf>,
-) -> ApiResult<Json<TrialBalance>> {
+pub async fn trial_balance(State(state): State<AppState>, Query(q): Query<AsOf>) -> ApiResult<Json<TrialBalance>> {
     let tb = ledger::query::trial_balance(&state.db, q.as_of).await?;
     Ok(Json(TrialBalance {
         as_of: tb.as_of,
@@ -125,9 +122,7 @@ pub async fn statement(
     let account: AccountCode = code.parse()?;
     let own = match (caller.kind, account.owner()) {
         (OrgKind::Operator, _) => true,
-        (OrgKind::Funder, Some(("funder", id))) | (OrgKind::Site, Some(("site", id))) => {
-            id == caller.organisation_id
-        }
+        (OrgKind::Funder, Some(("funder", id))) | (OrgKind::Site, Some(("site", id))) => id == caller.organisation_id,
         _ => false,
     };
     if !own {

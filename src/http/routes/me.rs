@@ -16,11 +16,7 @@ pub struct Me {
 /// The caller's account and organisation.
 #[utoipa::path(get, path = "/api/v1/me", tag = "identité", responses((status = 200, body = Me)))]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Me>> {
-    let user = users::get(&state.db, caller.user_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let organisation = organisations::get(&state.db, caller.organisation_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let user = users::get(&state.db, caller.user_id).await?.ok_or_else(ApiError::not_found)?;
+    let organisation = organisations::get(&state.db, caller.organisation_id).await?.ok_or_else(ApiError::not_found)?;
     Ok(Json(Me { user, organisation }))
 }

@@ -19,10 +19,7 @@ pub struct ListQuery {
 /// All organisations (operator only).
 #[utoipa::path(get, path = "/api/v1/organisations", tag = "organisations", params(ListQuery),
     responses((status = 200, body = Vec<Organisation>)))]
-pub async fn list(
-    State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
-) -> ApiResult<Json<Vec<Organisation>>> {
+pub async fn list(State(state): State<AppState>, Query(q): Query<ListQuery>) -> ApiResult<Json<Vec<Organisation>>> {
     Ok(Json(organisations::list(&state.db, q.kind).await?))
 }
 
@@ -44,10 +41,7 @@ pub async fn create(
     Json(body): Json<NewOrganisation>,
 ) -> ApiResult<(StatusCode, Json<Organisation>)> {
     if body.kind == OrgKind::Operator {
-        return Err(ApiError::unprocessable(
-            "invalid_kind",
-            "Il n'y a qu'un opérateur par déploiement.",
-        ));
+        return Err(ApiError::unprocessable("invalid_kind", "Il n'y a qu'un opérateur par déploiement."));
     }
     let siret = body
         .siret
@@ -73,17 +67,9 @@ pub async fn create(
 /// One organisation: the operator sees all, others only their own.
 #[utoipa::path(get, path = "/api/v1/organisations/{id}", tag = "organisations",
     responses((status = 200, body = Organisation), (status = 404, body = crate::http::problem::Problem)))]
-pub async fn get(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<i64>,
-) -> ApiResult<Json<Organisation>> {
+pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<Organisation>> {
     caller.require_org(id)?;
-    Ok(Json(
-        organisations::get(&state.db, id)
-            .await?
-            .ok_or_else(ApiError::not_found)?,
-    ))
+    Ok(Json(organisations::get(&state.db, id).await?.ok_or_else(ApiError::not_found)?))
 }
 
 /// Members of an organisation (operator users, or the organisation's managers).
@@ -95,9 +81,7 @@ pub async fn list_users(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Vec<User>>> {
     caller.require_org(id)?;
-    organisations::get(&state.db, id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    organisations::get(&state.db, id).await?.ok_or_else(ApiError::not_found)?;
     Ok(Json(users::list_for_organisation(&state.db, id).await?))
 }
 
@@ -132,20 +116,10 @@ pub async fn create_user(
     if caller.organisation_id == id && !caller.is_manager() {
         return Err(ApiError::forbidden());
     }
-    organisations::get(&state.db, id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    organisations::get(&state.db, id).await?.ok_or_else(ApiError::not_found)?;
     let one_time_password = password::generate();
     let mut tx = state.db.begin().await?;
-    let user = users::create(
-        &mut tx,
-        id,
-        &body.email,
-        &body.display_name,
-        body.role,
-        &one_time_password,
-    )
-    .await?;
+    let user = users::create(&mut tx, id, &body.email, &body.display_name, body.role, &one_time_password).await?;
     audit::record(
         &mut tx,
         actor(&caller),
@@ -156,18 +130,9 @@ pub async fn create_user(
     )
     .await?;
     tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedUser {
-            user,
-            one_time_password,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(CreatedUser { user, one_time_password })))
 }
 
 pub fn actor(caller: &Caller) -> Actor {
-    Actor {
-        user_id: Some(caller.user_id),
-        organisation_id: Some(caller.organisation_id),
-    }
+    Actor { user_id: Some(caller.user_id), organisation_id: Some(caller.organisation_id) }
 }

@@ -19,12 +19,7 @@ pub fn routes(doc: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {
             "/api/v1/openapi.json",
             get(move || {
                 let json = json.clone();
-                async move {
-                    (
-                        [(header::CONTENT_TYPE, "application/json")],
-                        (*json).clone(),
-                    )
-                }
+                async move { ([(header::CONTENT_TYPE, "application/json")], (*json).clone()) }
             }),
         )
 }
@@ -32,20 +27,16 @@ pub fn routes(doc: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {
 /// Liveness and database reachability.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     match sqlx::query("SELECT 1").execute(state.db.pool()).await {
-        Ok(_) => (
-            StatusCode::OK,
-            axum::Json(serde_json::json!({"status": "ok", "database": state.db.engine().as_str()})),
-        )
-            .into_response(),
+        Ok(_) => {
+            (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok", "database": state.db.engine().as_str()})))
+                .into_response()
+        }
         Err(e) => ApiError::unavailable(e).into_response(),
     }
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        crate::http::metrics::render(&state.db),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::http::metrics::render(&state.db))
 }
 
 /// The operator's public keys, for offline verification of voucher signatures.

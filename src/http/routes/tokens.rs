@@ -11,13 +11,8 @@ use utoipa::ToSchema;
 
 /// The caller's own API tokens (never their secret).
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "identité", responses((status = 200, body = Vec<TokenInfo>)))]
-pub async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<Vec<TokenInfo>>> {
-    Ok(Json(
-        tokens::list_for_user(&state.db, caller.user_id).await?,
-    ))
+pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<TokenInfo>>> {
+    Ok(Json(tokens::list_for_user(&state.db, caller.user_id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -45,63 +40,30 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::unprocessable(
-            "invalid_name",
-            "Le nom du jeton doit compter de 1 à 100 caractères.",
-        ));
+        return Err(ApiError::unprocessable("invalid_name", "Le nom du jeton doit compter de 1 à 100 caractères."));
     }
     let expires_at = match body.expires_in_days {
         Some(0) | Some(3651..) => {
-            return Err(ApiError::unprocessable(
-                "invalid_expiry",
-                "La durée de validité va de 1 à 3650 jours.",
-            ));
+            return Err(ApiError::unprocessable("invalid_expiry", "La durée de validité va de 1 à 3650 jours."));
         }
         Some(days) => Some(ledger::time::now() + chrono::Duration::days(i64::from(days))),
         None => None,
     };
     let mut tx = state.db.begin().await?;
     let (id, token) = tokens::create(&mut tx, caller.user_id, name, expires_at).await?;
-    audit::record(
-        &mut tx,
-        actor(&caller),
-        "token.create",
-        "api_token",
-        id,
-        serde_json::json!({"name": name}),
-    )
-    .await?;
+    audit::record(&mut tx, actor(&caller), "token.create", "api_token", id, serde_json::json!({"name": name})).await?;
     tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedToken {
-            id,
-            token,
-            expires_at,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(CreatedToken { id, token, expires_at })))
 }
 
 /// Revokes one of the caller's tokens.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "identité", responses((status = 204), (status = 404, body = crate::http::problem::Problem)))]
-pub async fn revoke(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<i64>,
-) -> ApiResult<StatusCode> {
+pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
     if !tokens::revoke(&mut tx, caller.user_id, id).await? {
         return Err(ApiError::not_found());
     }
-    audit::record(
-        &mut tx,
-        actor(&caller),
-        "token.revoke",
-        "api_token",
-        id,
-        serde_json::json!({}),
-    )
-    .await?;
+    audit::record(&mut tx, actor(&caller), "token.revoke", "api_token", id, serde_json::json!({})).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
