@@ -1,11 +1,21 @@
 //! Issuing side of Passerelle: funders, orders, books, vouchers, codes and signatures.
 
+pub mod books;
+pub mod category;
+pub mod check;
 pub mod code;
+pub mod error;
+pub mod issuance;
 pub mod keys;
+pub mod orders;
+pub mod organisations;
+pub mod payments;
 pub mod print;
+pub mod profiles;
 pub mod scan;
 pub mod siret;
 pub mod territory;
 pub mod token;
 
+pub use error::{IssuerError, Result};
 pub use siret::Siret;

@@ -25,8 +25,7 @@ pub async fn initialise(config: &Config, admin_email: &str, organisation: &str) 
     let ring = KeyRing::load(&config.key_dir).map_err(CliError::new)?;
     let key_id = match ring.active() {
         Some(k) => k.kid.clone(),
-        None => KeyRing::generate(&config.key_dir)
-            .map_err(CliError::new)?,
+        None => KeyRing::generate(&config.key_dir).map_err(CliError::new)?,
     };
     let admin_password = password::generate();
     let mut tx = db.begin().await.map_err(CliError::new)?;

@@ -2,7 +2,7 @@ use crate::audit::{self, Actor};
 use crate::http::AppState;
 use crate::http::authz::Caller;
 use crate::http::problem::{ApiError, ApiResult, Json, Path, Query};
-use crate::identity::organisations::{self, Organisation};
+use crate::identity::organisations;
 use crate::identity::users::{self, User};
 use crate::identity::{OrgKind, Role, password};
 use axum::extract::State;
@@ -12,20 +12,23 @@ use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, IntoParams)]
 pub struct ListQuery {
-    /// Only organisations of this kind.
+    /// Only organisations of this kind: operator, funder, prescriber, site.
+    #[param(value_type = Option<String>)]
     kind: Option<OrgKind>,
 }
 
 /// All organisations (operator only).
 #[utoipa::path(get, path = "/api/v1/organisations", tag = "organisations", params(ListQuery),
-    responses((status = 200, body = Vec<Organisation>)))]
-pub async fn list(State(state): State<AppState>, Query(q): Query<ListQuery>) -> ApiResult<Json<Vec<Organisation>>> {
-    Ok(Json(organisations::list(&state.db, q.kind).await?))
+    responses((status = 200, body = Vec<OrganisationView>)))]
+pub async fn list(State(state): State<AppState>, Query(q): Query<ListQuery>) -> ApiResult<Json<Vec<OrganisationView>>> {
+    Ok(Json(organisations::list(&state.db, q.kind).await?.into_iter().map(Into::into).collect()))
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrganisation {
+    /// funder, prescriber or site
+    #[schema(value_type = String)]
     kind: OrgKind,
     name: String,
     /// 14 digits, Luhn-checked; spaces allowed.
@@ -34,12 +37,12 @@ pub struct NewOrganisation {
 
 /// Creates a funder, prescriber or site organisation (operator managers).
 #[utoipa::path(post, path = "/api/v1/organisations", tag = "organisations", request_body = NewOrganisation,
-    responses((status = 201, body = Organisation), (status = 409, body = crate::http::problem::Problem)))]
+    responses((status = 201, body = OrganisationView), (status = 409, body = crate::http::problem::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     Json(body): Json<NewOrganisation>,
-) -> ApiResult<(StatusCode, Json<Organisation>)> {
+) -> ApiResult<(StatusCode, Json<OrganisationView>)> {
     if body.kind == OrgKind::Operator {
         return Err(ApiError::unprocessable("invalid_kind", "Il n'y a qu'un opérateur par déploiement."));
     }
@@ -61,15 +64,19 @@ pub async fn create(
     )
     .await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(org)))
+    Ok((StatusCode::CREATED, Json(org.into())))
 }
 
 /// One organisation: the operator sees all, others only their own.
 #[utoipa::path(get, path = "/api/v1/organisations/{id}", tag = "organisations",
-    responses((status = 200, body = Organisation), (status = 404, body = crate::http::problem::Problem)))]
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<Organisation>> {
+    responses((status = 200, body = OrganisationView), (status = 404, body = crate::http::problem::Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<OrganisationView>> {
     caller.require_org(id)?;
-    Ok(Json(organisations::get(&state.db, id).await?.ok_or_else(ApiError::not_found)?))
+    Ok(Json(organisations::get(&state.db, id).await?.ok_or_else(ApiError::not_found)?.into()))
 }
 
 /// Members of an organisation (operator users, or the organisation's managers).
@@ -135,4 +142,27 @@ pub async fn create_user(
 
 pub fn actor(caller: &Caller) -> Actor {
     Actor { user_id: Some(caller.user_id), organisation_id: Some(caller.organisation_id) }
+}
+
+/// An organisation as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct OrganisationView {
+    pub id: i64,
+    /// operator, funder, prescriber or site
+    pub kind: String,
+    pub name: String,
+    pub siret: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<organisations::Organisation> for OrganisationView {
+    fn from(o: organisations::Organisation) -> Self {
+        OrganisationView {
+            id: o.id,
+            kind: o.kind.as_str().to_owned(),
+            name: o.name,
+            siret: o.siret.map(String::from),
+            created_at: o.created_at,
+        }
+    }
 }

@@ -1,18 +1,42 @@
 //! Organisations: the operator, funders, prescribers and sites.
 
-use crate::identity::OrgKind;
-use issuer::Siret;
+use crate::Siret;
 use ledger::time;
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
-use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// What an organisation is to Passerelle (DESIGN §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrgKind {
+    Operator,
+    Funder,
+    Prescriber,
+    Site,
+}
+
+impl OrgKind {
+    pub const ALL: [OrgKind; 4] = [OrgKind::Operator, OrgKind::Funder, OrgKind::Prescriber, OrgKind::Site];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgKind::Operator => "operator",
+            OrgKind::Funder => "funder",
+            OrgKind::Prescriber => "prescriber",
+            OrgKind::Site => "site",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OrgKind> {
+        OrgKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct Organisation {
     pub id: i64,
     pub kind: OrgKind,
     pub name: String,
-    #[schema(value_type = Option<String>)]
     pub siret: Option<Siret>,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
