@@ -32,10 +32,17 @@ pub async fn serve_until(
     }
     crate::http::metrics::handle();
     let sealer = tokio::spawn(seal_loop(db.clone(), config.seal_interval, stop_rx));
-    let state = AppState { db: db.clone(), config: Arc::new(config), keys: Arc::new(keys) };
+    let state = AppState {
+        db: db.clone(),
+        config: Arc::new(config),
+        keys: Arc::new(keys),
+        limits: crate::http::limits::Limits::new(60),
+    };
     let addr = listener.local_addr().map_err(CliError::new)?;
     tracing::info!(%addr, engine = db.engine().as_str(), "Passerelle écoute");
-    let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
+    let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await;
     let _ = stop_tx.send(true);
     let _ = sealer.await;
     if let Err(e) = ledger::seal::seal_all(&db, 5_000).await {

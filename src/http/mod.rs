@@ -1,6 +1,7 @@
 //! The HTTP server: routes, the authorization layer, problem documents, metrics.
 
 pub mod authz;
+pub mod limits;
 pub mod metrics;
 pub mod problem;
 pub mod routes;
@@ -21,6 +22,7 @@ pub struct AppState {
     pub db: ledger::Db,
     pub config: Arc<Config>,
     pub keys: Arc<KeyRing>,
+    pub limits: limits::Limits,
 }
 
 #[derive(OpenApi)]

@@ -25,13 +25,15 @@ pub struct ApiError {
     pub code: &'static str,
     pub title: &'static str,
     pub detail: Option<String>,
+    /// Seconds, for 429 answers.
+    pub retry_after: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, title: &'static str, detail: impl Into<Option<String>>) -> Self {
-        ApiError { status, code, title, detail: detail.into() }
+        ApiError { status, code, title, detail: detail.into(), retry_after: None }
     }
     pub fn bad_request(code: &'static str, detail: impl ToString) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, "Requête invalide", Some(detail.to_string()))
@@ -75,6 +77,17 @@ impl ApiError {
             Some("L'opération n'a pas abouti ; rien n'a été modifié.".into()),
         )
     }
+    pub fn too_many_requests(retry_after: u64) -> Self {
+        ApiError {
+            retry_after: Some(retry_after.max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Trop de requêtes",
+                Some(format!("Réessayez dans {} seconde(s).", retry_after.max(1))),
+            )
+        }
+    }
     pub fn unavailable(err: impl std::fmt::Display) -> Self {
         tracing::warn!(error = %err, "service unavailable");
         Self::new(
@@ -96,7 +109,11 @@ impl IntoResponse for ApiError {
             detail: self.detail,
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
-        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], json).into_response()
+        let mut response = (self.status, [(header::CONTENT_TYPE, "application/problem+json")], json).into_response();
+        if let Some(secs) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        response
     }
 }
 
@@ -213,3 +230,17 @@ pub struct Query<T>(pub T);
 #[derive(axum::extract::FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct Path<T>(pub T);
+
+impl From<issuer::IssuerError> for ApiError {
+    fn from(e: issuer::IssuerError) -> Self {
+        use issuer::IssuerError as E;
+        match e {
+            E::Invalid { code, message } => ApiError::unprocessable(code, message),
+            E::Conflict { code, message } => ApiError::conflict(code, message),
+            E::NotFound => ApiError::not_found(),
+            E::Ledger(l) => l.into(),
+            E::Db(db) => db.into(),
+            E::Print(p) => ApiError::internal(p),
+        }
+    }
+}

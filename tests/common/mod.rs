@@ -2,6 +2,8 @@
 //! of either engine, with one signed-in user per organisation kind and role.
 #![allow(dead_code)]
 
+use issuer::profiles;
+use issuer::territory::Territory;
 use ledger::testing::TestDb;
 use passerelle::config::Config;
 use passerelle::identity::{OrgKind, Role, organisations, tokens, users};
@@ -43,6 +45,11 @@ pub const PEOPLE: &[(&str, OrgKind, &str, Role)] = &[
     ("site_b_manager", OrgKind::Site, "site_b", Role::Manager),
 ];
 
+/// A valid SIRET made from 13 digits by choosing the check digit.
+pub fn valid_siret(prefix13: &str) -> issuer::Siret {
+    (0..10).map(|d| format!("{prefix13}{d}")).find_map(|s| s.parse().ok()).expect("a check digit fits")
+}
+
 pub fn test_config(url: &str, key_dir: &std::path::Path) -> Config {
     let url = url.to_owned();
     let key_dir = key_dir.display().to_string();
@@ -70,9 +77,21 @@ impl TestServer {
             let org_id = match org_ids.get(org) {
                 Some(id) => *id,
                 None => {
-                    let o = organisations::create(&mut tx, *kind, &format!("Organisation {org}"), None).await.unwrap();
-                    org_ids.insert(org, o.id);
-                    o.id
+                    let name = format!("Organisation {org}");
+                    let id = match kind {
+                        OrgKind::Funder | OrgKind::Prescriber => {
+                            let siret = valid_siret(&format!("{:013}", 4_400_000_000_000u64 + org_ids.len() as u64));
+                            let category = if *kind == OrgKind::Funder { "departement" } else { "ccas" };
+                            profiles::create(&mut tx, *kind, &name, &siret, category, Territory::new(["33"]).unwrap())
+                                .await
+                                .unwrap()
+                                .organisation
+                                .id
+                        }
+                        _ => organisations::create(&mut tx, *kind, &name, None).await.unwrap().id,
+                    };
+                    org_ids.insert(org, id);
+                    id
                 }
             };
             // A cheap password: these accounts sign in with tokens only.
@@ -108,6 +127,43 @@ impl TestServer {
             task: Some(task),
             _keys: keys,
         }
+    }
+
+    pub fn keys(&self) -> issuer::keys::KeyRing {
+        issuer::keys::KeyRing::load(self._keys.path()).unwrap()
+    }
+
+    /// Creates, confirms and issues an order funded by `funder` (all books of `books`×`per_book`).
+    pub async fn issued_order(&self, funder: i64, books: u32, per_book: u32) -> issuer::orders::Order {
+        let order = self.confirmed_order(funder, books, per_book).await;
+        issuer::issuance::issue(&self.tdb.db, &self.keys(), order.id, &|_, _| {}).await.unwrap();
+        issuer::orders::get(&self.tdb.db, order.id).await.unwrap().unwrap()
+    }
+
+    pub async fn draft_order(&self, funder: i64, books: u32, per_book: u32) -> issuer::orders::Order {
+        let new: issuer::orders::NewOrder = serde_json::from_value(serde_json::json!({
+            "label": "Commande de test",
+            "funders": [{"funder_id": funder, "share_bps": 10000}],
+            "books": books,
+            "vouchers_per_book": per_book,
+            "valid_from": "2026-01-01",
+            "valid_until": "2030-12-31",
+            "territory": ["33"],
+        }))
+        .unwrap();
+        let fees = issuer::orders::FeeTerms { issuance_fee_bps: 0, redemption_fee_bps: 0 };
+        let mut tx = self.tdb.db.begin().await.unwrap();
+        let order = issuer::orders::create(&mut tx, &new, fees, None).await.unwrap();
+        tx.commit().await.unwrap();
+        order
+    }
+
+    pub async fn confirmed_order(&self, funder: i64, books: u32, per_book: u32) -> issuer::orders::Order {
+        let order = self.draft_order(funder, books, per_book).await;
+        let mut tx = self.tdb.db.begin().await.unwrap();
+        let order = issuer::orders::confirm(&mut tx, order.id).await.unwrap();
+        tx.commit().await.unwrap();
+        order
     }
 
     pub fn who(&self, name: &str) -> &Who {

@@ -1,11 +1,16 @@
 //! `/api/v1` routes, one module per resource.
 
 pub mod audit;
+pub mod books;
 pub mod ledger;
 pub mod me;
+pub mod orders;
 pub mod organisations;
+pub mod payments;
+pub mod profiles;
 pub mod system;
 pub mod tokens;
+pub mod vouchers;
 
 use crate::http::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -23,4 +28,21 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ledger::verify))
         .routes(routes!(ledger::statement))
         .routes(routes!(audit::list))
+        .routes(routes!(profiles::list_funders, profiles::create_funder))
+        .routes(routes!(profiles::get_funder, profiles::update_funder))
+        .routes(routes!(payments::list, payments::record))
+        .routes(routes!(payments::position))
+        .routes(routes!(profiles::list_prescribers, profiles::create_prescriber))
+        .routes(routes!(profiles::get_prescriber, profiles::update_prescriber))
+        .routes(routes!(orders::list, orders::create))
+        .routes(routes!(orders::get))
+        .routes(routes!(orders::confirm))
+        .routes(routes!(orders::cancel))
+        .routes(routes!(orders::issue))
+        .routes(routes!(books::list))
+        .routes(routes!(books::get))
+        .routes(routes!(books::assign))
+        .routes(routes!(books::cancel))
+        .routes(routes!(books::distribute))
+        .routes(routes!(vouchers::check))
 }

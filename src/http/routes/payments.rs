@@ -1,0 +1,112 @@
+//! Funder payments and net positions.
+
+use crate::audit;
+use crate::http::AppState;
+use crate::http::authz::Caller;
+use crate::http::problem::{ApiResult, Json, Path};
+use crate::http::routes::organisations::actor;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use issuer::payments::{self, Payment, Position};
+use ledger::Cents;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPayment {
+    amount_cents: i64,
+    /// Day the money arrived (YYYY-MM-DD).
+    #[schema(value_type = String)]
+    received_on: NaiveDate,
+    /// The bank's reference: a second payment with the same reference is the same payment.
+    bank_reference: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PaymentView {
+    id: i64,
+    funder_id: i64,
+    amount_cents: i64,
+    #[schema(value_type = String)]
+    received_on: NaiveDate,
+    bank_reference: String,
+    ledger_transaction: i64,
+}
+
+impl From<Payment> for PaymentView {
+    fn from(p: Payment) -> Self {
+        PaymentView {
+            id: p.id,
+            funder_id: p.funder_id,
+            amount_cents: p.amount_cents,
+            received_on: p.received_on,
+            bank_reference: p.bank_reference,
+            ledger_transaction: p.ledger_transaction,
+        }
+    }
+}
+
+/// Records money received from a funder (operator managers).
+#[utoipa::path(post, path = "/api/v1/funders/{id}/payments", tag = "financeurs", request_body = NewPayment, responses((status = 201, body = PaymentView)))]
+pub async fn record(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(body): Json<NewPayment>,
+) -> ApiResult<(StatusCode, Json<PaymentView>)> {
+    let mut tx = state.db.begin().await?;
+    let p = payments::record(
+        &mut tx,
+        id,
+        Cents(body.amount_cents),
+        body.received_on,
+        &body.bank_reference,
+        Some(caller.user_id),
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        actor(&caller),
+        "payment.record",
+        "funder_payment",
+        p.id,
+        serde_json::json!({"funder_id": id, "amount_cents": p.amount_cents}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(p.into())))
+}
+
+/// Payments received from a funder (operator, or the funder itself).
+#[utoipa::path(get, path = "/api/v1/funders/{id}/payments", tag = "financeurs", responses((status = 200, body = Vec<PaymentView>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<PaymentView>>> {
+    caller.require_org(id)?;
+    Ok(Json(payments::list(&state.db, id).await?.into_iter().map(Into::into).collect()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PositionView {
+    funder_id: i64,
+    /// Positive: the funder owes the clearing house; negative: the clearing house holds its money.
+    balance_cents: i64,
+    paid_cents: i64,
+}
+
+/// A funder's net position (operator, or the funder itself).
+#[utoipa::path(get, path = "/api/v1/funders/{id}/position", tag = "financeurs", responses((status = 200, body = PositionView)))]
+pub async fn position(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<PositionView>> {
+    caller.require_org(id)?;
+    issuer::profiles::get(&state.db, id).await?.ok_or_else(crate::http::problem::ApiError::not_found)?;
+    let Position { funder_id, balance_cents, paid_cents } = payments::position(&state.db, id).await?;
+    Ok(Json(PositionView { funder_id, balance_cents, paid_cents }))
+}
