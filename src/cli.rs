@@ -50,13 +50,137 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Funders: create, list, record payments.
+    #[command(subcommand)]
+    Funder(FunderCommand),
+    /// Prescribers: create, list.
+    #[command(subcommand)]
+    Prescriber(PrescriberCommand),
+    /// Orders: create, confirm, issue, print.
+    #[command(subcommand)]
+    Order(OrderCommand),
+    /// Books: assign to a prescriber, cancel.
+    #[command(subcommand)]
+    Book(BookCommand),
     /// Load generators for the benchmarks in bench/.
     #[command(subcommand)]
     Bench(BenchCommand),
 }
 
 #[derive(Debug, Subcommand)]
+pub enum FunderCommand {
+    /// Create a funder organisation.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// 14 digits (spaces allowed).
+        #[arg(long)]
+        siret: String,
+        /// etat, region, departement, intercommunalite, commune, caf, entreprise, association, autre.
+        #[arg(long)]
+        category: String,
+        /// Département codes, comma-separated (e.g. 33,40).
+        #[arg(long, value_delimiter = ',')]
+        territory: Vec<String>,
+    },
+    /// List funders with their net position.
+    List,
+    /// Record money received from a funder.
+    Pay {
+        /// Funder id.
+        id: i64,
+        /// Amount in euros, e.g. 12500,00.
+        #[arg(long)]
+        amount: String,
+        /// The bank's reference of the transfer.
+        #[arg(long)]
+        reference: String,
+        /// Day the money arrived (YYYY-MM-DD; default today).
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrescriberCommand {
+    /// Create a prescriber organisation.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        siret: String,
+        /// ccas, mairie, france_travail, caf, france_services, departement, association, autre.
+        #[arg(long)]
+        category: String,
+        #[arg(long, value_delimiter = ',')]
+        territory: Vec<String>,
+    },
+    /// List prescribers.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrderCommand {
+    /// Create a draft order from a JSON file (same fields as POST /api/v1/orders).
+    Create {
+        #[arg(long, value_name = "FICHIER.json")]
+        file: PathBuf,
+    },
+    /// List orders.
+    List,
+    /// Confirm a draft order.
+    Confirm { id: i64 },
+    /// Issue a confirmed order: generate and sign its vouchers (resumes an interrupted run).
+    Issue { id: i64 },
+    /// Write print-ready PDF files of an order's books (at most 500 books per file).
+    Print {
+        id: i64,
+        /// Output directory.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// First book number.
+        #[arg(long)]
+        from: Option<u32>,
+        /// Last book number.
+        #[arg(long)]
+        to: Option<u32>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BookCommand {
+    /// Assign a range of an order's books to a prescriber.
+    Assign {
+        #[arg(long)]
+        order: i64,
+        #[arg(long)]
+        from: u32,
+        #[arg(long)]
+        to: u32,
+        /// Prescriber organisation id.
+        #[arg(long)]
+        prescriber: i64,
+    },
+    /// Cancel a lost or stolen book.
+    Cancel {
+        serial: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Issue one order of BOOKS × PER_BOOK signed vouchers on DATABASE_URL (or, with
+    /// --reference, bulk-insert the same rows unsigned as the reference).
+    Issue {
+        #[arg(long, default_value_t = 100_000)]
+        books: u32,
+        #[arg(long, default_value_t = 10)]
+        per_book: u32,
+        #[arg(long)]
+        reference: bool,
+    },
     /// Post three-posting redemption transactions from concurrent clients on DATABASE_URL.
     Ledger {
         #[arg(long, default_value_t = 16)]
@@ -153,6 +277,13 @@ pub async fn run(cli: Cli) -> ExitCode {
             commands::demo::run(config, listen, &database, !no_serve).await.map(|_| ExitCode::SUCCESS)
         }
         Command::Ledger(cmd) => commands::ledger::run(&config, cmd).await,
+        Command::Funder(cmd) => commands::issuer::funder(&config, cmd).await.map(|_| ExitCode::SUCCESS),
+        Command::Prescriber(cmd) => commands::issuer::prescriber(&config, cmd).await.map(|_| ExitCode::SUCCESS),
+        Command::Order(cmd) => commands::issuer::order(&config, cmd).await.map(|_| ExitCode::SUCCESS),
+        Command::Book(cmd) => commands::issuer::book(&config, cmd).await.map(|_| ExitCode::SUCCESS),
+        Command::Bench(BenchCommand::Issue { books, per_book, reference }) => {
+            commands::bench::issue(&config, books, per_book, reference).await.map(|_| ExitCode::SUCCESS)
+        }
         Command::Bench(BenchCommand::Ledger { clients, seconds, orders, sites }) => {
             commands::bench::ledger(&config, clients, std::time::Duration::from_secs(seconds), orders, sites)
                 .await

@@ -156,7 +156,7 @@ pub async fn by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<Book>> {
 /// The book a voucher belongs to.
 pub async fn by_voucher(conn: &mut AnyConnection, code: VoucherCode) -> Result<Option<Book>> {
     let row = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE id = (SELECT book_id FROM vouchers WHERE code = $1)")))
-        .bind(code.canonical())
+        .bind(code.db())
         .fetch_optional(&mut *conn)
         .await?;
     row.as_ref().map(from_row).transpose()
@@ -376,10 +376,10 @@ pub async fn vouchers(conn: &mut AnyConnection, book_id: i64) -> Result<Vec<Vouc
     .await?;
     rows.iter()
         .map(|r| {
-            let code: String = r.try_get(1)?;
+            let code: i64 = r.try_get(1)?;
             Ok(VoucherLine {
                 position: u32::try_from(r.try_get::<i64, _>(0)?).unwrap_or(0),
-                code: VoucherCode::from_canonical(&code).map(|c| c.display()).unwrap_or(code),
+                code: VoucherCode::from_db(code).display(),
                 status: r.try_get(2)?,
                 face_value_cents: r.try_get(3)?,
             })

@@ -79,7 +79,7 @@ pub async fn check(db: &ledger::Db, keys: &KeyRing, input: &str, today: NaiveDat
         "SELECT v.status, v.face_value_cents, v.order_id, b.serial, b.id, b.status, o.status, o.valid_from, o.valid_until, \
          o.grace_days, o.territory FROM vouchers v JOIN books b ON b.id = v.book_id JOIN orders o ON o.id = v.order_id WHERE v.code = $1",
     )
-    .bind(code.canonical())
+    .bind(code.db())
     .fetch_optional(db.pool())
     .await?;
     let Some(r) = row else {

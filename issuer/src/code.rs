@@ -93,7 +93,17 @@ impl VoucherCode {
         out
     }
 
-    /// The 12 characters without check character or dashes: the form stored in the database.
+    /// The stored form: the 60 bits as a (non-negative) 64-bit integer.
+    pub fn db(self) -> i64 {
+        self.0 as i64
+    }
+
+    /// From the stored form.
+    pub fn from_db(v: i64) -> Self {
+        VoucherCode::from_bits(v as u64)
+    }
+
+    /// The 12 characters without check character or dashes.
     pub fn canonical(self) -> String {
         self.symbols().iter().map(|&v| ALPHABET[v as usize] as char).collect()
     }

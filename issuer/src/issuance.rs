@@ -17,7 +17,7 @@ use serde::Serialize;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 /// Books generated and written per database transaction.
-pub const CHUNK_BOOKS: u32 = 200;
+pub const CHUNK_BOOKS: u32 = 1000;
 /// Voucher rows per INSERT statement.
 const ROWS_PER_INSERT: usize = 500;
 
@@ -134,7 +134,7 @@ async fn write_chunk(
         let mut q =
             sqlx::query(AssertSqlSafe(sql)).bind(order.id).bind(order.face_value_cents).bind(i64::from(key_number));
         for (book_id, v) in part {
-            q = q.bind(*book_id).bind(i64::from(v.position)).bind(v.code.canonical()).bind(v.signature.to_vec());
+            q = q.bind(*book_id).bind(i64::from(v.position)).bind(v.code.db()).bind(v.signature.to_vec());
         }
         q.execute(&mut *conn).await?;
     }
@@ -261,4 +261,27 @@ pub async fn issue(
         ledger_transaction: posted.transaction_id,
         resumed_books: resumed,
     })
+}
+
+/// The reference for `bench/issue.sh`: the same book and voucher rows, written with the same
+/// statements and chunk sizes, but with no signing (an all-zero signature) and no pipeline.
+pub async fn bulk_insert_reference(db: &Db, order: &Order) -> Result<()> {
+    let full_sql = insert_sql(ROWS_PER_INSERT);
+    let mut next = 1;
+    while next <= order.books {
+        let count = CHUNK_BOOKS.min(order.books - next + 1);
+        let books = (0..count)
+            .map(|_| {
+                (1..=order.vouchers_per_book)
+                    .map(|position| SignedVoucher { position, code: VoucherCode::random(), signature: [0; 64] })
+                    .collect()
+            })
+            .collect();
+        let chunk = Chunk { first_book: next, books };
+        let mut tx = db.begin().await?;
+        write_chunk(&mut tx, order, 0, &chunk, &full_sql).await?;
+        tx.commit().await?;
+        next += count;
+    }
+    Ok(())
 }

@@ -126,7 +126,7 @@ async fn co_funded_order_from_draft_to_issued(t: TestDb) {
         .unwrap();
     assert_eq!(rows.len(), 21);
     for r in rows {
-        let code = issuer::code::VoucherCode::from_canonical(&r.get::<String, _>(0)).unwrap();
+        let code = issuer::code::VoucherCode::from_db(r.get::<i64, _>(0));
         let sig: Vec<u8> = r.get(2);
         let payload = token::Payload {
             key_number: r.get::<i64, _>(1) as u16,

@@ -39,6 +39,45 @@ impl Cents {
     }
 }
 
+/// Why an amount in euros was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("montant invalide « {0} » : écrivez par exemple 1234,56 (euros, deux décimales au plus)")]
+pub struct AmountError(pub String);
+
+impl std::str::FromStr for Cents {
+    type Err = AmountError;
+
+    /// Parses euros as people write them: `1234,56`, `1 234.5`, `10`, `10,00 €`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || AmountError(s.chars().take(40).collect());
+        let cleaned: String = s
+            .trim()
+            .trim_end_matches('€')
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{202f}')
+            .collect();
+        let (negative, digits) = match cleaned.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, cleaned.as_str()),
+        };
+        let (whole, frac) = match digits.split_once([',', '.']) {
+            Some((w, f)) => (w, f),
+            None => (digits, ""),
+        };
+        if whole.is_empty()
+            || whole.len() > 13
+            || frac.len() > 2
+            || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+        {
+            return Err(bad());
+        }
+        let euros: i64 = whole.parse().map_err(|_| bad())?;
+        let cents: i64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
+        let total = euros.checked_mul(100).and_then(|e| e.checked_add(cents)).ok_or_else(bad)?;
+        Ok(Cents(if negative { -total } else { total }))
+    }
+}
+
 impl fmt::Display for Cents {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_french())
@@ -48,6 +87,18 @@ impl fmt::Display for Cents {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_euros() {
+        assert_eq!("1234,56".parse::<Cents>(), Ok(Cents(123456)));
+        assert_eq!("1 234.5".parse::<Cents>(), Ok(Cents(123450)));
+        assert_eq!("10".parse::<Cents>(), Ok(Cents(1000)));
+        assert_eq!("10,00 €".parse::<Cents>(), Ok(Cents(1000)));
+        assert_eq!("-0,05".parse::<Cents>(), Ok(Cents(-5)));
+        for bad in ["", ",5", "1,234", "1e3", "abc", "12345678901234"] {
+            assert!(bad.parse::<Cents>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn french_format() {

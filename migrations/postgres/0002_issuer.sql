@@ -63,7 +63,7 @@ CREATE TABLE vouchers (
     book_id          BIGINT  NOT NULL REFERENCES books (id),
     order_id         BIGINT  NOT NULL REFERENCES orders (id),
     position         BIGINT  NOT NULL,
-    code             TEXT    NOT NULL UNIQUE,
+    code             BIGINT  NOT NULL UNIQUE,
     face_value_cents BIGINT  NOT NULL,
     key_number       BIGINT  NOT NULL,
     signature        BYTEA   NOT NULL,

@@ -63,7 +63,7 @@ CREATE TABLE vouchers (
     book_id          INTEGER NOT NULL REFERENCES books (id),
     order_id         INTEGER NOT NULL REFERENCES orders (id),
     position         INTEGER NOT NULL,
-    code             TEXT    NOT NULL UNIQUE,
+    code             INTEGER NOT NULL UNIQUE,
     face_value_cents INTEGER NOT NULL,
     key_number       INTEGER NOT NULL,
     signature        BLOB    NOT NULL,

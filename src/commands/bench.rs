@@ -119,3 +119,67 @@ pub async fn ledger(
     db.close().await;
     if report.is_ok() { Ok(()) } else { Err(CliError::new("le grand livre ne vérifie pas après le banc d'essai")) }
 }
+
+/// Times the issuance of one order of `books` × `per_book` vouchers on a fresh database. With
+/// `reference`, bulk-inserts the same rows (unsigned, same statements and chunk sizes) instead.
+pub async fn issue(config: &Config, books: u32, per_book: u32, reference: bool) -> Result<(), CliError> {
+    use issuer::orders::{self, FeeTerms, NewOrder};
+    let db = connect_and_migrate(config).await?;
+    let dir = tempfile_dir()?;
+    issuer::keys::KeyRing::generate(&dir).map_err(CliError::new)?;
+    let keys = issuer::keys::KeyRing::load(&dir).map_err(CliError::new)?;
+    let mut tx = db.begin().await.map_err(CliError::new)?;
+    let run = ledger::time::now().timestamp_micros() % 1_000_000_000;
+    let siret: issuer::Siret = (0..10)
+        .map(|d| format!("{:013}{d}", 9_000_000_000_000i64 + run))
+        .find_map(|s| s.parse().ok())
+        .ok_or_else(|| CliError::new("siret"))?;
+    let funder = issuer::profiles::create(
+        &mut tx,
+        issuer::organisations::OrgKind::Funder,
+        "Banc d'essai",
+        &siret,
+        "etat",
+        Default::default(),
+    )
+    .await
+    .map_err(CliError::new)?;
+    let new: NewOrder = serde_json::from_value(serde_json::json!({
+        "label": "Banc d'essai", "funders": [{"funder_id": funder.organisation.id, "share_bps": 10000}],
+        "books": books, "vouchers_per_book": per_book, "valid_from": "2026-01-01", "valid_until": "2027-12-31",
+    }))
+    .map_err(CliError::new)?;
+    let order = orders::create(&mut tx, &new, FeeTerms { issuance_fee_bps: 0, redemption_fee_bps: 0 }, None)
+        .await
+        .map_err(CliError::new)?;
+    let order = orders::confirm(&mut tx, order.id).await.map_err(CliError::new)?;
+    tx.commit().await.map_err(CliError::new)?;
+    let start = Instant::now();
+    if reference {
+        issuer::issuance::bulk_insert_reference(&db, &order).await.map_err(CliError::new)?;
+    } else {
+        issuer::issuance::issue(&db, &keys, order.id, &|_, _| {}).await.map_err(CliError::new)?;
+    }
+    let elapsed = start.elapsed();
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vouchers WHERE order_id = $1")
+        .bind(order.id)
+        .fetch_one(db.pool())
+        .await
+        .map_err(CliError::new)?;
+    println!(
+        "{} engine={} vouchers={stored} seconds={:.2} rate={:.0}",
+        if reference { "reference" } else { "issue" },
+        db.engine().as_str(),
+        elapsed.as_secs_f64(),
+        stored as f64 / elapsed.as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    db.close().await;
+    Ok(())
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf, CliError> {
+    let dir = std::env::temp_dir().join(format!("passerelle-bench-keys-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(dir)
+}

@@ -3,7 +3,9 @@
 pub mod bench;
 pub mod demo;
 pub mod init;
+pub mod issuer;
 pub mod ledger;
+pub mod print;
 
 use crate::audit::{self, Actor};
 use crate::cli::CliError;
