@@ -273,7 +273,19 @@ async fn distribution_cancellation_and_check(t: TestDb) {
     let mut tx = t.db.begin().await.unwrap();
     assert_eq!(books::cancel(&mut tx, book.id, "encore").await.unwrap_err().code(), "book_cancelled");
     drop(tx);
-    assert!(ledger::verify::verify(&t.db).await.unwrap().is_ok());
+    let mut report = ledger::verify::verify(&t.db).await.unwrap();
+    issuer::invariants::check(&t.db, &mut report).await.unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    // A voucher marked used behind the ledger's back breaks the outstanding invariant.
+    sqlx::query(
+        "UPDATE vouchers SET status = 'redeemed' WHERE id = (SELECT MIN(id) FROM vouchers WHERE status = 'active')",
+    )
+    .execute(t.db.pool())
+    .await
+    .unwrap();
+    let mut report = ledger::verify::verify(&t.db).await.unwrap();
+    issuer::invariants::check(&t.db, &mut report).await.unwrap();
+    assert_eq!(report.problems.iter().map(|p| p.code).collect::<Vec<_>>(), vec!["outstanding_mismatch"]);
 }
 
 ledger::both_engines!(

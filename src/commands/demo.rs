@@ -4,7 +4,12 @@ use crate::cli::CliError;
 use crate::commands::init::initialise;
 use crate::config::Config;
 use crate::identity::{OrgKind, Role, organisations, tokens, users};
-use ledger::{AccountCode, Cents, NewTransaction};
+use issuer::books::{self, Autonomy, BeneficiaryProfile, BookSelection};
+use issuer::keys::KeyRing;
+use issuer::orders::{self, FeeTerms, NewOrder};
+use issuer::territory::Territory;
+use issuer::{issuance, payments, profiles};
+use ledger::Cents;
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -111,10 +116,29 @@ pub async fn seed(config: &Config) -> Result<(ledger::Db, Vec<DemoLogin>), CliEr
         ),
     ];
     let mut funder_ids = Vec::new();
+    let mut prescriber_ids = Vec::new();
     for (kind, name, prefix, email, role) in orgs {
-        let org = organisations::create(&mut tx, kind, name, Some(&siret(prefix))).await.map_err(CliError::new)?;
-        if kind == OrgKind::Funder {
-            funder_ids.push(org.id);
+        let org = match kind {
+            OrgKind::Funder | OrgKind::Prescriber => {
+                let category = match (kind, name) {
+                    (OrgKind::Funder, n) if n.starts_with("Département") => "departement",
+                    (OrgKind::Funder, n) if n.starts_with("Caisse") => "caf",
+                    (OrgKind::Funder, _) => "etat",
+                    (_, n) if n.starts_with("CCAS") => "ccas",
+                    _ => "france_travail",
+                };
+                let territory = Territory::new(["33"]).map_err(CliError::new)?;
+                profiles::create(&mut tx, kind, name, &siret(prefix), category, territory)
+                    .await
+                    .map_err(CliError::new)?
+                    .organisation
+            }
+            _ => organisations::create(&mut tx, kind, name, Some(&siret(prefix))).await.map_err(CliError::new)?,
+        };
+        match kind {
+            OrgKind::Funder => funder_ids.push(org.id),
+            OrgKind::Prescriber => prescriber_ids.push(org.id),
+            _ => {}
         }
         let user =
             users::create(&mut tx, org.id, email, &format!("Responsable — {name}"), Role::Manager, DEMO_PASSWORD)
@@ -124,22 +148,91 @@ pub async fn seed(config: &Config) -> Result<(ledger::Db, Vec<DemoLogin>), CliEr
         logins.push(DemoLogin { role, organisation: name.to_owned(), email: user.email, token });
     }
     // Funders have paid the clearing house over the past months.
-    let now = ledger::time::now();
+    let today = ledger::time::now().date_naive();
     for (i, funder) in funder_ids.iter().enumerate() {
         for month in 0..3i64 {
             let amount = Cents(2_000_000 + 500_000 * i as i64 + 100_000 * month);
-            let at = now - chrono::Duration::days(90 - 30 * month);
-            let t = NewTransaction::new(
-                format!("demo-payment-{funder}-{month}"),
-                "funder_payment",
-                format!("Virement reçu — réf. VIR-{funder}-{month}"),
-                at,
+            let day = today - chrono::Duration::days(90 - 30 * month);
+            payments::record(
+                &mut tx,
+                *funder,
+                amount,
+                day,
+                &format!("VIR-{}-{:03}", 2026, 10 * i as i64 + month),
+                None,
             )
-            .debit(AccountCode::bank(), amount)
-            .credit(AccountCode::funder(*funder), amount);
-            ledger::post_in(&mut tx, &t).await.map_err(CliError::new)?;
+            .await
+            .map_err(CliError::new)?;
         }
     }
+    // A co-funded order (État 50 %, Département 50 %), and a CAF order that stays a draft.
+    let fees = FeeTerms { issuance_fee_bps: config.issuance_fee_bps, redemption_fee_bps: config.redemption_fee_bps };
+    let co_funded: NewOrder = serde_json::from_value(serde_json::json!({
+        "label": "Pass numérique Gironde 2026 — État et Département",
+        "funders": [{"funder_id": funder_ids[2], "share_bps": 5000}, {"funder_id": funder_ids[0], "share_bps": 5000}],
+        "books": 200, "vouchers_per_book": 10, "face_value_cents": 1000,
+        "valid_from": (today - chrono::Duration::days(120)).to_string(),
+        "valid_until": (today + chrono::Duration::days(400)).to_string(),
+        "territory": ["33"], "unused_policy": "refund",
+    }))
+    .map_err(CliError::new)?;
+    let order = orders::create(&mut tx, &co_funded, fees, None).await.map_err(CliError::new)?;
+    orders::confirm(&mut tx, order.id).await.map_err(CliError::new)?;
+    let draft: NewOrder = serde_json::from_value(serde_json::json!({
+        "label": "Parentalité numérique — CAF 2027",
+        "funders": [{"funder_id": funder_ids[1], "share_bps": 10000}],
+        "books": 50, "valid_from": (today + chrono::Duration::days(30)).to_string(),
+        "valid_until": (today + chrono::Duration::days(395)).to_string(), "territory": ["33"],
+        "allowed_categories": ["parentalite_education", "maitrise_outils_numeriques"],
+    }))
+    .map_err(CliError::new)?;
+    orders::create(&mut tx, &draft, fees, None).await.map_err(CliError::new)?;
+    tx.commit().await.map_err(CliError::new)?;
+
+    let keys = KeyRing::load(&config.key_dir).map_err(CliError::new)?;
+    issuance::issue(&db, &keys, order.id, &|_, _| {}).await.map_err(CliError::new)?;
+
+    // Books go to the two prescribers; many are already in beneficiaries' hands.
+    let mut tx = db.begin().await.map_err(CliError::new)?;
+    books::assign(&mut tx, &BookSelection::Range { order_id: order.id, from: 1, to: 80 }, prescriber_ids[0])
+        .await
+        .map_err(CliError::new)?;
+    books::assign(&mut tx, &BookSelection::Range { order_id: order.id, from: 81, to: 140 }, prescriber_ids[1])
+        .await
+        .map_err(CliError::new)?;
+    let communes =
+        ["33063", "33063", "33063", "33281", "33522", "33318", "33243", "33039", "33069", "33119", "33192", "33249"];
+    let ages = books::AGE_BANDS;
+    let autonomy = [Autonomy::Excluded, Autonomy::Beginner, Autonomy::Beginner, Autonomy::Advanced];
+    let reasons = [
+        Some("Dossier retraite"),
+        Some("Recherche d'emploi"),
+        None,
+        Some("Démarches CAF"),
+        Some("Prise de rendez-vous médical"),
+    ];
+    for n in 1..=130u32 {
+        if (61..=80).contains(&n) {
+            continue; // still waiting at the CCAS
+        }
+        let serial = issuance::serial(order.id, n);
+        let book =
+            books::by_serial(&mut tx, &serial).await.map_err(CliError::new)?.ok_or_else(|| CliError::new("carnet"))?;
+        let i = n as usize;
+        let profile = BeneficiaryProfile {
+            age_band: ages[(i * 7) % ages.len()].to_owned(),
+            commune_insee: communes[(i * 5) % communes.len()].to_owned(),
+            autonomy: autonomy[(i * 3) % autonomy.len()],
+            referral_reason: reasons[i % reasons.len()].map(str::to_owned),
+        };
+        let holder = book.prescriber_id.unwrap_or(prescriber_ids[0]);
+        books::distribute(&mut tx, book.id, holder, &profile, None).await.map_err(CliError::new)?;
+    }
+    let lost = books::by_serial(&mut tx, &issuance::serial(order.id, 140))
+        .await
+        .map_err(CliError::new)?
+        .ok_or_else(|| CliError::new("carnet"))?;
+    books::cancel(&mut tx, lost.id, "Carnet perdu signalé par l'agence").await.map_err(CliError::new)?;
     tx.commit().await.map_err(CliError::new)?;
     ledger::seal::seal_all(&db, 5_000).await.map_err(CliError::new)?;
     Ok((db, logins))

@@ -10,7 +10,8 @@ pub async fn run(config: &Config, cmd: LedgerCommand) -> Result<ExitCode, CliErr
     let db = connect_and_migrate(config).await?;
     let code = match cmd {
         LedgerCommand::Verify { json } => {
-            let report = ledger::verify::verify(&db).await.map_err(CliError::new)?;
+            let mut report = ledger::verify::verify(&db).await.map_err(CliError::new)?;
+            issuer::invariants::check(&db, &mut report).await.map_err(CliError::new)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
             } else {

@@ -69,7 +69,8 @@ pub struct VerifyResult {
 /// Recomputes seals, balances and invariants (operator managers).
 #[utoipa::path(get, path = "/api/v1/ledger/verify", tag = "grand livre", responses((status = 200, body = VerifyResult)))]
 pub async fn verify(State(state): State<AppState>) -> ApiResult<Json<VerifyResult>> {
-    let r = ledger::verify::verify(&state.db).await?;
+    let mut r = ledger::verify::verify(&state.db).await?;
+    issuer::invariants::check(&state.db, &mut r).await?;
     Ok(Json(VerifyResult {
         ok: r.is_ok(),
         first_bad_transaction: r.first_bad_transaction(),

@@ -1,0 +1,1 @@
+//! Print-ready voucher books (PDF). Being written.
