@@ -62,9 +62,21 @@ pub enum Command {
     /// Books: assign to a prescriber, cancel.
     #[command(subcommand)]
     Book(BookCommand),
+    /// Signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Load generators for the benchmarks in bench/.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Generate a new signing key: new vouchers are signed with it, older keys keep verifying
+    /// the vouchers they signed. Restart the server to publish it.
+    Rotate,
+    /// List the public keys.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -277,6 +289,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             commands::demo::run(config, listen, &database, !no_serve).await.map(|_| ExitCode::SUCCESS)
         }
         Command::Ledger(cmd) => commands::ledger::run(&config, cmd).await,
+        Command::Key(cmd) => commands::key(&config, cmd).map(|_| ExitCode::SUCCESS),
         Command::Funder(cmd) => commands::issuer::funder(&config, cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Prescriber(cmd) => commands::issuer::prescriber(&config, cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Order(cmd) => commands::issuer::order(&config, cmd).await.map(|_| ExitCode::SUCCESS),

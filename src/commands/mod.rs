@@ -74,3 +74,15 @@ pub async fn token_create(
     eprintln!("Jeton n°{id} créé pour {} : conservez-le, il ne sera plus affiché.", user.email);
     Ok(())
 }
+
+pub fn key(config: &Config, cmd: crate::cli::KeyCommand) -> Result<(), CliError> {
+    use ::issuer::keys::KeyRing;
+    if let crate::cli::KeyCommand::Rotate = cmd {
+        let kid = KeyRing::generate(&config.key_dir).map_err(CliError::new)?;
+        println!("Nouvelle clé de signature : {kid}. Redémarrez le serveur pour la publier.");
+    }
+    for k in KeyRing::load(&config.key_dir).map_err(CliError::new)?.public_keys() {
+        println!("{}  {}  {}", k.kid, k.alg, k.public_key);
+    }
+    Ok(())
+}
