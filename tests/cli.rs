@@ -47,6 +47,11 @@ async fn init_verify_and_tamper(tdb: TestDb) {
     assert!(!again.status.success());
     assert!(text(&again).contains("déjà initialisé"), "{}", text(&again));
 
+    let rotated = passerelle(&tdb, dir.path()).args(["key", "rotate"]).output().unwrap();
+    assert!(rotated.status.success(), "{}", text(&rotated));
+    let listed = text(&rotated);
+    assert!(listed.contains("Nouvelle clé de signature : k2") && listed.contains("k1  Ed25519"), "{listed}");
+
     let token = passerelle(&tdb, dir.path())
         .args(["token", "create", "--email", "chef@operateur.example", "--name", "script"])
         .output()
