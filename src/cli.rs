@@ -183,6 +183,15 @@ pub enum BookCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Issue an order of BOOKS books of 10 vouchers, then time printing all of them as PDF files
+    /// of at most 500 books.
+    Print {
+        #[arg(long, default_value_t = 10_000)]
+        books: u32,
+        /// Where the PDF files go (default: a temporary directory, removed afterwards).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Issue one order of BOOKS × PER_BOOK signed vouchers on DATABASE_URL (or, with
     /// --reference, bulk-insert the same rows unsigned as the reference).
     Issue {
@@ -294,6 +303,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Prescriber(cmd) => commands::issuer::prescriber(&config, cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Order(cmd) => commands::issuer::order(&config, cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Book(cmd) => commands::issuer::book(&config, cmd).await.map(|_| ExitCode::SUCCESS),
+        Command::Bench(BenchCommand::Print { books, out }) => {
+            commands::bench::print(&config, books, out).await.map(|_| ExitCode::SUCCESS)
+        }
         Command::Bench(BenchCommand::Issue { books, per_book, reference }) => {
             commands::bench::issue(&config, books, per_book, reference).await.map(|_| ExitCode::SUCCESS)
         }

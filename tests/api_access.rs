@@ -137,6 +137,7 @@ fn cases() -> Vec<Case> {
         Case { method: Method::POST, template: "/api/v1/orders/{id}/confirm", expect: op_manager_only },
         Case { method: Method::POST, template: "/api/v1/orders/{id}/cancel", expect: op_manager_only },
         Case { method: Method::POST, template: "/api/v1/orders/{id}/issue", expect: op_manager_only },
+        Case { method: Method::GET, template: "/api/v1/orders/{id}/books.pdf", expect: funder_a_view },
         Case { method: Method::GET, template: "/api/v1/books", expect: book_view },
         Case { method: Method::GET, template: "/api/v1/books/{serial}", expect: book_view },
         Case {
@@ -212,6 +213,7 @@ async fn call(s: &TestServer, t: &Targets, case: &Case, who: &str, counter: usiz
         "/api/v1/funders/{id}/position" => format!("/api/v1/funders/{funder_a}/position"),
         "/api/v1/prescribers/{id}" => format!("/api/v1/prescribers/{prescriber}"),
         "/api/v1/orders/{id}" => format!("/api/v1/orders/{}", t.order),
+        "/api/v1/orders/{id}/books.pdf" => format!("/api/v1/orders/{}/books.pdf?from=1&to=2", t.order),
         "/api/v1/orders/{id}/confirm" | "/api/v1/orders/{id}/cancel" => {
             let draft = s.draft_order(funder_a, 1, 1).await;
             case.template.replace("{id}", &draft.id.to_string())

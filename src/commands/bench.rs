@@ -123,6 +123,63 @@ pub async fn ledger(
 /// Times the issuance of one order of `books` × `per_book` vouchers on a fresh database. With
 /// `reference`, bulk-inserts the same rows (unsigned, same statements and chunk sizes) instead.
 pub async fn issue(config: &Config, books: u32, per_book: u32, reference: bool) -> Result<(), CliError> {
+    let (db, keys, dir, order) = confirmed_order(config, books, per_book).await?;
+    let start = Instant::now();
+    if reference {
+        issuer::issuance::bulk_insert_reference(&db, &order).await.map_err(CliError::new)?;
+    } else {
+        issuer::issuance::issue(&db, &keys, order.id, &|_, _| {}).await.map_err(CliError::new)?;
+    }
+    let elapsed = start.elapsed();
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vouchers WHERE order_id = $1")
+        .bind(order.id)
+        .fetch_one(db.pool())
+        .await
+        .map_err(CliError::new)?;
+    println!(
+        "{} engine={} vouchers={stored} seconds={:.2} rate={:.0}",
+        if reference { "reference" } else { "issue" },
+        db.engine().as_str(),
+        elapsed.as_secs_f64(),
+        stored as f64 / elapsed.as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    db.close().await;
+    Ok(())
+}
+
+/// Issues an order of `books` × 10 vouchers, then times printing every book.
+pub async fn print(config: &Config, books: u32, out: Option<std::path::PathBuf>) -> Result<(), CliError> {
+    let (db, keys, dir, order) = confirmed_order(config, books, 10).await?;
+    issuer::issuance::issue(&db, &keys, order.id, &|_, _| {}).await.map_err(CliError::new)?;
+    let target = out.clone().unwrap_or_else(|| dir.join("pdf"));
+    let start = Instant::now();
+    let files = issuer::print_run::write_files(&db, order.id, &config.public_url, None, None, &target, &|_, _| {})
+        .await
+        .map_err(CliError::new)?;
+    let elapsed = start.elapsed();
+    let bytes: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    println!(
+        "print engine={} books={books} vouchers={} files={} megabytes={:.1} seconds={:.2}",
+        db.engine().as_str(),
+        u64::from(books) * 10,
+        files.len(),
+        bytes as f64 / 1_048_576.0,
+        elapsed.as_secs_f64()
+    );
+    if out.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    db.close().await;
+    Ok(())
+}
+
+/// A fresh signing key and a confirmed order of `books` × `per_book` vouchers.
+async fn confirmed_order(
+    config: &Config,
+    books: u32,
+    per_book: u32,
+) -> Result<(ledger::Db, issuer::keys::KeyRing, std::path::PathBuf, issuer::orders::Order), CliError> {
     use issuer::orders::{self, FeeTerms, NewOrder};
     let db = connect_and_migrate(config).await?;
     let dir = tempfile_dir()?;
@@ -154,28 +211,7 @@ pub async fn issue(config: &Config, books: u32, per_book: u32, reference: bool) 
         .map_err(CliError::new)?;
     let order = orders::confirm(&mut tx, order.id).await.map_err(CliError::new)?;
     tx.commit().await.map_err(CliError::new)?;
-    let start = Instant::now();
-    if reference {
-        issuer::issuance::bulk_insert_reference(&db, &order).await.map_err(CliError::new)?;
-    } else {
-        issuer::issuance::issue(&db, &keys, order.id, &|_, _| {}).await.map_err(CliError::new)?;
-    }
-    let elapsed = start.elapsed();
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vouchers WHERE order_id = $1")
-        .bind(order.id)
-        .fetch_one(db.pool())
-        .await
-        .map_err(CliError::new)?;
-    println!(
-        "{} engine={} vouchers={stored} seconds={:.2} rate={:.0}",
-        if reference { "reference" } else { "issue" },
-        db.engine().as_str(),
-        elapsed.as_secs_f64(),
-        stored as f64 / elapsed.as_secs_f64()
-    );
-    let _ = std::fs::remove_dir_all(&dir);
-    db.close().await;
-    Ok(())
+    Ok((db, keys, dir, order))
 }
 
 fn tempfile_dir() -> Result<std::path::PathBuf, CliError> {

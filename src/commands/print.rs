@@ -1,4 +1,4 @@
-//! `passerelle order print`: print-ready PDF files, at most 500 books each.
+//! `passerelle order print`: print-ready PDF files, at most 500 books each, two at a time.
 
 use crate::cli::CliError;
 use crate::config::Config;
@@ -12,6 +12,19 @@ pub async fn order_files(
     to: Option<u32>,
     out: &Path,
 ) -> Result<Vec<PathBuf>, CliError> {
-    let _ = (db, config, id, from, to, out);
-    Err(CliError::new("l'impression des carnets arrive bientôt"))
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("{spinner} impression [{bar:40}] {pos}/{len} carnets (reste {eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let files = issuer::print_run::write_files(db, id, &config.public_url, from, to, out, &progress)
+        .await
+        .map_err(CliError::new)?;
+    bar.finish_and_clear();
+    eprintln!("{} fichier(s) PDF écrit(s) dans {}", files.len(), out.display());
+    Ok(files)
 }

@@ -73,6 +73,7 @@ pub const POLICIES: &[RoutePolicy] = &[
     rule("POST", "/api/v1/orders/{id}/confirm", Access::OperatorManager),
     rule("POST", "/api/v1/orders/{id}/cancel", Access::OperatorManager),
     rule("POST", "/api/v1/orders/{id}/issue", Access::OperatorManager),
+    rule("GET", "/api/v1/orders/{id}/books.pdf", Access::Kinds(&[OrgKind::Funder])),
     rule("GET", "/api/v1/books", Access::Kinds(&[OrgKind::Funder, OrgKind::Prescriber])),
     rule("GET", "/api/v1/books/{serial}", Access::Kinds(&[OrgKind::Funder, OrgKind::Prescriber])),
     rule("POST", "/api/v1/books/assign", Access::Operator),

@@ -39,6 +39,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::confirm))
         .routes(routes!(orders::cancel))
         .routes(routes!(orders::issue))
+        .routes(routes!(orders::books_pdf))
         .routes(routes!(books::list))
         .routes(routes!(books::get))
         .routes(routes!(books::assign))

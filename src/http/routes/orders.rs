@@ -136,6 +136,38 @@ pub async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Pat
     Ok(Json(order.into()))
 }
 
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct BookRange {
+    /// First book number (default 1).
+    from: Option<u32>,
+    /// Last book number (default: the last; at most 500 books per file).
+    to: Option<u32>,
+}
+
+/// Print-ready A4 PDF of an issued order's books: a cover per book, then its vouchers with QR
+/// codes and cut marks (operator, or the order's funders). At most 500 books per file.
+#[utoipa::path(get, path = "/api/v1/orders/{id}/books.pdf", tag = "commandes", params(BookRange),
+    responses((status = 200, content_type = "application/pdf", description = "PDF")))]
+pub async fn books_pdf(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    crate::http::problem::Query(range): crate::http::problem::Query<BookRange>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    visible_order(&state, &caller, id).await?;
+    let pdf = issuer::print_run::render_range(&state.db, id, &state.config.public_url, range.from, range.to).await?;
+    let name = format!("attachment; filename=\"commande-{id}-carnets.pdf\"");
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, name),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
 /// Starts issuing a confirmed order (operator managers): books and signed vouchers are generated
 /// in the background; the order becomes `issued` when done. Answers 202 with the order.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/issue", tag = "commandes", responses((status = 202, body = OrderView)))]

@@ -1,1 +1,0 @@
-//! Print-ready voucher books (PDF). Being written.
