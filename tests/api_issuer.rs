@@ -69,6 +69,26 @@ async fn order_to_check_to_cancel(tdb: TestDb) {
             .await;
     assert_eq!((pos["balance_cents"].as_i64(), pos["paid_cents"].as_i64()), (Some(0), Some(10_000)));
 
+    // The print file of book 1, read back by real tools: every QR code is a genuine voucher.
+    let pdf = s.get("funder_a_manager", &format!("/api/v1/orders/{id}/books.pdf?from=1&to=1")).send().await.unwrap();
+    assert_eq!(pdf.status(), StatusCode::NOT_FOUND, "funder A does not fund this order");
+    let pdf = s.get(op, &format!("/api/v1/orders/{id}/books.pdf?from=1&to=1")).send().await.unwrap();
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    let decoded = decode_qr_codes(&pdf.bytes().await.unwrap());
+    assert_eq!(decoded.len(), 5);
+    let keys = s.keys();
+    for qr in &decoded {
+        assert!(qr.starts_with("HTTP://127.0.0.1:"), "{qr}");
+        match issuer::scan::parse(qr).unwrap() {
+            issuer::scan::Scanned::Token(t) => assert_eq!(t.verify(&keys).unwrap().order_id as i64, id),
+            other => panic!("{other:?}"),
+        }
+    }
+    let too_many = s.get(op, &format!("/api/v1/orders/{id}/books.pdf?from=1&to=4&extra=1")).send().await.unwrap();
+    assert_eq!(too_many.status(), StatusCode::OK, "unknown query parameters are ignored");
+    let bad = s.get(op, &format!("/api/v1/orders/{id}/books.pdf?from=3&to=9")).send().await.unwrap();
+    assert_eq!(json_ok(bad, StatusCode::UNPROCESSABLE_ENTITY).await["code"], "invalid_range");
+
     // Assign books 1–3 to the prescriber, who hands book 2 over by scanning one of its vouchers.
     let prescriber = s.who("prescriber_member").organisation_id;
     let assigned = s.post(
@@ -124,6 +144,33 @@ async fn order_to_check_to_cancel(tdb: TestDb) {
     assert_eq!(balance(&format!("order:{id}:outstanding")), Some(15_000));
     let report = json_ok(s.get(op, "/api/v1/ledger/verify").send().await.unwrap(), StatusCode::OK).await;
     assert_eq!(report["ok"], true, "{report}");
+}
+
+/// Renders a PDF with `pdftoppm` and decodes its QR codes with `zbarimg`.
+fn decode_qr_codes(pdf: &[u8]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new("pdftoppm")
+        .args(["-r", "150", "-png"])
+        .arg(&file)
+        .arg(dir.path().join("p"))
+        .output()
+        .expect("pdftoppm (poppler-utils) is required");
+    assert!(out.status.success());
+    let mut decoded = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "png") {
+            let out = std::process::Command::new("zbarimg")
+                .args(["--raw", "-q"])
+                .arg(&path)
+                .output()
+                .expect("zbarimg (zbar-tools) is required");
+            decoded.extend(String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()).map(str::to_owned));
+        }
+    }
+    decoded
 }
 
 async fn public_check_is_rate_limited(tdb: TestDb) {
