@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Printing: 10 000 books of 10 vouchers as print-ready PDF files of at most 500 books, rendered
+# Printing: 10 000 books of 10 vouchers as print-ready PDF files of at most 100 books, rendered
 # two files at a time, on SQLite. Reports the time, the files and the peak memory of the whole
 # process (/usr/bin/time), which includes issuing the order first.
 #

@@ -144,7 +144,7 @@ pub enum OrderCommand {
     Confirm { id: i64 },
     /// Issue a confirmed order: generate and sign its vouchers (resumes an interrupted run).
     Issue { id: i64 },
-    /// Write print-ready PDF files of an order's books (at most 500 books per file).
+    /// Write print-ready PDF files of an order's books (at most 100 books per file).
     Print {
         id: i64,
         /// Output directory.
@@ -184,7 +184,7 @@ pub enum BookCommand {
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Issue an order of BOOKS books of 10 vouchers, then time printing all of them as PDF files
-    /// of at most 500 books.
+    /// of at most 100 books.
     Print {
         #[arg(long, default_value_t = 10_000)]
         books: u32,

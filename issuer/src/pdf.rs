@@ -8,7 +8,7 @@ use printpdf::{
     Color, Line, LinePoint, Op, PaintMode, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt,
     Rect, Rgb, TextItem, WindingOrder,
 };
-use qrcode::{EcLevel, QrCode};
+use qrcode::EcLevel;
 use std::sync::OnceLock;
 
 const REGULAR: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
@@ -154,35 +154,71 @@ impl Canvas {
         }
     }
 
-    /// A QR code of side `size` mm (quiet zone included) with its lower-left corner at (x, y);
-    /// one filled rectangle per run of dark modules in a row.
+    /// A QR code of side `size` mm (quiet zone included) with its lower-left corner at (x, y),
+    /// drawn as filled rectangles: runs of dark modules in a row, merged with identical runs of
+    /// the rows below.
     fn qr(&mut self, payload: &str, x: f32, y: f32, size: f32) -> Result<(), PrintError> {
-        let code = QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M)
-            .map_err(|_| PrintError::Qr(payload.chars().take(40).collect()))?;
-        let n = code.width();
-        let colors = code.to_colors();
+        let (n, dark) = qr_modules(payload)?;
         let quiet = 4;
         let module = size / (n + 2 * quiet) as f32;
         self.fill(0.0);
-        for row in 0..n {
-            let mut col = 0;
-            while col < n {
-                if colors[row * n + col] == qrcode::Color::Dark {
-                    let start = col;
-                    while col < n && colors[row * n + col] == qrcode::Color::Dark {
+        // Open rectangles: (first column, end column) → (first row, rows so far).
+        let mut open: Vec<(usize, usize, usize, usize)> = Vec::new();
+        let mut next: Vec<(usize, usize, usize, usize)> = Vec::new();
+        for row in 0..=n {
+            let mut runs = Vec::new();
+            if row < n {
+                let mut col = 0;
+                while col < n {
+                    if dark[row * n + col] {
+                        let start = col;
+                        while col < n && dark[row * n + col] {
+                            col += 1;
+                        }
+                        runs.push((start, col));
+                    } else {
                         col += 1;
                     }
-                    let rx = x + (quiet + start) as f32 * module;
-                    let ry = y + size - (quiet + row + 1) as f32 * module;
-                    // A hair of overlap so that adjacent rows leave no white seam.
-                    self.rect(rx, ry - 0.01, (col - start) as f32 * module, module + 0.02);
-                } else {
-                    col += 1;
                 }
             }
+            next.clear();
+            for &(start, end) in &runs {
+                match open.iter().position(|r| r.0 == start && r.1 == end) {
+                    Some(i) => {
+                        let r = open.swap_remove(i);
+                        next.push((r.0, r.1, r.2, r.3 + 1));
+                    }
+                    None => next.push((start, end, row, 1)),
+                }
+            }
+            for &(start, end, top, rows) in &open {
+                let rx = x + (quiet + start) as f32 * module;
+                let ry = y + size - (quiet + top + rows) as f32 * module;
+                self.rect(rx, ry, (end - start) as f32 * module, rows as f32 * module);
+            }
+            std::mem::swap(&mut open, &mut next);
         }
         Ok(())
     }
+}
+
+/// The modules of a QR code (EC level M) for `payload`: (width, dark modules row by row).
+///
+/// The mask is fixed (checkerboard, pattern 0) instead of searching the eight masks for the
+/// lowest penalty: tokens are random, so every mask gives a similar result, and the search
+/// was a third of the printing time. Every code printed in the tests is decoded back.
+fn qr_modules(payload: &str) -> Result<(usize, Vec<bool>), PrintError> {
+    use qrcode::canvas::{Canvas as QrCanvas, MaskPattern};
+    let failed = || PrintError::Qr(payload.chars().take(40).collect());
+    let bits = qrcode::bits::encode_auto(payload.as_bytes(), EcLevel::M).map_err(|_| failed())?;
+    let version = bits.version();
+    let (data, ec) = qrcode::ec::construct_codewords(&bits.into_bytes(), version, EcLevel::M).map_err(|_| failed())?;
+    let mut canvas = QrCanvas::new(version, EcLevel::M);
+    canvas.draw_all_functional_patterns();
+    canvas.draw_data(&data, &ec);
+    canvas.apply_mask(MaskPattern::Checkerboard);
+    let width = usize::try_from(version.width()).map_err(|_| failed())?;
+    Ok((width, canvas.into_colors().into_iter().map(|c| c == qrcode::Color::Dark).collect()))
 }
 
 fn cover_page(c: &mut Canvas, cover: &Cover, serial: &str, count: usize) {

@@ -1,4 +1,4 @@
-//! Print runs: an order's books rendered as PDF files of at most 500 books each, two files at a
+//! Print runs: an order's books rendered as PDF files of at most 100 books each, two files at a
 //! time (one per core), so memory stays bounded however large the order.
 
 use crate::code::VoucherCode;
@@ -10,7 +10,7 @@ use sqlx::Row;
 use std::path::{Path, PathBuf};
 
 /// Largest number of books in one PDF file.
-pub const BOOKS_PER_FILE: u32 = 500;
+pub const BOOKS_PER_FILE: u32 = 100;
 /// Files rendered at the same time.
 const PARALLEL_FILES: usize = 2;
 
@@ -110,7 +110,7 @@ fn range(order: &Order, from: Option<u32>, to: Option<u32>) -> Result<(u32, u32)
     Ok((from, to))
 }
 
-/// One PDF of books `from..=to` (at most 500), for the API.
+/// One PDF of books `from..=to` (at most 100), for the API.
 pub async fn render_range(
     db: &ledger::Db,
     order_id: i64,
@@ -136,7 +136,7 @@ pub async fn render_range(
         .map_err(|e| IssuerError::Print(e.to_string()))
 }
 
-/// Writes books `from..=to` of an order as files of at most 500 books into `dir`, two at a
+/// Writes books `from..=to` of an order as files of at most 100 books into `dir`, two at a
 /// time. `progress(done_books, total_books)` follows the run. Returns the files written.
 pub async fn write_files(
     db: &ledger::Db,

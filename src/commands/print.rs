@@ -1,4 +1,4 @@
-//! `passerelle order print`: print-ready PDF files, at most 500 books each, two at a time.
+//! `passerelle order print`: print-ready PDF files, at most 100 books each, two at a time.
 
 use crate::cli::CliError;
 use crate::config::Config;

@@ -140,12 +140,12 @@ pub async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Pat
 pub struct BookRange {
     /// First book number (default 1).
     from: Option<u32>,
-    /// Last book number (default: the last; at most 500 books per file).
+    /// Last book number (default: the last; at most 100 books per file).
     to: Option<u32>,
 }
 
 /// Print-ready A4 PDF of an issued order's books: a cover per book, then its vouchers with QR
-/// codes and cut marks (operator, or the order's funders). At most 500 books per file.
+/// codes and cut marks (operator, or the order's funders). At most 100 books per file.
 #[utoipa::path(get, path = "/api/v1/orders/{id}/books.pdf", tag = "commandes", params(BookRange),
     responses((status = 200, content_type = "application/pdf", description = "PDF")))]
 pub async fn books_pdf(
