@@ -79,22 +79,28 @@ pub enum KeyCommand {
     List,
 }
 
+/// What describes a funder or a prescriber.
+#[derive(Debug, clap::Args)]
+pub struct ProfileArgs {
+    #[arg(long)]
+    pub name: String,
+    /// 14 digits (spaces allowed).
+    #[arg(long)]
+    pub siret: String,
+    /// Funders: etat, region, departement, intercommunalite, commune, caf, entreprise, association,
+    /// autre. Prescribers: ccas, mairie, france_travail, caf, france_services, departement,
+    /// association, autre.
+    #[arg(long)]
+    pub category: String,
+    /// Département codes, comma-separated (e.g. 33,40).
+    #[arg(long, value_delimiter = ',')]
+    pub territory: Vec<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum FunderCommand {
     /// Create a funder organisation.
-    Create {
-        #[arg(long)]
-        name: String,
-        /// 14 digits (spaces allowed).
-        #[arg(long)]
-        siret: String,
-        /// etat, region, departement, intercommunalite, commune, caf, entreprise, association, autre.
-        #[arg(long)]
-        category: String,
-        /// Département codes, comma-separated (e.g. 33,40).
-        #[arg(long, value_delimiter = ',')]
-        territory: Vec<String>,
-    },
+    Create(ProfileArgs),
     /// List funders with their net position.
     List,
     /// Record money received from a funder.
@@ -116,17 +122,7 @@ pub enum FunderCommand {
 #[derive(Debug, Subcommand)]
 pub enum PrescriberCommand {
     /// Create a prescriber organisation.
-    Create {
-        #[arg(long)]
-        name: String,
-        #[arg(long)]
-        siret: String,
-        /// ccas, mairie, france_travail, caf, france_services, departement, association, autre.
-        #[arg(long)]
-        category: String,
-        #[arg(long, value_delimiter = ',')]
-        territory: Vec<String>,
-    },
+    Create(ProfileArgs),
     /// List prescribers.
     List,
 }

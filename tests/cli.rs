@@ -106,6 +106,106 @@ async fn init_verify_and_tamper(tdb: TestDb) {
     );
 }
 
+/// Runs a command that must succeed and returns its standard output.
+fn ok(tdb: &TestDb, dir: &std::path::Path, args: &[&str]) -> String {
+    let out = passerelle(tdb, dir).args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn the_issuing_side_from_the_terminal(tdb: TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&tdb, d, &["init"]);
+    let siret = |p: &str| common_siret(p);
+    let f = ok(
+        &tdb,
+        d,
+        &[
+            "funder",
+            "create",
+            "--name",
+            "Département de la Gironde",
+            "--siret",
+            &siret("2233000190001"),
+            "--category",
+            "departement",
+            "--territory",
+            "33",
+        ],
+    );
+    let funder: i64 = f.split("n°").nth(1).and_then(|s| s.split_whitespace().next()).unwrap().parse().unwrap();
+    let p = ok(
+        &tdb,
+        d,
+        &[
+            "prescriber",
+            "create",
+            "--name",
+            "CCAS de Talence",
+            "--siret",
+            &siret("2633000150004"),
+            "--category",
+            "ccas",
+            "--territory",
+            "33",
+        ],
+    );
+    let prescriber: i64 = p.split("n°").nth(1).and_then(|s| s.split_whitespace().next()).unwrap().parse().unwrap();
+    let bad = passerelle(&tdb, d)
+        .args(["funder", "create", "--name", "X", "--siret", "123", "--category", "etat", "--territory", "33"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success() && text(&bad).contains("SIRET"), "{}", text(&bad));
+
+    let order = serde_json::json!({
+        "label": "Pass numérique Talence", "funders": [{"funder_id": funder, "share_bps": 10000}],
+        "books": 12, "vouchers_per_book": 10, "valid_from": "2026-01-01", "valid_until": "2027-12-31", "territory": ["33"],
+    });
+    std::fs::write(d.join("order.json"), order.to_string()).unwrap();
+    let created = ok(&tdb, d, &["order", "create", "--file", "order.json"]);
+    assert!(created.contains("1\u{202f}200,00\u{a0}€"), "{created}");
+    let id: String = created.split("n°").nth(1).and_then(|s| s.split_whitespace().next()).unwrap().to_owned();
+    ok(&tdb, d, &["order", "confirm", &id]);
+    let issued = ok(&tdb, d, &["order", "issue", &id]);
+    assert!(issued.contains("12 carnets, 120 chèques signés"), "{issued}");
+    let printed = ok(&tdb, d, &["order", "print", &id, "--out", "pdf", "--from", "1", "--to", "12"]);
+    assert_eq!(printed.lines().count(), 1, "{printed}");
+    assert!(std::fs::metadata(d.join(format!("pdf/commande-{id}-carnets-00001-00012.pdf"))).unwrap().len() > 10_000);
+    let assigned = ok(
+        &tdb,
+        d,
+        &["book", "assign", "--order", &id, "--from", "1", "--to", "6", "--prescriber", &prescriber.to_string()],
+    );
+    assert!(assigned.contains("6 carnet(s)"), "{assigned}");
+    let cancelled = ok(&tdb, d, &["book", "cancel", &format!("C{id}-00003"), "--reason", "Carnet volé"]);
+    assert!(cancelled.contains("10 chèque(s), 100,00\u{a0}€"), "{cancelled}");
+    ok(
+        &tdb,
+        d,
+        &[
+            "funder",
+            "pay",
+            &funder.to_string(),
+            "--amount",
+            "1 200,00",
+            "--reference",
+            "VIR-77",
+            "--date",
+            "2026-02-01",
+        ],
+    );
+    let funders = ok(&tdb, d, &["funder", "list"]);
+    // Owed 1 200 € at issuance, refunded 100 € for the cancelled book, paid 1 200 €: we hold 100 €.
+    assert!(funders.contains("-100,00\u{a0}€"), "{funders}");
+    let verify = ok(&tdb, d, &["ledger", "verify"]);
+    assert!(verify.contains("tout concorde"), "{verify}");
+}
+
+fn common_siret(prefix13: &str) -> String {
+    (0..10).map(|d| format!("{prefix13}{d}")).find(|s| s.parse::<issuer::Siret>().is_ok()).unwrap()
+}
+
 async fn invalid_configuration_names_the_setting(tdb: TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let out = passerelle(&tdb, dir.path()).env("PASSERELLE_LISTEN", "partout").arg("migrate").output().unwrap();
@@ -207,4 +307,8 @@ fn demo_serves_and_stops_on_sigterm() {
     assert!(dir.path().join("passerelle-demo.db").exists());
 }
 
-ledger::both_engines!(init_verify_and_tamper, invalid_configuration_names_the_setting);
+ledger::both_engines!(
+    init_verify_and_tamper,
+    invalid_configuration_names_the_setting,
+    the_issuing_side_from_the_terminal
+);

@@ -1,7 +1,7 @@
 //! `passerelle funder|prescriber|order|book …`: the issuing side from the terminal.
 
 use crate::audit::{self, Actor};
-use crate::cli::{BookCommand, CliError, FunderCommand, OrderCommand, PrescriberCommand};
+use crate::cli::{BookCommand, CliError, FunderCommand, OrderCommand, PrescriberCommand, ProfileArgs};
 use crate::commands::connect_and_migrate;
 use crate::config::Config;
 use issuer::books::{self, BookSelection};
@@ -16,19 +16,12 @@ fn e(err: impl std::fmt::Display) -> CliError {
     CliError::new(err)
 }
 
-async fn create_profile(
-    config: &Config,
-    kind: OrgKind,
-    name: &str,
-    siret: &str,
-    category: &str,
-    territory: Vec<String>,
-) -> Result<(), CliError> {
+async fn create_profile(config: &Config, kind: OrgKind, args: ProfileArgs) -> Result<(), CliError> {
     let db = connect_and_migrate(config).await?;
-    let siret: issuer::Siret = siret.parse().map_err(e)?;
-    let territory = Territory::new(territory).map_err(e)?;
+    let siret: issuer::Siret = args.siret.parse().map_err(e)?;
+    let territory = Territory::new(args.territory).map_err(e)?;
     let mut tx = db.begin().await.map_err(e)?;
-    let p = profiles::create(&mut tx, kind, name, &siret, category, territory).await.map_err(e)?;
+    let p = profiles::create(&mut tx, kind, &args.name, &siret, &args.category, territory).await.map_err(e)?;
     audit::record(
         &mut tx,
         Actor::SYSTEM,
@@ -52,9 +45,7 @@ async fn create_profile(
 
 pub async fn funder(config: &Config, cmd: FunderCommand) -> Result<(), CliError> {
     match cmd {
-        FunderCommand::Create { name, siret, category, territory } => {
-            create_profile(config, OrgKind::Funder, &name, &siret, &category, territory).await
-        }
+        FunderCommand::Create(args) => create_profile(config, OrgKind::Funder, args).await,
         FunderCommand::List => {
             let db = connect_and_migrate(config).await?;
             println!("{:>5}  {:<45} {:<18} {:>18}", "n°", "financeur", "catégorie", "position");
@@ -101,9 +92,7 @@ pub async fn funder(config: &Config, cmd: FunderCommand) -> Result<(), CliError>
 
 pub async fn prescriber(config: &Config, cmd: PrescriberCommand) -> Result<(), CliError> {
     match cmd {
-        PrescriberCommand::Create { name, siret, category, territory } => {
-            create_profile(config, OrgKind::Prescriber, &name, &siret, &category, territory).await
-        }
+        PrescriberCommand::Create(args) => create_profile(config, OrgKind::Prescriber, args).await,
         PrescriberCommand::List => {
             let db = connect_and_migrate(config).await?;
             for p in profiles::list(&db, OrgKind::Prescriber).await.map_err(e)? {
