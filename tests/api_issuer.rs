@@ -127,6 +127,22 @@ async fn order_to_check_to_cancel(tdb: TestDb) {
     );
     let text = check.to_string();
     assert!(!text.contains("33522") && !text.contains("retraite") && !text.contains("excluded"), "{text}");
+    // The page the QR code opens, in plain French.
+    let qr_url = decoded.iter().find(|u| u.contains("/V/")).unwrap();
+    let page = s.client.get(s.url(&qr_url[qr_url.find("/V/").unwrap()..])).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("lang=\"fr\"") && html.contains("Ce chèque est valable jusqu&#39;au 31/12/2030"), "{html}");
+    let typed = s
+        .client
+        .get(s.url(&format!("/v?code={}", first.replace('-', "+"))))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(typed.contains("Valeur : 10,00"), "{typed}");
     let wrong =
         json_ok(s.client.get(s.url("/api/v1/vouchers/AAAA-BBBB-CCCC-D")).send().await.unwrap(), StatusCode::OK).await;
     assert_eq!(wrong["valid"], false);

@@ -3,6 +3,7 @@
 pub mod authz;
 pub mod limits;
 pub mod metrics;
+pub mod pages;
 pub mod problem;
 pub mod routes;
 

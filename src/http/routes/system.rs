@@ -15,6 +15,9 @@ pub fn routes(doc: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/.well-known/passerelle-keys.json", get(keys))
+        .route("/v", get(crate::http::pages::check::by_code))
+        .route("/v/{token}", get(crate::http::pages::check::by_token))
+        .route("/V/{token}", get(crate::http::pages::check::by_token))
         .route(
             "/api/v1/openapi.json",
             get(move || {

@@ -1,0 +1,106 @@
+//! The public voucher check page: `/V/{token}` (the URL inside every QR code), `/v/{token}`, and
+//! `/v?code=…` for a typed code. No login; the same rate limit as the API check.
+
+use crate::http::AppState;
+use crate::http::problem::ApiError;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use issuer::check::{self, VoucherCheck};
+use std::net::SocketAddr;
+
+/// Escapes text for HTML.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{} — Passerelle</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:1.5rem auto;padding:0 1rem;font-size:1.15rem;line-height:1.5;color:#1a1a1a}}\
+         .ok{{border-left:.5rem solid #18753c;padding:.5rem 1rem;background:#eef8f1}}\
+         .ko{{border-left:.5rem solid #b3261e;padding:.5rem 1rem;background:#fcefee}}\
+         label,input,button{{font-size:1.15rem}}input{{width:100%;padding:.6rem;box-sizing:border-box}}\
+         button{{margin-top:.6rem;padding:.6rem 1.2rem}}</style></head>\
+         <body><main><h1>{}</h1>{}</main></body></html>",
+        escape(title),
+        escape(title),
+        body
+    ))
+}
+
+fn form() -> String {
+    "<form method=\"get\" action=\"/v\"><label for=\"code\">Code du chèque (par exemple 7KQ2-M9XD-3TWP-A)</label>\
+     <input id=\"code\" name=\"code\" autocomplete=\"off\" autocapitalize=\"characters\" required>\
+     <button type=\"submit\">Vérifier</button></form>"
+        .to_owned()
+}
+
+fn result(c: &VoucherCheck) -> String {
+    let mut html = format!(
+        "<div class=\"{}\" role=\"status\"><p><strong>{}</strong></p>",
+        if c.valid { "ok" } else { "ko" },
+        escape(&c.message)
+    );
+    if let Some(v) = c.face_value_cents {
+        html.push_str(&format!("<p>Valeur : {}</p>", escape(&ledger::Cents(v).to_french())));
+    }
+    if let (Some(left), Some(total)) = (c.vouchers_left_in_book, c.vouchers_in_book) {
+        html.push_str(&format!("<p>Chèques encore utilisables dans ce carnet : {left} sur {total}</p>"));
+    }
+    if let Some(t) = &c.territory_label {
+        html.push_str(&format!("<p>Utilisable en : {}</p>", escape(t)));
+    }
+    html.push_str(
+        "</div><p>Ce chèque donne droit à un accompagnement au numérique dans un lieu de médiation agréé.</p>",
+    );
+    html
+}
+
+async fn answer(state: &AppState, peer: SocketAddr, input: &str) -> Response {
+    if let Err(e) = state.limits.check_voucher(peer.ip()) {
+        return e.into_response();
+    }
+    match check::check(&state.db, &state.keys, input, ledger::time::now().date_naive()).await {
+        Ok(c) => page("Vérifier un chèque", &format!("{}{}", result(&c), form())).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// `/V/{token}` and `/v/{token}`.
+pub async fn by_token(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+) -> Response {
+    answer(&state, peer, &token).await
+}
+
+#[derive(serde::Deserialize)]
+pub struct CodeQuery {
+    code: Option<String>,
+}
+
+/// `/v`, with `?code=` once the form is sent.
+pub async fn by_code(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(q): Query<CodeQuery>,
+) -> Response {
+    match q.code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        Some(code) => answer(&state, peer, code).await,
+        None => page("Vérifier un chèque", &form()).into_response(),
+    }
+}
