@@ -1,0 +1,101 @@
+//! The catalogue of services: what a site can deliver for vouchers. A default catalogue of our
+//! own wording ships as `data/catalogue.json`, in the nine categories of the national standard.
+
+use issuer::category::Category;
+use serde::{Deserialize, Serialize};
+
+const DEFAULT: &str = include_str!("../../data/catalogue.json");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Individual,
+    Collective,
+    Remote,
+}
+
+/// One service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// Stable code, e.g. `DEM-ACCOMP`.
+    pub code: String,
+    /// French label.
+    pub label: String,
+    pub category: Category,
+    pub format: Format,
+    /// Typical duration.
+    pub duration_minutes: u32,
+    /// Number of vouchers a site scans for it.
+    pub price_vouchers: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogueError {
+    #[error("catalogue illisible : {0}")]
+    Unreadable(String),
+    #[error("service {code} : {reason}")]
+    Invalid { code: String, reason: &'static str },
+}
+
+impl Service {
+    pub fn validate(&self) -> Result<(), CatalogueError> {
+        let bad = |reason| Err(CatalogueError::Invalid { code: self.code.clone(), reason });
+        let code_ok = !self.code.is_empty()
+            && self.code.len() <= 32
+            && self.code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
+        if !code_ok {
+            return bad("code de 1 à 32 majuscules, chiffres ou tirets");
+        }
+        if self.label.trim().is_empty() || self.label.chars().count() > 200 {
+            return bad("libellé de 1 à 200 caractères");
+        }
+        if !(1..=20).contains(&self.price_vouchers) {
+            return bad("prix de 1 à 20 chèques");
+        }
+        if !(5..=24 * 60).contains(&self.duration_minutes) {
+            return bad("durée de 5 minutes à 24 heures");
+        }
+        Ok(())
+    }
+}
+
+/// The catalogue that ships with Passerelle.
+pub fn default_catalogue() -> Result<Vec<Service>, CatalogueError> {
+    let services: Vec<Service> =
+        serde_json::from_str(DEFAULT).map_err(|e| CatalogueError::Unreadable(e.to_string()))?;
+    let mut seen = std::collections::HashSet::new();
+    for s in &services {
+        s.validate()?;
+        if !seen.insert(s.code.clone()) {
+            return Err(CatalogueError::Invalid { code: s.code.clone(), reason: "code en double" });
+        }
+    }
+    Ok(services)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_catalogue_covers_the_nine_categories() {
+        let services = default_catalogue().unwrap();
+        assert!((25..=40).contains(&services.len()), "about thirty services");
+        for c in Category::ALL {
+            assert!(services.iter().any(|s| s.category == c), "no service in {}", c.label());
+        }
+        let accomp = services.iter().find(|s| s.code == "DEM-ACCOMP").unwrap();
+        assert_eq!((accomp.price_vouchers, accomp.format), (1, Format::Individual));
+    }
+
+    #[test]
+    fn invalid_services_are_refused() {
+        let mut s = default_catalogue().unwrap().remove(0);
+        s.price_vouchers = 0;
+        assert!(s.validate().is_err());
+        s.price_vouchers = 1;
+        s.code = "bad code".into();
+        assert!(s.validate().is_err());
+    }
+}
