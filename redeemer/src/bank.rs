@@ -31,9 +31,9 @@ impl FromStr for Iban {
             return Err(BankError::IbanLength);
         }
         let b = compact.as_bytes();
-        if !(b[0].is_ascii_uppercase() && b[1].is_ascii_uppercase() && b[2].is_ascii_digit() && b[3].is_ascii_digit())
-            || !b.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
-        {
+        let shape =
+            b[0].is_ascii_uppercase() && b[1].is_ascii_uppercase() && b[2].is_ascii_digit() && b[3].is_ascii_digit();
+        if !shape || !b.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) {
             return Err(BankError::IbanCharacter);
         }
         if compact.starts_with("FR") && compact.len() != 27 {
