@@ -1,6 +1,6 @@
 //! Print-ready voucher books (A4 PDF): per book a cover, then its vouchers ten to a page, each in
 //! a box with cut marks, its QR code drawn as vector rectangles, the typed code, the face value,
-//! the validity, the book serial and its position. DejaVu Sans is embedded (subset), so French
+//! the validity, the book serial and its position. DejaVu Sans is embedded whole, so French
 //! accents and the euro sign render and extract correctly.
 
 use chrono::NaiveDate;

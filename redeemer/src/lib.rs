@@ -1,5 +1,6 @@
 //! Redeeming side of Passerelle: sites, catalogue, verification and redemption.
-//! (In progress: bank details and the catalogue so far.)
 
 pub mod bank;
 pub mod catalogue;
+pub mod redeem;
+pub mod sites;

@@ -1,0 +1,403 @@
+//! Redemption (DESIGN §7): every check with a stable code and a French message; exactly once
+//! whatever the concurrency; the voucher status changes, the redemption and its ledger posting
+//! commit in one database transaction or not at all.
+
+use crate::sites::{self, Accreditation};
+use chrono::{DateTime, NaiveDate, Utc};
+use issuer::keys::KeyRing;
+use issuer::scan::{self, Scanned};
+use issuer::territory::{self, Territory};
+use issuer::{IssuerError, category};
+use ledger::split::apply_bps;
+use ledger::{AccountCode, Cents, Db, NewTransaction, time};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::{AnyConnection, Row};
+
+/// A redemption to record.
+#[derive(Debug, Clone)]
+pub struct RedeemRequest {
+    pub site_id: i64,
+    pub place_id: i64,
+    pub service_code: String,
+    /// Scanned or typed inputs, one per voucher.
+    pub vouchers: Vec<String>,
+    pub performed_at: DateTime<Utc>,
+    pub idempotency_key: String,
+    pub scanned_by: Option<i64>,
+}
+
+/// Why a redemption was refused: a stable code, French words, and the voucher concerned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    pub code: &'static str,
+    pub message: String,
+    pub voucher: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RedeemError {
+    #[error("{}", .0.message)]
+    Refused(Refusal),
+    #[error("la clé d'idempotence « {0} » a déjà servi pour une autre demande")]
+    IdempotencyConflict(String),
+    #[error(transparent)]
+    Issuer(#[from] IssuerError),
+    #[error(transparent)]
+    Ledger(#[from] ledger::LedgerError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+fn refuse(code: &'static str, message: impl Into<String>, voucher: Option<&str>) -> RedeemError {
+    RedeemError::Refused(Refusal { code, message: message.into(), voucher: voucher.map(str::to_owned) })
+}
+
+/// What was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Redeemed {
+    pub redemption_id: i64,
+    pub vouchers: u32,
+    pub value_cents: i64,
+    pub fee_cents: i64,
+    /// The site's payable balance after this redemption.
+    pub site_payable_cents: i64,
+    /// True when this is a retry of an earlier request with the same key.
+    pub replayed: bool,
+}
+
+fn request_hash(r: &RedeemRequest) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(r.site_id.to_be_bytes());
+    h.update(r.place_id.to_be_bytes());
+    h.update(r.service_code.as_bytes());
+    h.update(time::to_micros(r.performed_at).to_be_bytes());
+    let mut codes: Vec<String> =
+        r.vouchers.iter().map(|v| scan::parse(v).map(|s| s.code().canonical()).unwrap_or_else(|_| v.clone())).collect();
+    codes.sort();
+    for c in codes {
+        h.update(c.as_bytes());
+        h.update([0]);
+    }
+    h.finalize().to_vec()
+}
+
+struct VoucherRow {
+    id: i64,
+    order_id: i64,
+    face: i64,
+    status: String,
+    order_status: String,
+    valid_from: NaiveDate,
+    last_day: NaiveDate,
+    territory: Territory,
+    categories: Option<Vec<category::Category>>,
+    redemption_fee_bps: u32,
+}
+
+async fn load_voucher(conn: &mut AnyConnection, keys: &KeyRing, input: &str) -> Result<VoucherRow, RedeemError> {
+    let scanned = scan::parse(input).map_err(|e| refuse(e.code(), format!("Chèque illisible : {e}."), Some(input)))?;
+    if let Scanned::Token(t) = &scanned {
+        t.verify(keys).map_err(|e| {
+            let e = scan::ScanError::from(e);
+            refuse(e.code(), "Ce chèque n'a pas été émis par Passerelle : ne l'acceptez pas.", Some(input))
+        })?;
+    }
+    let code = scanned.code();
+    let row = sqlx::query(
+        "SELECT v.id, v.order_id, v.face_value_cents, v.status, o.status, o.valid_from, o.valid_until, o.grace_days, o.territory, \
+         o.allowed_categories, o.redemption_fee_bps FROM vouchers v JOIN orders o ON o.id = v.order_id WHERE v.code = $1",
+    )
+    .bind(code.db())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| refuse("unknown", "Aucun chèque ne porte ce code.", Some(&code.display())))?;
+    let valid_until: NaiveDate = row.try_get::<String, _>(6)?.parse().unwrap_or_default();
+    let categories: Option<String> = row.try_get(9)?;
+    Ok(VoucherRow {
+        id: row.try_get(0)?,
+        order_id: row.try_get(1)?,
+        face: row.try_get(2)?,
+        status: row.try_get(3)?,
+        order_status: row.try_get(4)?,
+        valid_from: row.try_get::<String, _>(5)?.parse().unwrap_or_default(),
+        last_day: valid_until + chrono::Duration::days(row.try_get::<i64, _>(7)?),
+        territory: Territory::from_db(&row.try_get::<String, _>(8)?),
+        categories: categories.map(|c| category::from_db(&c)),
+        redemption_fee_bps: u32::try_from(row.try_get::<i64, _>(10)?).unwrap_or(0),
+    })
+}
+
+async fn replay(conn: &mut AnyConnection, key: &str, hash: &[u8]) -> Result<Option<Redeemed>, RedeemError> {
+    let row = sqlx::query("SELECT id, request_hash, voucher_count, value_cents, fee_cents, site_id FROM redemptions WHERE idempotency_key = $1")
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(r) = row else { return Ok(None) };
+    let stored: Vec<u8> = r.try_get(1)?;
+    if stored != hash {
+        return Err(RedeemError::IdempotencyConflict(key.to_owned()));
+    }
+    let site: i64 = r.try_get(5)?;
+    let payable: i64 =
+        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM ledger_accounts WHERE code = $1")
+            .bind(AccountCode::site_payable(site).as_str())
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(Some(Redeemed {
+        redemption_id: r.try_get(0)?,
+        vouchers: u32::try_from(r.try_get::<i64, _>(2)?).unwrap_or(0),
+        value_cents: r.try_get(3)?,
+        fee_cents: r.try_get(4)?,
+        site_payable_cents: -payable,
+        replayed: true,
+    }))
+}
+
+/// Redeems vouchers for a service delivered by a site. A retried request with the same
+/// idempotency key returns the first result.
+pub async fn redeem(db: &Db, keys: &KeyRing, req: &RedeemRequest) -> Result<Redeemed, RedeemError> {
+    let key = req.idempotency_key.trim();
+    if key.is_empty() || key.len() > 200 {
+        return Err(refuse(
+            "invalid_idempotency_key",
+            "La clé d'idempotence doit compter de 1 à 200 caractères.",
+            None,
+        ));
+    }
+    if req.vouchers.is_empty() || req.vouchers.len() > 20 {
+        return Err(refuse("wrong_voucher_count", "Présentez de 1 à 20 chèques.", None));
+    }
+    if req.performed_at > time::now() + chrono::Duration::minutes(5) {
+        return Err(refuse("performed_in_future", "La date du service est dans le futur.", None));
+    }
+    let hash = request_hash(req);
+    for attempt in 0..2 {
+        match redeem_once(db, keys, req, key, &hash).await {
+            // Two requests with the same key at once: the loser finds the winner's result.
+            Err(RedeemError::Db(e)) if attempt == 0 && ledger::db::is_unique_violation(&e) => continue,
+            other => return other,
+        }
+    }
+    let mut conn = db.pool().acquire().await?;
+    replay(&mut conn, key, &hash).await?.ok_or_else(|| refuse("conflict", "Réessayez.", None))
+}
+
+async fn redeem_once(
+    db: &Db,
+    keys: &KeyRing,
+    req: &RedeemRequest,
+    key: &str,
+    hash: &[u8],
+) -> Result<Redeemed, RedeemError> {
+    let mut tx = db.begin().await?;
+    if let Some(done) = replay(&mut tx, key, hash).await? {
+        return Ok(done);
+    }
+    let day = req.performed_at.date_naive();
+    // The site, its place and the service.
+    let site = sqlx::query("SELECT status, accredited_until FROM sites WHERE organisation_id = $1")
+        .bind(req.site_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(site) = site else { return Err(refuse("site_not_accredited", "Ce lieu n'est pas agréé.", None)) };
+    let status = Accreditation::parse(&site.try_get::<String, _>(0)?);
+    let until: Option<NaiveDate> = site.try_get::<Option<String>, _>(1)?.and_then(|d| d.parse().ok());
+    match status {
+        Some(Accreditation::Accredited) if until.is_some_and(|u| day <= u) => {}
+        Some(Accreditation::Suspended) => {
+            return Err(refuse("site_suspended", "L'agrément de ce lieu est suspendu.", None));
+        }
+        _ => return Err(refuse("site_not_accredited", "Ce lieu n'est pas agréé à la date du service.", None)),
+    }
+    let commune: Option<String> =
+        sqlx::query_scalar("SELECT commune_insee FROM site_places WHERE id = $1 AND site_id = $2")
+            .bind(req.place_id)
+            .bind(req.site_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let commune =
+        commune.ok_or_else(|| refuse("unknown_place", "Ce lieu d'accueil n'appartient pas à la structure.", None))?;
+    let departement = territory::commune(&commune).map(|c| c.departement.clone()).unwrap_or_default();
+    let (service, retired) = sites::service(&mut tx, &req.service_code)
+        .await?
+        .ok_or_else(|| refuse("service_not_offered", "Service inconnu.", None))?;
+    let offered: Option<String> =
+        sqlx::query_scalar("SELECT service_code FROM site_services WHERE site_id = $1 AND service_code = $2")
+            .bind(req.site_id)
+            .bind(&service.code)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if retired || offered.is_none() {
+        return Err(refuse(
+            "service_not_offered",
+            format!("Ce lieu ne propose pas le service « {} ».", service.label),
+            None,
+        ));
+    }
+    if req.vouchers.len() != service.price_vouchers as usize {
+        return Err(refuse(
+            "wrong_voucher_count",
+            format!(
+                "Le service « {} » coûte {} chèque(s) ; {} présenté(s).",
+                service.label,
+                service.price_vouchers,
+                req.vouchers.len()
+            ),
+            None,
+        ));
+    }
+    // Each voucher.
+    let mut rows: Vec<VoucherRow> = Vec::with_capacity(req.vouchers.len());
+    for input in &req.vouchers {
+        let v = load_voucher(&mut tx, keys, input).await?;
+        let shown = Some(input.as_str());
+        if rows.iter().any(|r| r.id == v.id) {
+            return Err(refuse("duplicate_voucher", "Le même chèque est présenté deux fois.", shown));
+        }
+        if v.order_status != "issued" {
+            return Err(refuse("unknown", "Ce chèque n'est pas en circulation.", shown));
+        }
+        match v.status.as_str() {
+            "redeemed" => return Err(already_redeemed(&mut tx, v.id, req.site_id, input).await?),
+            "cancelled" => return Err(refuse("cancelled", "Ce chèque a été annulé (carnet perdu ou volé).", shown)),
+            "expired" => return Err(refuse("expired", "Ce chèque a expiré.", shown)),
+            _ => {}
+        }
+        if day < v.valid_from {
+            return Err(refuse(
+                "not_yet_valid",
+                format!("Ce chèque n'est valable qu'à partir du {}.", v.valid_from.format("%d/%m/%Y")),
+                shown,
+            ));
+        }
+        if day > v.last_day {
+            return Err(refuse("expired", format!("Ce chèque a expiré le {}.", v.last_day.format("%d/%m/%Y")), shown));
+        }
+        if !v.territory.contains(&departement) {
+            return Err(refuse(
+                "outside_territory",
+                format!("Ce chèque n'est utilisable qu'en {}.", v.territory.describe()),
+                shown,
+            ));
+        }
+        if v.categories.as_ref().is_some_and(|c| !c.contains(&service.category)) {
+            return Err(refuse(
+                "category_not_allowed",
+                format!("Ce chèque ne finance pas la catégorie « {} ».", service.category.label()),
+                shown,
+            ));
+        }
+        rows.push(v);
+    }
+    // Exactly once: only active vouchers change; if any moved meanwhile, nothing is recorded.
+    let now = time::now();
+    let ids: Vec<String> = rows.iter().map(|r| r.id.to_string()).collect();
+    let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE vouchers SET status = 'redeemed', status_at = $1 WHERE status = 'active' AND id IN ({})",
+        ids.join(",")
+    )))
+    .bind(time::to_micros(now))
+    .execute(&mut *tx)
+    .await?;
+    if changed.rows_affected() != rows.len() as u64 {
+        // Another request took a voucher first: if it was this same request (same key, sent
+        // twice), its result is the answer.
+        drop(tx);
+        let mut conn = db.pool().acquire().await?;
+        if let Some(done) = replay(&mut conn, key, hash).await? {
+            return Ok(done);
+        }
+        return Err(refuse(
+            "already_redeemed",
+            "Ce chèque vient d'être utilisé.",
+            req.vouchers.first().map(String::as_str),
+        ));
+    }
+    // The ledger: each order's outstanding value moves to the site, less the fee in force for it.
+    let mut t = NewTransaction::new(
+        format!("redemption:{key}"),
+        "redemption",
+        format!("Service {} — lieu {}", service.code, req.site_id),
+        req.performed_at,
+    );
+    let (mut value, mut fee) = (0i64, 0i64);
+    let mut orders: Vec<i64> = rows.iter().map(|r| r.order_id).collect();
+    orders.sort();
+    orders.dedup();
+    for order in orders {
+        let of: Vec<&VoucherRow> = rows.iter().filter(|r| r.order_id == order).collect();
+        let amount: i64 = of.iter().map(|r| r.face).sum();
+        fee += apply_bps(Cents(amount), of[0].redemption_fee_bps)?.0;
+        value += amount;
+        t = t.debit(AccountCode::order_outstanding(order), Cents(amount));
+    }
+    t = t.credit(AccountCode::site_payable(req.site_id), Cents(value - fee));
+    if fee > 0 {
+        t = t.credit(AccountCode::fees(), Cents(fee));
+    }
+    let posted = ledger::post_in(&mut tx, &t).await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO redemptions (idempotency_key, request_hash, site_id, place_id, service_code, scanned_by, performed_at, recorded_at, \
+         voucher_count, value_cents, fee_cents, ledger_transaction) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+    )
+    .bind(key)
+    .bind(hash)
+    .bind(req.site_id)
+    .bind(req.place_id)
+    .bind(&service.code)
+    .bind(req.scanned_by)
+    .bind(time::to_micros(req.performed_at))
+    .bind(time::to_micros(now))
+    .bind(rows.len() as i64)
+    .bind(value)
+    .bind(fee)
+    .bind(posted.transaction_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    for r in &rows {
+        sqlx::query("INSERT INTO redemption_vouchers (redemption_id, voucher_id) VALUES ($1, $2)")
+            .bind(id)
+            .bind(r.id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    let payable = posted.natural_balance(&AccountCode::site_payable(req.site_id)).map_or(0, |c| c.0);
+    Ok(Redeemed {
+        redemption_id: id,
+        vouchers: rows.len() as u32,
+        value_cents: value,
+        fee_cents: fee,
+        site_payable_cents: payable,
+        replayed: false,
+    })
+}
+
+/// The refusal for a voucher already used; for the same site, says when and for which service.
+async fn already_redeemed(
+    conn: &mut AnyConnection,
+    voucher: i64,
+    site: i64,
+    input: &str,
+) -> Result<RedeemError, RedeemError> {
+    let row = sqlx::query(
+        "SELECT r.site_id, r.performed_at, s.label FROM redemption_vouchers rv JOIN redemptions r ON r.id = rv.redemption_id \
+         JOIN catalogue_services s ON s.code = r.service_code WHERE rv.voucher_id = $1",
+    )
+    .bind(voucher)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let message = match row {
+        Some(r) if r.try_get::<i64, _>(0)? == site => {
+            let at = time::from_micros(r.try_get(1)?);
+            format!(
+                "Ce chèque a déjà été utilisé ici le {} pour « {} ».",
+                at.format("%d/%m/%Y à %H:%M"),
+                r.try_get::<String, _>(2)?
+            )
+        }
+        _ => "Ce chèque a déjà été utilisé.".to_owned(),
+    };
+    Ok(refuse("already_redeemed", message, Some(input)))
+}

@@ -1,0 +1,198 @@
+//! Accredited mediation sites: an organisation with a payout account, places, the services it
+//! offers, and an accreditation `pending → accredited (until a date) → suspended | revoked` with
+//! its history.
+
+use crate::bank::{Bic, Iban};
+use crate::catalogue::{self, Service};
+use issuer::organisations::{self, OrgKind};
+use issuer::{IssuerError, Siret, territory};
+use ledger::time;
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Accreditation {
+    Pending,
+    Accredited,
+    Suspended,
+    Revoked,
+}
+
+impl Accreditation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Accreditation::Pending => "pending",
+            Accreditation::Accredited => "accredited",
+            Accreditation::Suspended => "suspended",
+            Accreditation::Revoked => "revoked",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Accredited, Self::Suspended, Self::Revoked].into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// Inserts the default catalogue (services already present are left as they are).
+pub async fn seed_catalogue(conn: &mut AnyConnection) -> Result<usize, IssuerError> {
+    let services =
+        catalogue::default_catalogue().map_err(|e| IssuerError::invalid("invalid_catalogue", e.to_string()))?;
+    let mut added = 0;
+    for s in &services {
+        let done = sqlx::query(
+            "INSERT INTO catalogue_services (code, label, category, format, duration_minutes, price_vouchers) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO NOTHING",
+        )
+        .bind(&s.code)
+        .bind(&s.label)
+        .bind(s.category.slug())
+        .bind(serde_json::to_value(s.format).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
+        .bind(i64::from(s.duration_minutes))
+        .bind(i64::from(s.price_vouchers))
+        .execute(&mut *conn)
+        .await?;
+        added += done.rows_affected() as usize;
+    }
+    Ok(added)
+}
+
+/// Creates a pending site organisation with its payout account.
+pub async fn create(
+    conn: &mut AnyConnection,
+    name: &str,
+    siret: &Siret,
+    iban: &Iban,
+    bic: &Bic,
+    holder: &str,
+) -> Result<i64, IssuerError> {
+    let holder = holder.trim();
+    if holder.is_empty() || holder.chars().count() > 140 {
+        return Err(IssuerError::invalid("invalid_holder", "titulaire du compte : de 1 à 140 caractères"));
+    }
+    let org = organisations::create(conn, OrgKind::Site, name, Some(siret)).await.map_err(|e| match e {
+        organisations::OrganisationError::SiretTaken(_) => IssuerError::conflict("siret_taken", e.to_string()),
+        organisations::OrganisationError::BadName => IssuerError::invalid("invalid_name", e.to_string()),
+        organisations::OrganisationError::Db(db) => IssuerError::Db(db),
+    })?;
+    sqlx::query("INSERT INTO sites (organisation_id, iban, bic, account_holder, status, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5)")
+        .bind(org.id)
+        .bind(iban.as_str())
+        .bind(bic.as_str())
+        .bind(holder)
+        .bind(time::to_micros(time::now()))
+        .execute(&mut *conn)
+        .await?;
+    Ok(org.id)
+}
+
+/// Adds a place where the site works. Opening hours use the OpenStreetMap syntax.
+pub async fn add_place(
+    conn: &mut AnyConnection,
+    site: i64,
+    name: &str,
+    address: &str,
+    commune_insee: &str,
+    opening_hours: &str,
+) -> Result<i64, IssuerError> {
+    if territory::commune(commune_insee).is_none() {
+        return Err(IssuerError::invalid(
+            "invalid_commune",
+            format!("code INSEE de commune inconnu : « {} »", commune_insee.chars().take(10).collect::<String>()),
+        ));
+    }
+    if name.trim().is_empty() || address.trim().is_empty() {
+        return Err(IssuerError::invalid("invalid_place", "le nom et l'adresse du lieu sont obligatoires"));
+    }
+    let id: i64 = sqlx::query_scalar("INSERT INTO site_places (site_id, name, address, commune_insee, opening_hours) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+        .bind(site)
+        .bind(name.trim())
+        .bind(address.trim())
+        .bind(commune_insee)
+        .bind(opening_hours.trim())
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(id)
+}
+
+/// Replaces the services a site offers.
+pub async fn set_services(conn: &mut AnyConnection, site: i64, codes: &[&str]) -> Result<(), IssuerError> {
+    sqlx::query("DELETE FROM site_services WHERE site_id = $1").bind(site).execute(&mut *conn).await?;
+    for code in codes {
+        let known: Option<String> =
+            sqlx::query_scalar("SELECT code FROM catalogue_services WHERE code = $1 AND retired_at IS NULL")
+                .bind(code)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if known.is_none() {
+            return Err(IssuerError::invalid("unknown_service", format!("service inconnu ou retiré : {code}")));
+        }
+        sqlx::query("INSERT INTO site_services (site_id, service_code) VALUES ($1, $2)")
+            .bind(site)
+            .bind(code)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Records an accreditation decision and its history entry.
+pub async fn decide(
+    conn: &mut AnyConnection,
+    site: i64,
+    status: Accreditation,
+    until: Option<chrono::NaiveDate>,
+    by: Option<i64>,
+    comment: &str,
+) -> Result<(), IssuerError> {
+    if status == Accreditation::Accredited && until.is_none() {
+        return Err(IssuerError::invalid("missing_until", "une accréditation a une date de fin"));
+    }
+    let current: Option<String> = sqlx::query_scalar("SELECT status FROM sites WHERE organisation_id = $1")
+        .bind(site)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let current = current.as_deref().and_then(Accreditation::parse).ok_or(IssuerError::NotFound)?;
+    if current == Accreditation::Revoked {
+        return Err(IssuerError::conflict("site_revoked", "un lieu révoqué ne peut plus changer de statut"));
+    }
+    let now = time::to_micros(time::now());
+    let until = until.map(|d| d.to_string());
+    sqlx::query("UPDATE sites SET status = $1, accredited_until = $2, updated_at = $3 WHERE organisation_id = $4")
+        .bind(status.as_str())
+        .bind(&until)
+        .bind(now)
+        .bind(site)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO site_accreditations (site_id, status, accredited_until, decided_by, decided_at, comment) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(site)
+        .bind(status.as_str())
+        .bind(&until)
+        .bind(by)
+        .bind(now)
+        .bind(comment.trim())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A service of the catalogue, by code.
+pub async fn service(conn: &mut AnyConnection, code: &str) -> Result<Option<(Service, bool)>, IssuerError> {
+    let row = sqlx::query("SELECT code, label, category, format, duration_minutes, price_vouchers, retired_at FROM catalogue_services WHERE code = $1")
+        .bind(code)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(r) = row else { return Ok(None) };
+    let category: String = r.try_get(2)?;
+    let format: String = r.try_get(3)?;
+    let service = Service {
+        code: r.try_get(0)?,
+        label: r.try_get(1)?,
+        category: issuer::category::Category::from_slug(&category).ok_or(IssuerError::NotFound)?,
+        format: serde_json::from_value(serde_json::Value::String(format)).map_err(|_| IssuerError::NotFound)?,
+        duration_minutes: u32::try_from(r.try_get::<i64, _>(4)?).unwrap_or(0),
+        price_vouchers: u32::try_from(r.try_get::<i64, _>(5)?).unwrap_or(0),
+    };
+    let retired = r.try_get::<Option<i64>, _>(6)?.is_some();
+    Ok(Some((service, retired)))
+}
