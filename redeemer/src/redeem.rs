@@ -2,6 +2,7 @@
 //! whatever the concurrency; the voucher status changes, the redemption and its ledger posting
 //! commit in one database transaction or not at all.
 
+use crate::catalogue::Service;
 use crate::sites::{self, Accreditation};
 use chrono::{DateTime, NaiveDate, Utc};
 use issuer::keys::KeyRing;
@@ -183,22 +184,24 @@ pub async fn redeem(db: &Db, keys: &KeyRing, req: &RedeemRequest) -> Result<Rede
     replay(&mut conn, key, &hash).await?.ok_or_else(|| refuse("conflict", "Réessayez.", None))
 }
 
-async fn redeem_once(
-    db: &Db,
-    keys: &KeyRing,
-    req: &RedeemRequest,
-    key: &str,
-    hash: &[u8],
-) -> Result<Redeemed, RedeemError> {
-    let mut tx = db.begin().await?;
-    if let Some(done) = replay(&mut tx, key, hash).await? {
-        return Ok(done);
-    }
-    let day = req.performed_at.date_naive();
-    // The site, its place and the service.
+/// Where and what: the site's accreditation at the date, its place's département, the service.
+struct Context {
+    site_id: i64,
+    departement: String,
+    service: Service,
+    day: NaiveDate,
+}
+
+async fn context(
+    conn: &mut AnyConnection,
+    site_id: i64,
+    place_id: i64,
+    service_code: &str,
+    day: NaiveDate,
+) -> Result<Context, RedeemError> {
     let site = sqlx::query("SELECT status, accredited_until FROM sites WHERE organisation_id = $1")
-        .bind(req.site_id)
-        .fetch_optional(&mut *tx)
+        .bind(site_id)
+        .fetch_optional(&mut *conn)
         .await?;
     let Some(site) = site else { return Err(refuse("site_not_accredited", "Ce lieu n'est pas agréé.", None)) };
     let status = Accreditation::parse(&site.try_get::<String, _>(0)?);
@@ -212,21 +215,21 @@ async fn redeem_once(
     }
     let commune: Option<String> =
         sqlx::query_scalar("SELECT commune_insee FROM site_places WHERE id = $1 AND site_id = $2")
-            .bind(req.place_id)
-            .bind(req.site_id)
-            .fetch_optional(&mut *tx)
+            .bind(place_id)
+            .bind(site_id)
+            .fetch_optional(&mut *conn)
             .await?;
     let commune =
         commune.ok_or_else(|| refuse("unknown_place", "Ce lieu d'accueil n'appartient pas à la structure.", None))?;
     let departement = territory::commune(&commune).map(|c| c.departement.clone()).unwrap_or_default();
-    let (service, retired) = sites::service(&mut tx, &req.service_code)
+    let (service, retired) = sites::service(conn, service_code)
         .await?
         .ok_or_else(|| refuse("service_not_offered", "Service inconnu.", None))?;
     let offered: Option<String> =
         sqlx::query_scalar("SELECT service_code FROM site_services WHERE site_id = $1 AND service_code = $2")
-            .bind(req.site_id)
+            .bind(site_id)
             .bind(&service.code)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
     if retired || offered.is_none() {
         return Err(refuse(
@@ -235,6 +238,105 @@ async fn redeem_once(
             None,
         ));
     }
+    Ok(Context { site_id, departement, service, day })
+}
+
+/// Every check of one voucher in a context.
+async fn check_voucher(
+    conn: &mut AnyConnection,
+    keys: &KeyRing,
+    ctx: &Context,
+    input: &str,
+) -> Result<VoucherRow, RedeemError> {
+    let v = load_voucher(conn, keys, input).await?;
+    let shown = Some(input);
+    if v.order_status != "issued" {
+        return Err(refuse("unknown", "Ce chèque n'est pas en circulation.", shown));
+    }
+    match v.status.as_str() {
+        "redeemed" => return Err(already_redeemed(conn, v.id, ctx.site_id, input).await?),
+        "cancelled" => return Err(refuse("cancelled", "Ce chèque a été annulé (carnet perdu ou volé).", shown)),
+        "expired" => return Err(refuse("expired", "Ce chèque a expiré.", shown)),
+        _ => {}
+    }
+    if ctx.day < v.valid_from {
+        return Err(refuse(
+            "not_yet_valid",
+            format!("Ce chèque n'est valable qu'à partir du {}.", v.valid_from.format("%d/%m/%Y")),
+            shown,
+        ));
+    }
+    if ctx.day > v.last_day {
+        return Err(refuse("expired", format!("Ce chèque a expiré le {}.", v.last_day.format("%d/%m/%Y")), shown));
+    }
+    if !v.territory.contains(&ctx.departement) {
+        return Err(refuse(
+            "outside_territory",
+            format!("Ce chèque n'est utilisable qu'en {}.", v.territory.describe()),
+            shown,
+        ));
+    }
+    if v.categories.as_ref().is_some_and(|c| !c.contains(&ctx.service.category)) {
+        return Err(refuse(
+            "category_not_allowed",
+            format!("Ce chèque ne finance pas la catégorie « {} ».", ctx.service.category.label()),
+            shown,
+        ));
+    }
+    Ok(v)
+}
+
+/// The verdict on one input of a verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub input: String,
+    pub redeemable: bool,
+    pub refusal: Option<Refusal>,
+    pub face_value_cents: Option<i64>,
+}
+
+/// Says for each input whether it can be redeemed here and now for this service, without
+/// changing anything. Problems of the site, place or service refuse the whole request.
+pub async fn verify(
+    db: &Db,
+    keys: &KeyRing,
+    site_id: i64,
+    place_id: i64,
+    service_code: &str,
+    inputs: &[String],
+    at: DateTime<Utc>,
+) -> Result<Vec<Verdict>, RedeemError> {
+    if inputs.is_empty() || inputs.len() > 50 {
+        return Err(refuse("wrong_voucher_count", "Présentez de 1 à 50 chèques.", None));
+    }
+    let mut conn = db.pool().acquire().await?;
+    let ctx = context(&mut conn, site_id, place_id, service_code, at.date_naive()).await?;
+    let mut out = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        out.push(match check_voucher(&mut conn, keys, &ctx, input).await {
+            Ok(v) => Verdict { input: input.clone(), redeemable: true, refusal: None, face_value_cents: Some(v.face) },
+            Err(RedeemError::Refused(r)) => {
+                Verdict { input: input.clone(), redeemable: false, refusal: Some(r), face_value_cents: None }
+            }
+            Err(e) => return Err(e),
+        });
+    }
+    Ok(out)
+}
+
+async fn redeem_once(
+    db: &Db,
+    keys: &KeyRing,
+    req: &RedeemRequest,
+    key: &str,
+    hash: &[u8],
+) -> Result<Redeemed, RedeemError> {
+    let mut tx = db.begin().await?;
+    if let Some(done) = replay(&mut tx, key, hash).await? {
+        return Ok(done);
+    }
+    let ctx = context(&mut tx, req.site_id, req.place_id, &req.service_code, req.performed_at.date_naive()).await?;
+    let service = ctx.service.clone();
     if req.vouchers.len() != service.price_vouchers as usize {
         return Err(refuse(
             "wrong_voucher_count",
@@ -247,46 +349,11 @@ async fn redeem_once(
             None,
         ));
     }
-    // Each voucher.
     let mut rows: Vec<VoucherRow> = Vec::with_capacity(req.vouchers.len());
     for input in &req.vouchers {
-        let v = load_voucher(&mut tx, keys, input).await?;
-        let shown = Some(input.as_str());
+        let v = check_voucher(&mut tx, keys, &ctx, input).await?;
         if rows.iter().any(|r| r.id == v.id) {
-            return Err(refuse("duplicate_voucher", "Le même chèque est présenté deux fois.", shown));
-        }
-        if v.order_status != "issued" {
-            return Err(refuse("unknown", "Ce chèque n'est pas en circulation.", shown));
-        }
-        match v.status.as_str() {
-            "redeemed" => return Err(already_redeemed(&mut tx, v.id, req.site_id, input).await?),
-            "cancelled" => return Err(refuse("cancelled", "Ce chèque a été annulé (carnet perdu ou volé).", shown)),
-            "expired" => return Err(refuse("expired", "Ce chèque a expiré.", shown)),
-            _ => {}
-        }
-        if day < v.valid_from {
-            return Err(refuse(
-                "not_yet_valid",
-                format!("Ce chèque n'est valable qu'à partir du {}.", v.valid_from.format("%d/%m/%Y")),
-                shown,
-            ));
-        }
-        if day > v.last_day {
-            return Err(refuse("expired", format!("Ce chèque a expiré le {}.", v.last_day.format("%d/%m/%Y")), shown));
-        }
-        if !v.territory.contains(&departement) {
-            return Err(refuse(
-                "outside_territory",
-                format!("Ce chèque n'est utilisable qu'en {}.", v.territory.describe()),
-                shown,
-            ));
-        }
-        if v.categories.as_ref().is_some_and(|c| !c.contains(&service.category)) {
-            return Err(refuse(
-                "category_not_allowed",
-                format!("Ce chèque ne finance pas la catégorie « {} ».", service.category.label()),
-                shown,
-            ));
+            return Err(refuse("duplicate_voucher", "Le même chèque est présenté deux fois.", Some(input)));
         }
         rows.push(v);
     }

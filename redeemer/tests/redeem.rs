@@ -284,4 +284,34 @@ async fn exactly_once_under_concurrency(t: TestDb) {
     assert!(report.is_ok(), "{report:?}");
 }
 
-ledger::both_engines!(redeem_post_and_replay, every_refusal_reason, exactly_once_under_concurrency);
+async fn verify_changes_nothing(t: TestDb) {
+    let w = world(&t, 0).await;
+    redeem(&t.db, &w.keys, &req(&w, "first", "DEM-ACCOMP", &[&w.codes[0]], "2025-06-01")).await.unwrap();
+    let inputs = vec![w.codes[1].to_lowercase(), w.codes[0].clone(), "n'importe quoi".to_owned()];
+    let verdicts = redeemer::redeem::verify(&t.db, &w.keys, w.site, w.place, "DEM-ACCOMP", &inputs, at("2025-06-02"))
+        .await
+        .unwrap();
+    let codes: Vec<Option<&str>> = verdicts.iter().map(|v| v.refusal.as_ref().map(|r| r.code)).collect();
+    assert_eq!(codes, vec![None, Some("already_redeemed"), Some("invalid_character")]);
+    assert_eq!(verdicts[0].face_value_cents, Some(1000));
+    let err = redeemer::redeem::verify(
+        &t.db,
+        &w.keys,
+        w.pending_site,
+        w.pending_place,
+        "DEM-ACCOMP",
+        &inputs,
+        at("2025-06-02"),
+    )
+    .await;
+    assert!(matches!(err, Err(RedeemError::Refused(ref r)) if r.code == "site_not_accredited"));
+    // Nothing moved: only the first redemption is in the ledger.
+    assert_eq!(ledger::query::balance(&t.db, &AccountCode::site_payable(w.site)).await.unwrap().natural, Cents(1000));
+}
+
+ledger::both_engines!(
+    redeem_post_and_replay,
+    every_refusal_reason,
+    exactly_once_under_concurrency,
+    verify_changes_nothing
+);
