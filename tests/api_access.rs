@@ -156,7 +156,45 @@ fn cases() -> Vec<Case> {
             },
         },
         Case { method: Method::GET, template: "/api/v1/vouchers/{code}", expect: |_| Ok },
+        Case { method: Method::GET, template: "/api/v1/catalogue", expect: |_| Ok },
+        Case { method: Method::POST, template: "/api/v1/catalogue", expect: op_manager_only },
+        Case { method: Method::POST, template: "/api/v1/catalogue/{code}/retire", expect: op_manager_only },
+        Case { method: Method::GET, template: "/api/v1/sites", expect: |w| if is_op(w) { Ok } else { Forbidden } },
+        Case { method: Method::POST, template: "/api/v1/sites", expect: op_manager_only },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/sites/{id}",
+            expect: |w| match w {
+                _ if is_op(w) || w.starts_with("site_a") => Ok,
+                _ if w.starts_with("site") => Hidden,
+                _ => Forbidden,
+            },
+        },
+        Case { method: Method::POST, template: "/api/v1/sites/{id}/places", expect: site_a_management },
+        Case { method: Method::PUT, template: "/api/v1/sites/{id}/services", expect: site_a_management },
+        Case { method: Method::POST, template: "/api/v1/sites/{id}/accreditation", expect: op_manager_only },
+        Case { method: Method::POST, template: "/api/v1/sites/{id}/verify", expect: site_a_scan },
+        Case { method: Method::POST, template: "/api/v1/sites/{id}/redemptions", expect: site_a_scan },
     ]
+}
+
+/// Managing site A: the operator's managers and site A's manager; site B's manager is told it
+/// does not exist.
+fn site_a_management(w: &str) -> Expect {
+    match w {
+        "operator_manager" | "site_a_manager" => Ok,
+        "site_b_manager" => Hidden,
+        _ => Forbidden,
+    }
+}
+
+/// Scanning at site A: its own members only.
+fn site_a_scan(w: &str) -> Expect {
+    match w {
+        _ if w.starts_with("site_a") => Ok,
+        _ if w.starts_with("site") => Hidden,
+        _ => Forbidden,
+    }
 }
 
 fn op_manager_only(w: &str) -> Expect {
@@ -187,6 +225,7 @@ fn book_view(w: &str) -> Expect {
 struct Targets {
     order: i64,
     next_book: std::sync::atomic::AtomicU32,
+    next_redeemed: std::sync::atomic::AtomicU32,
     voucher: String,
 }
 
@@ -198,13 +237,35 @@ async fn targets(s: &TestServer) -> Targets {
     let book = issuer::books::by_serial(&mut tx, &issuer::issuance::serial(order.id, 1)).await.unwrap().unwrap();
     let voucher = issuer::books::vouchers(&mut tx, book.id).await.unwrap()[0].code.clone();
     tx.commit().await.unwrap();
-    Targets { order: order.id, next_book: std::sync::atomic::AtomicU32::new(2), voucher }
+    Targets {
+        order: order.id,
+        next_book: std::sync::atomic::AtomicU32::new(2),
+        next_redeemed: std::sync::atomic::AtomicU32::new(300),
+        voucher,
+    }
+}
+
+impl Targets {
+    /// An unused voucher, from books that no other call touches.
+    async fn fresh_voucher(&self, s: &TestServer) -> String {
+        let n = self.next_redeemed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut conn = s.tdb.db.pool().acquire().await.unwrap();
+        let book =
+            issuer::books::by_serial(&mut conn, &issuer::issuance::serial(self.order, n)).await.unwrap().unwrap();
+        issuer::books::vouchers(&mut conn, book.id).await.unwrap()[0].code.clone()
+    }
 }
 
 /// Builds a concrete request for `case` as `who`. Objects named in paths belong to funder A.
 async fn call(s: &TestServer, t: &Targets, case: &Case, who: &str, counter: usize) -> StatusCode {
     let funder_a = s.who("funder_a_manager").organisation_id;
     let prescriber = s.who("prescriber_manager").organisation_id;
+    let site_a = s.who("site_a_manager").organisation_id;
+    let place_a: i64 = sqlx::query_scalar("SELECT MIN(id) FROM site_places WHERE site_id = $1")
+        .bind(site_a)
+        .fetch_one(s.tdb.db.pool())
+        .await
+        .unwrap();
     let fresh_book =
         || issuer::issuance::serial(t.order, t.next_book.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     let path = match case.template {
@@ -226,6 +287,24 @@ async fn call(s: &TestServer, t: &Targets, case: &Case, who: &str, counter: usiz
         "/api/v1/books/{serial}" => format!("/api/v1/books/{}", issuer::issuance::serial(t.order, 1)),
         "/api/v1/books/{serial}/cancel" => format!("/api/v1/books/{}/cancel", fresh_book()),
         "/api/v1/vouchers/{code}" => format!("/api/v1/vouchers/{}", t.voucher),
+        "/api/v1/catalogue/{code}/retire" => {
+            let code = format!("TEST-{counter}");
+            let service: redeemer::catalogue::Service = serde_json::from_value(json!({
+                "code": code, "label": "Service de test", "category": "maitrise_outils_numeriques",
+                "format": "individual", "duration_minutes": 30, "price_vouchers": 1,
+            }))
+            .unwrap();
+            let mut tx = s.tdb.db.begin().await.unwrap();
+            redeemer::catalogue::upsert(&mut tx, &service).await.unwrap();
+            tx.commit().await.unwrap();
+            format!("/api/v1/catalogue/{code}/retire")
+        }
+        "/api/v1/sites/{id}"
+        | "/api/v1/sites/{id}/places"
+        | "/api/v1/sites/{id}/services"
+        | "/api/v1/sites/{id}/accreditation"
+        | "/api/v1/sites/{id}/verify"
+        | "/api/v1/sites/{id}/redemptions" => case.template.replace("{id}", &site_a.to_string()),
         "/api/v1/organisations/{id}" => format!("/api/v1/organisations/{funder_a}"),
         "/api/v1/organisations/{id}/users" => format!("/api/v1/organisations/{funder_a}/users"),
         "/api/v1/ledger/accounts/{code}/statement" => {
@@ -269,6 +348,27 @@ async fn call(s: &TestServer, t: &Targets, case: &Case, who: &str, counter: usiz
             Some(json!({"prescriber_id": prescriber, "books": {"serials": [issuer::issuance::serial(t.order, 1)]}}))
         }
         "/api/v1/books/{serial}/cancel" => Some(json!({"reason": "Carnet perdu"})),
+        "/api/v1/catalogue" => Some(json!({
+            "code": format!("NEW-{counter}"), "label": "Nouveau service", "category": "utilisation_securisee",
+            "format": "collective", "duration_minutes": 60, "price_vouchers": 1,
+        })),
+        "/api/v1/sites" => Some(json!({
+            "name": format!("Lieu {counter}"), "siret": common::valid_siret(&format!("{:013}", 7_700_000_000_000u64 + counter as u64)).as_str(),
+            "iban": "FR76 3000 6000 0112 3456 7890 189", "bic": "BNPAFRPP", "account_holder": "Association",
+        })),
+        "/api/v1/sites/{id}/places" => Some(
+            json!({"name": "Annexe", "address": "3 rue Victor-Hugo", "commune_insee": "33522", "opening_hours": "Sa 10:00-12:00"}),
+        ),
+        "/api/v1/sites/{id}/services" => Some(json!({"services": ["DEM-ACCOMP", "DEM-DOSSIER"]})),
+        "/api/v1/sites/{id}/accreditation" => {
+            Some(json!({"status": "accredited", "until": "2099-12-31", "comment": "Renouvellement"}))
+        }
+        "/api/v1/sites/{id}/verify" => {
+            Some(json!({"place_id": place_a, "service_code": "DEM-ACCOMP", "vouchers": [t.voucher]}))
+        }
+        "/api/v1/sites/{id}/redemptions" => Some(json!({
+            "place_id": place_a, "service_code": "DEM-ACCOMP", "vouchers": [t.fresh_voucher(s).await], "idempotency_key": format!("matrix-{counter}"),
+        })),
         "/api/v1/distributions" => Some(json!({
             "serial": fresh_book(),
             "profile": {"age_band": "65_74", "commune_insee": "33063", "autonomy": "beginner"},

@@ -99,3 +99,65 @@ mod tests {
         assert!(s.validate().is_err());
     }
 }
+
+/// A service as stored, with its retirement date if retired (it stays valid in history).
+#[derive(Debug, Clone, Serialize)]
+pub struct Listed {
+    #[serde(flatten)]
+    pub service: Service,
+    pub retired: bool,
+}
+
+/// The catalogue, active services first.
+pub async fn list(db: &ledger::Db) -> Result<Vec<Listed>, issuer::IssuerError> {
+    let codes: Vec<String> =
+        sqlx::query_scalar("SELECT code FROM catalogue_services ORDER BY retired_at IS NOT NULL, category, code")
+            .fetch_all(db.pool())
+            .await?;
+    let mut conn = db.pool().acquire().await?;
+    let mut out = Vec::with_capacity(codes.len());
+    for code in codes {
+        if let Some((service, retired)) = crate::sites::service(&mut conn, &code).await? {
+            out.push(Listed { service, retired });
+        }
+    }
+    Ok(out)
+}
+
+/// Adds a service, or replaces the label, category, format, duration and price of an existing
+/// one (past redemptions keep what they were charged).
+pub async fn upsert(conn: &mut sqlx::AnyConnection, s: &Service) -> Result<(), issuer::IssuerError> {
+    s.validate().map_err(|e| issuer::IssuerError::invalid("invalid_service", e.to_string()))?;
+    let format = match s.format {
+        Format::Individual => "individual",
+        Format::Collective => "collective",
+        Format::Remote => "remote",
+    };
+    sqlx::query(
+        "INSERT INTO catalogue_services (code, label, category, format, duration_minutes, price_vouchers) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (code) DO UPDATE SET label = excluded.label, category = excluded.category, format = excluded.format, \
+         duration_minutes = excluded.duration_minutes, price_vouchers = excluded.price_vouchers",
+    )
+    .bind(&s.code)
+    .bind(s.label.trim())
+    .bind(s.category.slug())
+    .bind(format)
+    .bind(i64::from(s.duration_minutes))
+    .bind(i64::from(s.price_vouchers))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Retires a service: sites can no longer redeem vouchers for it; history keeps it.
+pub async fn retire(conn: &mut sqlx::AnyConnection, code: &str) -> Result<(), issuer::IssuerError> {
+    let done = sqlx::query("UPDATE catalogue_services SET retired_at = $1 WHERE code = $2 AND retired_at IS NULL")
+        .bind(ledger::time::to_micros(ledger::time::now()))
+        .bind(code)
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(issuer::IssuerError::NotFound);
+    }
+    Ok(())
+}

@@ -196,3 +196,80 @@ pub async fn service(conn: &mut AnyConnection, code: &str) -> Result<Option<(Ser
     let retired = r.try_get::<Option<i64>, _>(6)?.is_some();
     Ok(Some((service, retired)))
 }
+
+/// A site as its members and the operator see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Site {
+    pub id: i64,
+    pub name: String,
+    pub siret: Option<String>,
+    pub status: Accreditation,
+    pub accredited_until: Option<String>,
+    /// Only the first and last characters.
+    pub iban_masked: Option<String>,
+    pub bank_review: bool,
+    pub places: Vec<Place>,
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Place {
+    pub id: i64,
+    pub name: String,
+    pub address: String,
+    pub commune_insee: String,
+    pub opening_hours: String,
+}
+
+pub async fn get(db: &ledger::Db, id: i64) -> Result<Option<Site>, IssuerError> {
+    let row = sqlx::query(
+        "SELECT o.id, o.name, o.siret, s.status, s.accredited_until, s.iban, s.bank_review FROM sites s          JOIN organisations o ON o.id = s.organisation_id WHERE s.organisation_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let places = sqlx::query(
+        "SELECT id, name, address, commune_insee, opening_hours FROM site_places WHERE site_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|p| {
+        Ok(Place {
+            id: p.try_get(0)?,
+            name: p.try_get(1)?,
+            address: p.try_get(2)?,
+            commune_insee: p.try_get(3)?,
+            opening_hours: p.try_get(4)?,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let services: Vec<String> =
+        sqlx::query_scalar("SELECT service_code FROM site_services WHERE site_id = $1 ORDER BY service_code")
+            .bind(id)
+            .fetch_all(db.pool())
+            .await?;
+    let iban: Option<String> = r.try_get(5)?;
+    Ok(Some(Site {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        siret: r.try_get(2)?,
+        status: Accreditation::parse(&r.try_get::<String, _>(3)?).unwrap_or(Accreditation::Pending),
+        accredited_until: r.try_get(4)?,
+        iban_masked: iban.and_then(|i| i.parse::<Iban>().ok()).map(|i| i.masked()),
+        bank_review: r.try_get::<i64, _>(6)? != 0,
+        places,
+        services,
+    }))
+}
+
+/// Site ids, in name order.
+pub async fn list_ids(db: &ledger::Db) -> Result<Vec<i64>, IssuerError> {
+    Ok(sqlx::query_scalar(
+        "SELECT s.organisation_id FROM sites s JOIN organisations o ON o.id = s.organisation_id ORDER BY o.name",
+    )
+    .fetch_all(db.pool())
+    .await?)
+}

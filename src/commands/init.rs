@@ -43,6 +43,7 @@ pub async fn initialise(config: &Config, admin_email: &str, organisation: &str) 
     )
     .await
     .map_err(CliError::new)?;
+    redeemer::sites::seed_catalogue(&mut tx).await.map_err(CliError::new)?;
     tx.commit().await.map_err(CliError::new)?;
     Ok(Initialised { db, operator_id: org.id, admin_email: admin.email, admin_password, key_id })
 }

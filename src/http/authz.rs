@@ -26,6 +26,10 @@ pub enum Access {
     OperatorOrManager,
     /// Users of these kinds of organisation (any role), and the operator.
     Kinds(&'static [OrgKind]),
+    /// Managers of a site (their own) and managers of the operator.
+    SiteManagerOrOperatorManager,
+    /// Users of a site, and no one else (scanning is the site's own act).
+    SiteMembers,
 }
 
 /// One row of the policy table.
@@ -80,6 +84,17 @@ pub const POLICIES: &[RoutePolicy] = &[
     rule("POST", "/api/v1/books/{serial}/cancel", Access::Kinds(&[OrgKind::Funder, OrgKind::Prescriber])),
     rule("POST", "/api/v1/distributions", Access::Kinds(&[OrgKind::Prescriber])),
     rule("GET", "/api/v1/vouchers/{code}", Access::Public),
+    rule("GET", "/api/v1/catalogue", Access::AnyUser),
+    rule("POST", "/api/v1/catalogue", Access::OperatorManager),
+    rule("POST", "/api/v1/catalogue/{code}/retire", Access::OperatorManager),
+    rule("GET", "/api/v1/sites", Access::Operator),
+    rule("POST", "/api/v1/sites", Access::OperatorManager),
+    rule("GET", "/api/v1/sites/{id}", Access::Kinds(&[OrgKind::Site])),
+    rule("POST", "/api/v1/sites/{id}/places", Access::SiteManagerOrOperatorManager),
+    rule("PUT", "/api/v1/sites/{id}/services", Access::SiteManagerOrOperatorManager),
+    rule("POST", "/api/v1/sites/{id}/accreditation", Access::OperatorManager),
+    rule("POST", "/api/v1/sites/{id}/verify", Access::SiteMembers),
+    rule("POST", "/api/v1/sites/{id}/redemptions", Access::SiteMembers),
 ];
 
 pub fn policy_for(method: &Method, path: &str) -> Option<Access> {
@@ -118,6 +133,10 @@ impl Caller {
             Access::OperatorManager => self.is_operator() && self.is_manager(),
             Access::OperatorOrManager => self.is_operator() || self.is_manager(),
             Access::Kinds(kinds) => self.is_operator() || kinds.contains(&self.kind),
+            Access::SiteManagerOrOperatorManager => {
+                self.is_manager() && matches!(self.kind, OrgKind::Operator | OrgKind::Site)
+            }
+            Access::SiteMembers => self.kind == OrgKind::Site,
         }
     }
 }

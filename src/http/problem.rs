@@ -244,3 +244,17 @@ impl From<issuer::IssuerError> for ApiError {
         }
     }
 }
+
+impl From<redeemer::redeem::RedeemError> for ApiError {
+    fn from(e: redeemer::redeem::RedeemError) -> Self {
+        use redeemer::redeem::RedeemError as E;
+        match e {
+            E::Refused(r) if r.code == "already_redeemed" => ApiError::conflict(r.code, r.message),
+            E::Refused(r) => ApiError::unprocessable(r.code, r.message),
+            E::IdempotencyConflict(_) => ApiError::conflict("idempotency_conflict", e),
+            E::Issuer(i) => i.into(),
+            E::Ledger(l) => l.into(),
+            E::Db(db) => db.into(),
+        }
+    }
+}

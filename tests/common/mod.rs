@@ -73,6 +73,7 @@ impl TestServer {
         let mut org_ids: HashMap<&str, i64> = HashMap::new();
         let mut people = HashMap::new();
         let mut tx = tdb.db.begin().await.unwrap();
+        redeemer::sites::seed_catalogue(&mut tx).await.unwrap();
         for (name, kind, org, role) in PEOPLE {
             let org_id = match org_ids.get(org) {
                 Some(id) => *id,
@@ -87,6 +88,37 @@ impl TestServer {
                                 .unwrap()
                                 .organisation
                                 .id
+                        }
+                        OrgKind::Site => {
+                            let siret = valid_siret(&format!("{:013}", 6_600_000_000_000u64 + org_ids.len() as u64));
+                            let iban = "FR7630006000011234567890189".parse().unwrap();
+                            let bic = "BNPAFRPP".parse().unwrap();
+                            let id = redeemer::sites::create(&mut tx, &name, &siret, &iban, &bic, "Titulaire")
+                                .await
+                                .unwrap();
+                            redeemer::sites::add_place(
+                                &mut tx,
+                                id,
+                                "Accueil",
+                                "1 place de la Mairie",
+                                "33522",
+                                "Mo-Fr 09:00-18:00",
+                            )
+                            .await
+                            .unwrap();
+                            redeemer::sites::set_services(&mut tx, id, &["DEM-ACCOMP", "DEM-DOSSIER"]).await.unwrap();
+                            let until = "2099-12-31".parse().ok();
+                            redeemer::sites::decide(
+                                &mut tx,
+                                id,
+                                redeemer::sites::Accreditation::Accredited,
+                                until,
+                                None,
+                                "test",
+                            )
+                            .await
+                            .unwrap();
+                            id
                         }
                         _ => organisations::create(&mut tx, *kind, &name, None).await.unwrap().id,
                     };

@@ -2,12 +2,14 @@
 
 pub mod audit;
 pub mod books;
+pub mod catalogue;
 pub mod ledger;
 pub mod me;
 pub mod orders;
 pub mod organisations;
 pub mod payments;
 pub mod profiles;
+pub mod sites;
 pub mod system;
 pub mod tokens;
 pub mod vouchers;
@@ -46,4 +48,13 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(books::cancel))
         .routes(routes!(books::distribute))
         .routes(routes!(vouchers::check))
+        .routes(routes!(catalogue::list, catalogue::upsert))
+        .routes(routes!(catalogue::retire))
+        .routes(routes!(sites::list, sites::create))
+        .routes(routes!(sites::get))
+        .routes(routes!(sites::add_place))
+        .routes(routes!(sites::set_services))
+        .routes(routes!(sites::accreditation))
+        .routes(routes!(sites::verify))
+        .routes(routes!(sites::redeem))
 }
