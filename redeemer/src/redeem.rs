@@ -23,7 +23,9 @@ pub struct RedeemRequest {
     pub service_code: String,
     /// Scanned or typed inputs, one per voucher.
     pub vouchers: Vec<String>,
-    pub performed_at: DateTime<Utc>,
+    /// When the service was delivered; `None` means now (and a retry without it is the same
+    /// request).
+    pub performed_at: Option<DateTime<Utc>>,
     pub idempotency_key: String,
     pub scanned_by: Option<i64>,
 }
@@ -72,7 +74,10 @@ fn request_hash(r: &RedeemRequest) -> Vec<u8> {
     h.update(r.site_id.to_be_bytes());
     h.update(r.place_id.to_be_bytes());
     h.update(r.service_code.as_bytes());
-    h.update(time::to_micros(r.performed_at).to_be_bytes());
+    match r.performed_at {
+        Some(at) => h.update(time::to_micros(at).to_be_bytes()),
+        None => h.update(b"now"),
+    }
     let mut codes: Vec<String> =
         r.vouchers.iter().map(|v| scan::parse(v).map(|s| s.code().canonical()).unwrap_or_else(|_| v.clone())).collect();
     codes.sort();
@@ -169,12 +174,13 @@ pub async fn redeem(db: &Db, keys: &KeyRing, req: &RedeemRequest) -> Result<Rede
     if req.vouchers.is_empty() || req.vouchers.len() > 20 {
         return Err(refuse("wrong_voucher_count", "Présentez de 1 à 20 chèques.", None));
     }
-    if req.performed_at > time::now() + chrono::Duration::minutes(5) {
+    let performed_at = req.performed_at.unwrap_or_else(time::now);
+    if performed_at > time::now() + chrono::Duration::minutes(5) {
         return Err(refuse("performed_in_future", "La date du service est dans le futur.", None));
     }
     let hash = request_hash(req);
     for attempt in 0..2 {
-        match redeem_once(db, keys, req, key, &hash).await {
+        match redeem_once(db, keys, req, performed_at, key, &hash).await {
             // Two requests with the same key at once: the loser finds the winner's result.
             Err(RedeemError::Db(e)) if attempt == 0 && ledger::db::is_unique_violation(&e) => continue,
             other => return other,
@@ -328,6 +334,7 @@ async fn redeem_once(
     db: &Db,
     keys: &KeyRing,
     req: &RedeemRequest,
+    performed_at: DateTime<Utc>,
     key: &str,
     hash: &[u8],
 ) -> Result<Redeemed, RedeemError> {
@@ -335,7 +342,7 @@ async fn redeem_once(
     if let Some(done) = replay(&mut tx, key, hash).await? {
         return Ok(done);
     }
-    let ctx = context(&mut tx, req.site_id, req.place_id, &req.service_code, req.performed_at.date_naive()).await?;
+    let ctx = context(&mut tx, req.site_id, req.place_id, &req.service_code, performed_at.date_naive()).await?;
     let service = ctx.service.clone();
     if req.vouchers.len() != service.price_vouchers as usize {
         return Err(refuse(
@@ -386,7 +393,7 @@ async fn redeem_once(
         format!("redemption:{key}"),
         "redemption",
         format!("Service {} — lieu {}", service.code, req.site_id),
-        req.performed_at,
+        performed_at,
     );
     let (mut value, mut fee) = (0i64, 0i64);
     let mut orders: Vec<i64> = rows.iter().map(|r| r.order_id).collect();
@@ -414,7 +421,7 @@ async fn redeem_once(
     .bind(req.place_id)
     .bind(&service.code)
     .bind(req.scanned_by)
-    .bind(time::to_micros(req.performed_at))
+    .bind(time::to_micros(performed_at))
     .bind(time::to_micros(now))
     .bind(rows.len() as i64)
     .bind(value)

@@ -111,7 +111,7 @@ fn req(w: &World, key: &str, service: &str, vouchers: &[&str], day: &str) -> Red
         place_id: w.place,
         service_code: service.into(),
         vouchers: vouchers.iter().map(|v| v.to_string()).collect(),
-        performed_at: at(day),
+        performed_at: Some(at(day)),
         idempotency_key: key.into(),
         scanned_by: None,
     }

@@ -161,6 +161,10 @@ impl TestServer {
         }
     }
 
+    pub fn keys_dir(&self) -> &std::path::Path {
+        self._keys.path()
+    }
+
     pub fn keys(&self) -> issuer::keys::KeyRing {
         issuer::keys::KeyRing::load(self._keys.path()).unwrap()
     }

@@ -211,7 +211,7 @@ pub async fn redeem(
         place_id: b.place_id,
         service_code: b.service_code,
         vouchers: b.vouchers,
-        performed_at: b.performed_at.unwrap_or_else(ledger::time::now),
+        performed_at: b.performed_at,
         idempotency_key: b.idempotency_key,
         scanned_by: Some(caller.user_id),
     };

@@ -1,0 +1,137 @@
+//! Exactly once over real HTTP: 64 simultaneous redemptions of one voucher, through one server
+//! on each engine, and through two server processes sharing one PostgreSQL database.
+
+mod common;
+
+use common::TestServer;
+use ledger::testing::TestDb;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// An issued order funded by funder A, and the first voucher of its first book.
+async fn voucher(s: &TestServer) -> String {
+    let order = s.issued_order(s.who("funder_a_manager").organisation_id, 2, 10).await;
+    let mut conn = s.tdb.db.pool().acquire().await.unwrap();
+    let book = issuer::books::by_serial(&mut conn, &issuer::issuance::serial(order.id, 1)).await.unwrap().unwrap();
+    issuer::books::vouchers(&mut conn, book.id).await.unwrap()[0].code.clone()
+}
+
+async fn place(s: &TestServer, site: i64) -> i64 {
+    sqlx::query_scalar("SELECT MIN(id) FROM site_places WHERE site_id = $1")
+        .bind(site)
+        .fetch_one(s.tdb.db.pool())
+        .await
+        .unwrap()
+}
+
+/// Fires `n` simultaneous redemptions of `code` with distinct keys at the given base URLs in turn.
+async fn race(
+    bases: &[String],
+    token: &str,
+    site: i64,
+    place: i64,
+    code: &str,
+    n: usize,
+) -> (usize, usize, Vec<String>) {
+    let client = reqwest::Client::new();
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let url = format!("{}/api/v1/sites/{site}/redemptions", bases[i % bases.len()]);
+        let body = json!({"place_id": place, "service_code": "DEM-ACCOMP", "vouchers": [code], "idempotency_key": format!("race-{i}")});
+        let req = client.post(url).bearer_auth(token).json(&body);
+        tasks.push(tokio::spawn(async move {
+            let resp = req.send().await.unwrap();
+            let status = resp.status();
+            (status, resp.json::<Value>().await.unwrap())
+        }));
+    }
+    let (mut created, mut refused, mut other) = (0, 0, Vec::new());
+    for t in tasks {
+        match t.await.unwrap() {
+            (StatusCode::CREATED, _) => created += 1,
+            (StatusCode::CONFLICT, body) if body["code"] == "already_redeemed" => refused += 1,
+            (status, body) => other.push(format!("{status} {body}")),
+        }
+    }
+    (created, refused, other)
+}
+
+async fn sixty_four_at_once(tdb: TestDb) {
+    let s = TestServer::start(tdb).await;
+    let site = s.who("site_a_member").organisation_id;
+    let (code, place) = (voucher(&s).await, place(&s, site).await);
+    let token = s.who("site_a_member").token.clone();
+    let (created, refused, other) = race(&[s.base.clone()], &token, site, place, &code, 64).await;
+    assert_eq!((created, refused, other), (1, 63, Vec::<String>::new()));
+    // A retry of the winning request answers the same, with no second posting.
+    let (winner, _) = sqlx::query_as::<_, (String, i64)>("SELECT idempotency_key, id FROM redemptions")
+        .fetch_one(s.tdb.db.pool())
+        .await
+        .unwrap();
+    let again = s.post(
+        "site_a_member",
+        &format!("/api/v1/sites/{site}/redemptions"),
+        json!({
+            "place_id": place, "service_code": "DEM-ACCOMP", "vouchers": [code], "idempotency_key": winner,
+        }),
+    );
+    let again = again.send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.json::<Value>().await.unwrap()["site_payable_cents"], 1000);
+    let report: Value = s.get("operator_manager", "/api/v1/ledger/verify").send().await.unwrap().json().await.unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_server(url: &str, keys: &std::path::Path) -> (Server, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(env!("CARGO_BIN_EXE_passerelle"))
+        .arg("serve")
+        .env("DATABASE_URL", url)
+        .env("PASSERELLE_KEY_DIR", keys)
+        .env("PASSERELLE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    (Server(child), format!("http://127.0.0.1:{port}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_server_processes_on_postgres() {
+    let s = TestServer::start(ledger::testing::postgres().await).await;
+    let site = s.who("site_a_member").organisation_id;
+    let (code, place) = (voucher(&s).await, place(&s, site).await);
+    let (_a, base_a) = spawn_server(&s.tdb.url, s.keys_dir());
+    let (_b, base_b) = spawn_server(&s.tdb.url, s.keys_dir());
+    for base in [&base_a, &base_b] {
+        let mut up = false;
+        for _ in 0..200 {
+            if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status().is_success()) {
+                up = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(up, "server {base} did not start");
+    }
+    let token = s.who("site_a_member").token.clone();
+    let (created, refused, other) = race(&[base_a, base_b], &token, site, place, &code, 64).await;
+    assert_eq!((created, refused, other), (1, 63, Vec::<String>::new()));
+    let mut report = ledger::verify::verify(&s.tdb.db).await.unwrap();
+    issuer::invariants::check(&s.tdb.db, &mut report).await.unwrap();
+    assert!(report.is_ok(), "{report:?}");
+}
+
+ledger::both_engines!(sixty_four_at_once);
