@@ -63,7 +63,7 @@ async fn sixty_four_at_once(tdb: TestDb) {
     let site = s.who("site_a_member").organisation_id;
     let (code, place) = (voucher(&s).await, place(&s, site).await);
     let token = s.who("site_a_member").token.clone();
-    let (created, refused, other) = race(&[s.base.clone()], &token, site, place, &code, 64).await;
+    let (created, refused, other) = race(std::slice::from_ref(&s.base), &token, site, place, &code, 64).await;
     assert_eq!((created, refused, other), (1, 63, Vec::<String>::new()));
     // A retry of the winning request answers the same, with no second posting.
     let (winner, _) = sqlx::query_as::<_, (String, i64)>("SELECT idempotency_key, id FROM redemptions")
