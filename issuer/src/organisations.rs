@@ -93,10 +93,17 @@ pub async fn create(
     Ok(Organisation { id, kind, name: name.to_owned(), siret: siret.cloned(), created_at: now })
 }
 
-pub async fn get(db: &ledger::Db, id: i64) -> Result<Option<Organisation>, sqlx::Error> {
-    let row =
-        sqlx::query(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id = $1"))).bind(id).fetch_optional(db.pool()).await?;
+pub async fn get_in(conn: &mut AnyConnection, id: i64) -> Result<Option<Organisation>, sqlx::Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
     row.as_ref().map(from_row).transpose()
+}
+
+pub async fn get(db: &ledger::Db, id: i64) -> Result<Option<Organisation>, sqlx::Error> {
+    let mut conn = db.pool().acquire().await?;
+    get_in(&mut conn, id).await
 }
 
 pub async fn list(db: &ledger::Db, kind: Option<OrgKind>) -> Result<Vec<Organisation>, sqlx::Error> {

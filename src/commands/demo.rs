@@ -13,6 +13,13 @@ use ledger::Cents;
 use std::net::SocketAddr;
 use std::path::Path;
 
+/// Real places of the Gironde for the demo sites: (name, address, INSEE commune).
+const DEMO_PLACES: [(&str, &str, &str); 3] = [
+    ("Médiathèque Gérard-Philipe", "Rue Camille-Pelletan", "33522"),
+    ("Centre social de la Bastide", "Rue de la Benauge", "33063"),
+    ("Espace numérique du Libournais", "Place Abel-Surchamp", "33243"),
+];
+
 /// Password of every demo account (demo databases only).
 pub const DEMO_PASSWORD: &str = "demo-passerelle-2026";
 
@@ -117,6 +124,8 @@ pub async fn seed(config: &Config) -> Result<(ledger::Db, Vec<DemoLogin>), CliEr
     ];
     let mut funder_ids = Vec::new();
     let mut prescriber_ids = Vec::new();
+    let mut site_ids: Vec<(i64, i64)> = Vec::new();
+    let today = ledger::time::now().date_naive();
     for (kind, name, prefix, email, role) in orgs {
         let org = match kind {
             OrgKind::Funder | OrgKind::Prescriber => {
@@ -133,6 +142,44 @@ pub async fn seed(config: &Config) -> Result<(ledger::Db, Vec<DemoLogin>), CliEr
                     .map_err(CliError::new)?
                     .organisation
             }
+            OrgKind::Site => {
+                let iban = "FR7630006000011234567890189".parse().map_err(CliError::new)?;
+                let bic = "CEPAFRPP333".parse().map_err(CliError::new)?;
+                let id = redeemer::sites::create(&mut tx, name, &siret(prefix), &iban, &bic, name)
+                    .await
+                    .map_err(CliError::new)?;
+                let (place, address, commune) = DEMO_PLACES[site_ids.len() % DEMO_PLACES.len()];
+                let place_id = redeemer::sites::add_place(
+                    &mut tx,
+                    id,
+                    place,
+                    address,
+                    commune,
+                    "Mo-Fr 09:00-12:00,14:00-18:00; Sa 09:00-12:00",
+                )
+                .await
+                .map_err(CliError::new)?;
+                redeemer::sites::set_services(
+                    &mut tx,
+                    id,
+                    &["DEM-ACCOMP", "DEM-DOSSIER", "OUT-SMARTPHONE", "SEC-ARNAQUES", "EMP-CV"],
+                )
+                .await
+                .map_err(CliError::new)?;
+                let until = Some(today + chrono::Duration::days(365));
+                redeemer::sites::decide(
+                    &mut tx,
+                    id,
+                    redeemer::sites::Accreditation::Accredited,
+                    until,
+                    None,
+                    "Visite de conformité réalisée",
+                )
+                .await
+                .map_err(CliError::new)?;
+                site_ids.push((id, place_id));
+                organisations::get_in(&mut tx, id).await.map_err(CliError::new)?.ok_or_else(|| CliError::new("lieu"))?
+            }
             _ => organisations::create(&mut tx, kind, name, Some(&siret(prefix))).await.map_err(CliError::new)?,
         };
         match kind {
@@ -148,7 +195,6 @@ pub async fn seed(config: &Config) -> Result<(ledger::Db, Vec<DemoLogin>), CliEr
         logins.push(DemoLogin { role, organisation: name.to_owned(), email: user.email, token });
     }
     // Funders have paid the clearing house over the past months.
-    let today = ledger::time::now().date_naive();
     for (i, funder) in funder_ids.iter().enumerate() {
         for month in 0..3i64 {
             let amount = Cents(2_000_000 + 500_000 * i as i64 + 100_000 * month);
@@ -234,6 +280,43 @@ pub async fn seed(config: &Config) -> Result<(ledger::Db, Vec<DemoLogin>), CliEr
         .ok_or_else(|| CliError::new("carnet"))?;
     books::cancel(&mut tx, lost.id, "Carnet perdu signalé par l'agence").await.map_err(CliError::new)?;
     tx.commit().await.map_err(CliError::new)?;
+
+    // Months of redemptions: most books handed over have been used, some fully.
+    let now = ledger::time::now();
+    let mut conn = db.pool().acquire().await.map_err(CliError::new)?;
+    let mut plan = Vec::new();
+    for n in (1..=130u32).filter(|n| !(61..=80).contains(n) && n % 6 != 0) {
+        let book = books::by_serial(&mut conn, &issuance::serial(order.id, n))
+            .await
+            .map_err(CliError::new)?
+            .ok_or_else(|| CliError::new("carnet"))?;
+        let codes: Vec<String> =
+            books::vouchers(&mut conn, book.id).await.map_err(CliError::new)?.into_iter().map(|v| v.code).collect();
+        let used = 1 + (n as usize * 7) % codes.len();
+        plan.push((n, codes.into_iter().take(used).collect::<Vec<_>>()));
+    }
+    drop(conn);
+    for (n, codes) in plan {
+        let (site, place) = site_ids[(n as usize) % site_ids.len()];
+        let mut i = 0;
+        while i < codes.len() {
+            let pair = i + 1 < codes.len() && (n + i as u32) % 3 == 0;
+            let (service, vouchers) =
+                if pair { ("DEM-DOSSIER", codes[i..i + 2].to_vec()) } else { ("DEM-ACCOMP", vec![codes[i].clone()]) };
+            let days_ago = 110 - ((n as i64 * 3 + i as i64 * 9) % 105);
+            let req = redeemer::redeem::RedeemRequest {
+                site_id: site,
+                place_id: place,
+                service_code: service.into(),
+                vouchers,
+                performed_at: Some(now - chrono::Duration::days(days_ago) - chrono::Duration::hours(2)),
+                idempotency_key: format!("demo-{n}-{i}"),
+                scanned_by: None,
+            };
+            redeemer::redeem::redeem(&db, &keys, &req).await.map_err(CliError::new)?;
+            i += if pair { 2 } else { 1 };
+        }
+    }
     ledger::seal::seal_all(&db, 5_000).await.map_err(CliError::new)?;
     Ok((db, logins))
 }
