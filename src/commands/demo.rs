@@ -285,7 +285,7 @@ pub async fn seed(config: &Config) -> Result<(ledger::Db, Vec<DemoLogin>), CliEr
     let now = ledger::time::now();
     let mut conn = db.pool().acquire().await.map_err(CliError::new)?;
     let mut plan = Vec::new();
-    for n in (1..=130u32).filter(|n| !(61..=80).contains(n) && n % 6 != 0) {
+    for n in (1..=130u32).filter(|n| !(61..=80).contains(n) && !n.is_multiple_of(6)) {
         let book = books::by_serial(&mut conn, &issuance::serial(order.id, n))
             .await
             .map_err(CliError::new)?
@@ -300,7 +300,7 @@ pub async fn seed(config: &Config) -> Result<(ledger::Db, Vec<DemoLogin>), CliEr
         let (site, place) = site_ids[(n as usize) % site_ids.len()];
         let mut i = 0;
         while i < codes.len() {
-            let pair = i + 1 < codes.len() && (n + i as u32) % 3 == 0;
+            let pair = i + 1 < codes.len() && (n + i as u32).is_multiple_of(3);
             let (service, vouchers) =
                 if pair { ("DEM-DOSSIER", codes[i..i + 2].to_vec()) } else { ("DEM-ACCOMP", vec![codes[i].clone()]) };
             let days_ago = 110 - ((n as i64 * 3 + i as i64 * 9) % 105);
