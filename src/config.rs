@@ -31,6 +31,8 @@ pub struct Config {
     pub redemption_fee_bps: u32,
     /// `PASSERELLE_SEAL_INTERVAL_MS`: how often the ledger seals new transactions.
     pub seal_interval: Duration,
+    /// `PASSERELLE_OFFLINE_MAX_AGE_DAYS`: oldest offline scan accepted in a sync.
+    pub offline_max_age_days: u32,
 }
 
 /// The file form: every key optional.
@@ -48,6 +50,7 @@ struct FileConfig {
     issuance_fee_bps: Option<u32>,
     redemption_fee_bps: Option<u32>,
     seal_interval_ms: Option<u64>,
+    offline_max_age_days: Option<u32>,
 }
 
 /// A configuration error names the setting and says what is wrong.
@@ -157,7 +160,13 @@ impl Config {
         if !(10..=3_600_000).contains(&seal_ms) {
             return Err(bad("PASSERELLE_SEAL_INTERVAL_MS", "entre 10 et 3600000 ms"));
         }
+        let offline_max_age_days: u32 =
+            pick(env, "PASSERELLE_OFFLINE_MAX_AGE_DAYS", file.offline_max_age_days.map(|v| v.to_string()), "60")?;
+        if !(1..=366).contains(&offline_max_age_days) {
+            return Err(bad("PASSERELLE_OFFLINE_MAX_AGE_DAYS", "entre 1 et 366 jours"));
+        }
         Ok(Config {
+            offline_max_age_days,
             database_url,
             listen,
             public_url: public_url.trim_end_matches('/').to_owned(),

@@ -175,6 +175,7 @@ fn cases() -> Vec<Case> {
         Case { method: Method::POST, template: "/api/v1/sites/{id}/accreditation", expect: op_manager_only },
         Case { method: Method::POST, template: "/api/v1/sites/{id}/verify", expect: site_a_scan },
         Case { method: Method::POST, template: "/api/v1/sites/{id}/redemptions", expect: site_a_scan },
+        Case { method: Method::POST, template: "/api/v1/sites/{id}/redemptions/batch", expect: site_a_scan },
     ]
 }
 
@@ -304,7 +305,8 @@ async fn call(s: &TestServer, t: &Targets, case: &Case, who: &str, counter: usiz
         | "/api/v1/sites/{id}/services"
         | "/api/v1/sites/{id}/accreditation"
         | "/api/v1/sites/{id}/verify"
-        | "/api/v1/sites/{id}/redemptions" => case.template.replace("{id}", &site_a.to_string()),
+        | "/api/v1/sites/{id}/redemptions"
+        | "/api/v1/sites/{id}/redemptions/batch" => case.template.replace("{id}", &site_a.to_string()),
         "/api/v1/organisations/{id}" => format!("/api/v1/organisations/{funder_a}"),
         "/api/v1/organisations/{id}/users" => format!("/api/v1/organisations/{funder_a}/users"),
         "/api/v1/ledger/accounts/{code}/statement" => {
@@ -369,6 +371,10 @@ async fn call(s: &TestServer, t: &Targets, case: &Case, who: &str, counter: usiz
         "/api/v1/sites/{id}/redemptions" => Some(json!({
             "place_id": place_a, "service_code": "DEM-ACCOMP", "vouchers": [t.fresh_voucher(s).await], "idempotency_key": format!("matrix-{counter}"),
         })),
+        "/api/v1/sites/{id}/redemptions/batch" => Some(json!({"items": [{
+            "place_id": place_a, "service_code": "DEM-ACCOMP", "vouchers": [t.fresh_voucher(s).await],
+            "idempotency_key": format!("batch-{counter}"), "performed_at": "2026-06-01T10:00:00Z",
+        }]})),
         "/api/v1/distributions" => Some(json!({
             "serial": fresh_book(),
             "profile": {"age_band": "65_74", "commune_insee": "33063", "autonomy": "beginner"},

@@ -475,3 +475,53 @@ async fn already_redeemed(
     };
     Ok(refuse("already_redeemed", message, Some(input)))
 }
+
+/// The outcome of one item of an offline batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchItem {
+    pub idempotency_key: String,
+    pub redeemed: Option<Redeemed>,
+    pub refusal: Option<Refusal>,
+}
+
+/// Scans queued on a device while offline, synced later: each item is redeemed on its own, with
+/// its own key and performed-at time. A performed-at time in the future, or older than
+/// `max_age`, is refused for that item only.
+pub async fn redeem_batch(
+    db: &Db,
+    keys: &KeyRing,
+    items: &[RedeemRequest],
+    max_age: chrono::Duration,
+) -> Result<Vec<BatchItem>, RedeemError> {
+    if items.is_empty() || items.len() > 500 {
+        return Err(refuse("invalid_batch", "Un lot compte de 1 à 500 passages.", None));
+    }
+    let now = time::now();
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let key = item.idempotency_key.clone();
+        let too_old = item.performed_at.is_some_and(|at| at < now - max_age);
+        let result = if item.performed_at.is_none() {
+            Err(refuse("missing_performed_at", "Un passage hors ligne indique quand le service a eu lieu.", None))
+        } else if too_old {
+            Err(refuse("performed_too_long_ago", "Ce passage est trop ancien pour être enregistré.", None))
+        } else {
+            redeem(db, keys, item).await
+        };
+        out.push(match result {
+            Ok(r) => BatchItem { idempotency_key: key, redeemed: Some(r), refusal: None },
+            Err(RedeemError::Refused(r)) => BatchItem { idempotency_key: key, redeemed: None, refusal: Some(r) },
+            Err(RedeemError::IdempotencyConflict(k)) => BatchItem {
+                idempotency_key: key,
+                redeemed: None,
+                refusal: Some(Refusal {
+                    code: "idempotency_conflict",
+                    message: format!("La clé « {k} » a déjà servi pour un autre passage."),
+                    voucher: None,
+                }),
+            },
+            Err(e) => return Err(e),
+        });
+    }
+    Ok(out)
+}

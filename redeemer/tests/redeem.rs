@@ -309,9 +309,45 @@ async fn verify_changes_nothing(t: TestDb) {
     assert_eq!(ledger::query::balance(&t.db, &AccountCode::site_payable(w.site)).await.unwrap().natural, Cents(1000));
 }
 
+async fn offline_batch(t: TestDb) {
+    let w = world(&t, 0).await;
+    let c = &w.codes;
+    let mut future = req(&w, "b-future", "DEM-ACCOMP", &[&c[3]], "2025-06-01");
+    future.performed_at = Some(Utc::now() + chrono::Duration::days(2));
+    let mut no_time = req(&w, "b-none", "DEM-ACCOMP", &[&c[4]], "2025-06-01");
+    no_time.performed_at = None;
+    let items = vec![
+        req(&w, "b-1", "DEM-ACCOMP", &[&c[0]], "2025-06-01"),
+        req(&w, "b-2", "DEM-DOSSIER", &[&c[1], &c[2]], "2025-06-03"),
+        req(&w, "b-old", "DEM-ACCOMP", &[&c[5]], "2024-06-01"),
+        future,
+        no_time,
+        req(&w, "b-again", "DEM-ACCOMP", &[&c[0]], "2025-06-04"),
+    ];
+    let max_age = chrono::Duration::days(600);
+    let results = redeemer::redeem::redeem_batch(&t.db, &w.keys, &items, max_age).await.unwrap();
+    let codes: Vec<Option<&str>> = results.iter().map(|r| r.refusal.as_ref().map(|f| f.code)).collect();
+    assert_eq!(
+        codes,
+        vec![
+            None,
+            None,
+            Some("performed_too_long_ago"),
+            Some("performed_in_future"),
+            Some("missing_performed_at"),
+            Some("already_redeemed")
+        ]
+    );
+    // Syncing the same items again changes nothing and answers the same.
+    let again = redeemer::redeem::redeem_batch(&t.db, &w.keys, &items[..2], max_age).await.unwrap();
+    assert!(again.iter().all(|r| r.redeemed.as_ref().is_some_and(|d| d.replayed)));
+    assert_eq!(ledger::query::balance(&t.db, &AccountCode::site_payable(w.site)).await.unwrap().natural, Cents(3000));
+}
+
 ledger::both_engines!(
     redeem_post_and_replay,
     every_refusal_reason,
     exactly_once_under_concurrency,
-    verify_changes_nothing
+    verify_changes_nothing,
+    offline_batch
 );

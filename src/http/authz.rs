@@ -95,6 +95,7 @@ pub const POLICIES: &[RoutePolicy] = &[
     rule("POST", "/api/v1/sites/{id}/accreditation", Access::OperatorManager),
     rule("POST", "/api/v1/sites/{id}/verify", Access::SiteMembers),
     rule("POST", "/api/v1/sites/{id}/redemptions", Access::SiteMembers),
+    rule("POST", "/api/v1/sites/{id}/redemptions/batch", Access::SiteMembers),
 ];
 
 pub fn policy_for(method: &Method, path: &str) -> Option<Access> {

@@ -57,4 +57,5 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sites::accreditation))
         .routes(routes!(sites::verify))
         .routes(routes!(sites::redeem))
+        .routes(routes!(sites::redeem_batch))
 }

@@ -196,6 +196,40 @@ pub struct RedeemBody {
     idempotency_key: String,
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    /// Scans queued while offline: each with its own idempotency key and performed-at time.
+    #[schema(value_type = Vec<Object>)]
+    items: Vec<RedeemBody>,
+}
+
+/// Syncs scans queued on a device while offline (the site's members): per-item results.
+#[utoipa::path(post, path = "/api/v1/sites/{id}/redemptions/batch", tag = "passage", request_body = Batch, responses((status = 200, body = Vec<Object>)))]
+pub async fn redeem_batch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(b): Json<Batch>,
+) -> ApiResult<Json<Vec<redeem::BatchItem>>> {
+    require_site(&caller, id)?;
+    let items: Vec<RedeemRequest> = b
+        .items
+        .into_iter()
+        .map(|i| RedeemRequest {
+            site_id: id,
+            place_id: i.place_id,
+            service_code: i.service_code,
+            vouchers: i.vouchers,
+            performed_at: i.performed_at,
+            idempotency_key: i.idempotency_key,
+            scanned_by: Some(caller.user_id),
+        })
+        .collect();
+    let max_age = chrono::Duration::days(i64::from(state.config.offline_max_age_days));
+    Ok(Json(redeem::redeem_batch(&state.db, &state.keys, &items, max_age).await?))
+}
+
 /// Redeems vouchers for a delivered service (the site's members). 201 when recorded, 200 for a
 /// retry of the same request; the answer includes the site's new payable balance.
 #[utoipa::path(post, path = "/api/v1/sites/{id}/redemptions", tag = "passage", request_body = RedeemBody, responses((status = 201, body = Object), (status = 409, body = crate::http::problem::Problem)))]
