@@ -33,6 +33,10 @@ pub struct Config {
     pub seal_interval: Duration,
     /// `PASSERELLE_OFFLINE_MAX_AGE_DAYS`: oldest offline scan accepted in a sync.
     pub offline_max_age_days: u32,
+    /// `PASSERELLE_SCANS_PER_MINUTE_PER_USER`: verify and redeem calls a minute per user.
+    pub scans_per_minute_per_user: u32,
+    /// `PASSERELLE_SCANS_PER_MINUTE_PER_SITE`: verify and redeem calls a minute per site.
+    pub scans_per_minute_per_site: u32,
 }
 
 /// The file form: every key optional.
@@ -51,6 +55,8 @@ struct FileConfig {
     redemption_fee_bps: Option<u32>,
     seal_interval_ms: Option<u64>,
     offline_max_age_days: Option<u32>,
+    scans_per_minute_per_user: Option<u32>,
+    scans_per_minute_per_site: Option<u32>,
 }
 
 /// A configuration error names the setting and says what is wrong.
@@ -165,7 +171,29 @@ impl Config {
         if !(1..=366).contains(&offline_max_age_days) {
             return Err(bad("PASSERELLE_OFFLINE_MAX_AGE_DAYS", "entre 1 et 366 jours"));
         }
+        let scans_per_minute_per_user: u32 = pick(
+            env,
+            "PASSERELLE_SCANS_PER_MINUTE_PER_USER",
+            file.scans_per_minute_per_user.map(|v| v.to_string()),
+            "600",
+        )?;
+        let scans_per_minute_per_site: u32 = pick(
+            env,
+            "PASSERELLE_SCANS_PER_MINUTE_PER_SITE",
+            file.scans_per_minute_per_site.map(|v| v.to_string()),
+            "3000",
+        )?;
+        for (name, v) in [
+            ("PASSERELLE_SCANS_PER_MINUTE_PER_USER", scans_per_minute_per_user),
+            ("PASSERELLE_SCANS_PER_MINUTE_PER_SITE", scans_per_minute_per_site),
+        ] {
+            if !(1..=10_000_000).contains(&v) {
+                return Err(bad(name, "entre 1 et 10000000"));
+            }
+        }
         Ok(Config {
+            scans_per_minute_per_user,
+            scans_per_minute_per_site,
             offline_max_age_days,
             database_url,
             listen,

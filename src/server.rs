@@ -32,12 +32,9 @@ pub async fn serve_until(
     }
     crate::http::metrics::handle();
     let sealer = tokio::spawn(seal_loop(db.clone(), config.seal_interval, stop_rx));
-    let state = AppState {
-        db: db.clone(),
-        config: Arc::new(config),
-        keys: Arc::new(keys),
-        limits: crate::http::limits::Limits::new(60),
-    };
+    let limits =
+        crate::http::limits::Limits::new(60, config.scans_per_minute_per_user, config.scans_per_minute_per_site);
+    let state = AppState { db: db.clone(), config: Arc::new(config), keys: Arc::new(keys), limits };
     let addr = listener.local_addr().map_err(CliError::new)?;
     tracing::info!(%addr, engine = db.engine().as_str(), "Passerelle écoute");
     let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())

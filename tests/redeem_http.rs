@@ -84,6 +84,22 @@ async fn sixty_four_at_once(tdb: TestDb) {
     assert_eq!(report["ok"], true, "{report}");
 }
 
+async fn scans_are_rate_limited(tdb: TestDb) {
+    let s = TestServer::start_with(tdb, &[("PASSERELLE_SCANS_PER_MINUTE_PER_USER", "5")]).await;
+    let site = s.who("site_a_member").organisation_id;
+    let (code, place) = (voucher(&s).await, place(&s, site).await);
+    let path = format!("/api/v1/sites/{site}/verify");
+    let body = json!({"place_id": place, "service_code": "DEM-ACCOMP", "vouchers": [code]});
+    for _ in 0..5 {
+        assert_eq!(s.post("site_a_member", &path, body.clone()).send().await.unwrap().status(), StatusCode::OK);
+    }
+    let limited = s.post("site_a_member", &path, body.clone()).send().await.unwrap();
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers().contains_key("retry-after"));
+    // The limit is per user: a colleague at the same site can still scan.
+    assert_eq!(s.post("site_a_manager", &path, body).send().await.unwrap().status(), StatusCode::OK);
+}
+
 struct Server(Child);
 
 impl Drop for Server {
@@ -134,4 +150,4 @@ async fn two_server_processes_on_postgres() {
     assert!(report.is_ok(), "{report:?}");
 }
 
-ledger::both_engines!(sixty_four_at_once);
+ledger::both_engines!(sixty_four_at_once, scans_are_rate_limited);

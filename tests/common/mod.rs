@@ -51,9 +51,16 @@ pub fn valid_siret(prefix13: &str) -> issuer::Siret {
 }
 
 pub fn test_config(url: &str, key_dir: &std::path::Path) -> Config {
+    test_config_with(url, key_dir, &[])
+}
+
+/// The test configuration with some settings overridden.
+pub fn test_config_with(url: &str, key_dir: &std::path::Path, extra: &[(&str, &str)]) -> Config {
     let url = url.to_owned();
     let key_dir = key_dir.display().to_string();
+    let extra: Vec<(String, String)> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     Config::from_sources(None, &move |k| match k {
+        _ if extra.iter().any(|(e, _)| e == k) => extra.iter().find(|(e, _)| e == k).map(|(_, v)| v.clone()),
         "DATABASE_URL" => Some(url.clone()),
         "PASSERELLE_KEY_DIR" => Some(key_dir.clone()),
         "PASSERELLE_LISTEN" => Some("127.0.0.1:0".into()),
@@ -67,9 +74,14 @@ pub fn test_config(url: &str, key_dir: &std::path::Path) -> Config {
 impl TestServer {
     /// Seeds the fixture organisations and users, then serves on 127.0.0.1 with a random port.
     pub async fn start(tdb: TestDb) -> TestServer {
+        Self::start_with(tdb, &[]).await
+    }
+
+    /// Starts with some settings overridden, e.g. `[("PASSERELLE_SCANS_PER_MINUTE_PER_USER", "5")]`.
+    pub async fn start_with(tdb: TestDb, settings: &[(&str, &str)]) -> TestServer {
         let keys = tempfile::tempdir().unwrap();
         issuer::keys::KeyRing::generate(keys.path()).unwrap();
-        let config = test_config(&tdb.url, keys.path());
+        let config = test_config_with(&tdb.url, keys.path(), settings);
         let mut org_ids: HashMap<&str, i64> = HashMap::new();
         let mut people = HashMap::new();
         let mut tx = tdb.db.begin().await.unwrap();

@@ -180,6 +180,7 @@ pub async fn verify(
     Json(b): Json<VerifyRequest>,
 ) -> ApiResult<Json<Vec<Verdict>>> {
     require_site(&caller, id)?;
+    state.limits.check_scan(caller.user_id, id)?;
     let at = b.performed_at.unwrap_or_else(ledger::time::now);
     Ok(Json(redeem::verify(&state.db, &state.keys, id, b.place_id, &b.service_code, &b.vouchers, at).await?))
 }
@@ -213,6 +214,7 @@ pub async fn redeem_batch(
     Json(b): Json<Batch>,
 ) -> ApiResult<Json<Vec<redeem::BatchItem>>> {
     require_site(&caller, id)?;
+    state.limits.check_scan(caller.user_id, id)?;
     let items: Vec<RedeemRequest> = b
         .items
         .into_iter()
@@ -240,6 +242,7 @@ pub async fn redeem(
     Json(b): Json<RedeemBody>,
 ) -> ApiResult<(StatusCode, Json<Redeemed>)> {
     require_site(&caller, id)?;
+    state.limits.check_scan(caller.user_id, id)?;
     let req = RedeemRequest {
         site_id: id,
         place_id: b.place_id,
