@@ -2,5 +2,6 @@
 
 pub mod bank;
 pub mod catalogue;
+pub mod import;
 pub mod redeem;
 pub mod sites;

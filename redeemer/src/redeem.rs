@@ -183,6 +183,15 @@ pub async fn redeem(db: &Db, keys: &KeyRing, req: &RedeemRequest) -> Result<Rede
         match redeem_once(db, keys, req, performed_at, key, &hash).await {
             // Two requests with the same key at once: the loser finds the winner's result.
             Err(RedeemError::Db(e)) if attempt == 0 && ledger::db::is_unique_violation(&e) => continue,
+            // A refusal may come from this very request, sent twice at once and recorded by the
+            // other copy in the meantime (its voucher then reads as used): answer with its result.
+            Err(RedeemError::Refused(r)) => {
+                let mut conn = db.pool().acquire().await?;
+                return match replay(&mut conn, key, &hash).await? {
+                    Some(done) => Ok(done),
+                    None => Err(RedeemError::Refused(r)),
+                };
+            }
             other => return other,
         }
     }
@@ -375,13 +384,8 @@ async fn redeem_once(
     .execute(&mut *tx)
     .await?;
     if changed.rows_affected() != rows.len() as u64 {
-        // Another request took a voucher first: if it was this same request (same key, sent
-        // twice), its result is the answer.
+        // Another request took a voucher first (the caller checks whether it was this same one).
         drop(tx);
-        let mut conn = db.pool().acquire().await?;
-        if let Some(done) = replay(&mut conn, key, hash).await? {
-            return Ok(done);
-        }
         return Err(refuse(
             "already_redeemed",
             "Ce chèque vient d'être utilisé.",

@@ -85,6 +85,21 @@ pub async fn create(
     Ok(org.id)
 }
 
+/// Creates a pending site with no payout account yet (imported from the national open data).
+pub async fn create_pending(conn: &mut AnyConnection, name: &str, siret: &Siret) -> Result<i64, IssuerError> {
+    let org = organisations::create(conn, OrgKind::Site, name, Some(siret)).await.map_err(|e| match e {
+        organisations::OrganisationError::SiretTaken(_) => IssuerError::conflict("siret_taken", e.to_string()),
+        organisations::OrganisationError::BadName => IssuerError::invalid("invalid_name", e.to_string()),
+        organisations::OrganisationError::Db(db) => IssuerError::Db(db),
+    })?;
+    sqlx::query("INSERT INTO sites (organisation_id, status, updated_at) VALUES ($1, 'pending', $2)")
+        .bind(org.id)
+        .bind(time::to_micros(time::now()))
+        .execute(&mut *conn)
+        .await?;
+    Ok(org.id)
+}
+
 /// Adds a place where the site works. Opening hours use the OpenStreetMap syntax.
 pub async fn add_place(
     conn: &mut AnyConnection,
