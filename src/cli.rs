@@ -65,9 +65,30 @@ pub enum Command {
     /// Signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Mediation sites: import from the national open data, accreditation.
+    #[command(subcommand)]
+    Site(SiteCommand),
     /// Load generators for the benchmarks in bench/.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SiteCommand {
+    /// Import places from a CSV file in the national open-data standard: valid rows become
+    /// pending sites, invalid rows are listed with their line; nothing is half-imported.
+    Import {
+        #[arg(value_name = "FICHIER.csv")]
+        file: PathBuf,
+    },
+    /// Accredit a site until a date.
+    Accredit {
+        id: i64,
+        #[arg(long)]
+        until: chrono::NaiveDate,
+        #[arg(long, default_value = "Accréditation")]
+        comment: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -294,6 +315,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             commands::demo::run(config, listen, &database, !no_serve).await.map(|_| ExitCode::SUCCESS)
         }
         Command::Ledger(cmd) => commands::ledger::run(&config, cmd).await,
+        Command::Site(cmd) => commands::site(&config, cmd).await,
         Command::Key(cmd) => commands::key(&config, cmd).map(|_| ExitCode::SUCCESS),
         Command::Funder(cmd) => commands::issuer::funder(&config, cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Prescriber(cmd) => commands::issuer::prescriber(&config, cmd).await.map(|_| ExitCode::SUCCESS),

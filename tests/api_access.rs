@@ -161,6 +161,7 @@ fn cases() -> Vec<Case> {
         Case { method: Method::POST, template: "/api/v1/catalogue/{code}/retire", expect: op_manager_only },
         Case { method: Method::GET, template: "/api/v1/sites", expect: |w| if is_op(w) { Ok } else { Forbidden } },
         Case { method: Method::POST, template: "/api/v1/sites", expect: op_manager_only },
+        Case { method: Method::POST, template: "/api/v1/sites/import", expect: op_manager_only },
         Case {
             method: Method::GET,
             template: "/api/v1/sites/{id}",
@@ -384,6 +385,11 @@ async fn call(s: &TestServer, t: &Targets, case: &Case, who: &str, counter: usiz
     let mut req = s.client.request(case.method.clone(), s.url(&path)).bearer_auth(&s.who(who).token);
     if let Some(b) = body {
         req = req.json(&b);
+    }
+    if case.template == "/api/v1/sites/import" {
+        req = req
+            .header("content-type", "text/csv")
+            .body(include_bytes!("../redeemer/tests/data/exemple-valide.csv").to_vec());
     }
     req.send().await.unwrap().status()
 }

@@ -200,6 +200,19 @@ async fn the_issuing_side_from_the_terminal(tdb: TestDb) {
     assert!(funders.contains("-100,00\u{a0}€"), "{funders}");
     let verify = ok(&tdb, d, &["ledger", "verify"]);
     assert!(verify.contains("tout concorde"), "{verify}");
+
+    // Sites from the national open data, then accredited.
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/redeemer/tests/data/exemple-valide.csv");
+    let imported = ok(&tdb, d, &["site", "import", example]);
+    assert!(imported.contains("1 lieu(x) importé(s), 0 déjà connu(s), 0 erreur(s)"), "{imported}");
+    let again = ok(&tdb, d, &["site", "import", example]);
+    assert!(again.contains("0 lieu(x) importé(s), 1 déjà connu(s)"), "{again}");
+    let site: i64 = sqlx::query_scalar("SELECT id FROM organisations WHERE siret = '43493312300029'")
+        .fetch_one(tdb.db.pool())
+        .await
+        .unwrap();
+    let accredited = ok(&tdb, d, &["site", "accredit", &site.to_string(), "--until", "2027-12-31"]);
+    assert!(accredited.contains("agréé jusqu'au 31/12/2027"), "{accredited}");
 }
 
 fn common_siret(prefix13: &str) -> String {

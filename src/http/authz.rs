@@ -89,6 +89,7 @@ pub const POLICIES: &[RoutePolicy] = &[
     rule("POST", "/api/v1/catalogue/{code}/retire", Access::OperatorManager),
     rule("GET", "/api/v1/sites", Access::Operator),
     rule("POST", "/api/v1/sites", Access::OperatorManager),
+    rule("POST", "/api/v1/sites/import", Access::OperatorManager),
     rule("GET", "/api/v1/sites/{id}", Access::Kinds(&[OrgKind::Site])),
     rule("POST", "/api/v1/sites/{id}/places", Access::SiteManagerOrOperatorManager),
     rule("PUT", "/api/v1/sites/{id}/services", Access::SiteManagerOrOperatorManager),

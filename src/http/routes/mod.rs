@@ -51,6 +51,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(catalogue::list, catalogue::upsert))
         .routes(routes!(catalogue::retire))
         .routes(routes!(sites::list, sites::create))
+        .routes(routes!(sites::import))
         .routes(routes!(sites::get))
         .routes(routes!(sites::add_place))
         .routes(routes!(sites::set_services))

@@ -45,6 +45,30 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(sites::get(&state.db, id).await?.ok_or_else(ApiError::not_found)?)))
 }
 
+/// Imports places from a CSV file in the national open-data standard of mediation places
+/// (operator managers): valid rows become pending sites, invalid rows are reported by line.
+#[utoipa::path(post, path = "/api/v1/sites/import", tag = "lieux", request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = Object)))]
+pub async fn import(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<redeemer::import::ImportReport>> {
+    let report = redeemer::import::import_csv(&state.db, &body).await?;
+    let mut tx = state.db.begin().await?;
+    audit::record(
+        &mut tx,
+        actor(&caller),
+        "sites.import",
+        "file",
+        body.len(),
+        serde_json::json!({"imported": report.imported, "errors": report.errors.len()}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(report))
+}
+
 /// All sites (operator).
 #[utoipa::path(get, path = "/api/v1/sites", tag = "lieux", responses((status = 200, body = Vec<Object>)))]
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<Site>>> {
