@@ -69,29 +69,20 @@ pub async fn create(
     if holder.is_empty() || holder.chars().count() > 140 {
         return Err(IssuerError::invalid("invalid_holder", "titulaire du compte : de 1 à 140 caractères"));
     }
-    let org = organisations::create(conn, OrgKind::Site, name, Some(siret)).await.map_err(|e| match e {
-        organisations::OrganisationError::SiretTaken(_) => IssuerError::conflict("siret_taken", e.to_string()),
-        organisations::OrganisationError::BadName => IssuerError::invalid("invalid_name", e.to_string()),
-        organisations::OrganisationError::Db(db) => IssuerError::Db(db),
-    })?;
-    sqlx::query("INSERT INTO sites (organisation_id, iban, bic, account_holder, status, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5)")
-        .bind(org.id)
+    let id = create_pending(conn, name, siret).await?;
+    sqlx::query("UPDATE sites SET iban = $1, bic = $2, account_holder = $3 WHERE organisation_id = $4")
         .bind(iban.as_str())
         .bind(bic.as_str())
         .bind(holder)
-        .bind(time::to_micros(time::now()))
+        .bind(id)
         .execute(&mut *conn)
         .await?;
-    Ok(org.id)
+    Ok(id)
 }
 
 /// Creates a pending site with no payout account yet (imported from the national open data).
 pub async fn create_pending(conn: &mut AnyConnection, name: &str, siret: &Siret) -> Result<i64, IssuerError> {
-    let org = organisations::create(conn, OrgKind::Site, name, Some(siret)).await.map_err(|e| match e {
-        organisations::OrganisationError::SiretTaken(_) => IssuerError::conflict("siret_taken", e.to_string()),
-        organisations::OrganisationError::BadName => IssuerError::invalid("invalid_name", e.to_string()),
-        organisations::OrganisationError::Db(db) => IssuerError::Db(db),
-    })?;
+    let org = organisations::create(conn, OrgKind::Site, name, Some(siret)).await?;
     sqlx::query("INSERT INTO sites (organisation_id, status, updated_at) VALUES ($1, 'pending', $2)")
         .bind(org.id)
         .bind(time::to_micros(time::now()))
