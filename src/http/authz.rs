@@ -118,6 +118,11 @@ impl Caller {
         self.kind == OrgKind::Operator
     }
 
+    /// The caller as recorded in the audit trail.
+    pub fn actor(&self) -> crate::audit::Actor {
+        crate::audit::Actor { user_id: Some(self.user_id), organisation_id: Some(self.organisation_id) }
+    }
+
     pub fn is_manager(&self) -> bool {
         self.role == Role::Manager
     }

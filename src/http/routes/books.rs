@@ -5,7 +5,6 @@ use crate::http::AppState;
 use crate::http::authz::Caller;
 use crate::http::problem::{ApiError, ApiResult, Json, Path, Query};
 use crate::http::routes::orders::visible_order;
-use crate::http::routes::organisations::actor;
 use axum::extract::State;
 use issuer::books::{self, BeneficiaryProfile, Book, BookSelection, VoucherLine};
 use issuer::organisations::OrgKind;
@@ -135,7 +134,7 @@ pub async fn assign(
     let n = books::assign(&mut tx, &body.books, body.prescriber_id).await?;
     audit::record(
         &mut tx,
-        actor(&caller),
+        caller.actor(),
         "books.assign",
         "organisation",
         body.prescriber_id,
@@ -178,7 +177,7 @@ pub async fn distribute(
     .filter(|b| b.prescriber_id == Some(caller.organisation_id))
     .ok_or_else(ApiError::not_found)?;
     let book = books::distribute(&mut tx, book.id, caller.organisation_id, &body.profile, Some(caller.user_id)).await?;
-    audit::record(&mut tx, actor(&caller), "book.distribute", "book", &book.serial, serde_json::json!({})).await?;
+    audit::record(&mut tx, caller.actor(), "book.distribute", "book", &book.serial, serde_json::json!({})).await?;
     tx.commit().await?;
     Ok(Json(view(book, true)))
 }
@@ -211,7 +210,7 @@ pub async fn cancel(
     let c = books::cancel(&mut tx, book.id, &body.reason).await?;
     audit::record(
         &mut tx,
-        actor(&caller),
+        caller.actor(),
         "book.cancel",
         "book",
         &c.book.serial,

@@ -4,7 +4,6 @@ use crate::audit;
 use crate::http::AppState;
 use crate::http::authz::Caller;
 use crate::http::problem::{ApiResult, Json, Path};
-use crate::http::routes::organisations::actor;
 use axum::extract::State;
 use axum::http::StatusCode;
 use redeemer::catalogue::{self, Service};
@@ -42,7 +41,7 @@ pub async fn upsert(
     catalogue::upsert(&mut tx, &body).await?;
     audit::record(
         &mut tx,
-        actor(&caller),
+        caller.actor(),
         "catalogue.upsert",
         "service",
         &body.code,
@@ -58,7 +57,7 @@ pub async fn upsert(
 pub async fn retire(State(state): State<AppState>, caller: Caller, Path(code): Path<String>) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
     catalogue::retire(&mut tx, &code).await?;
-    audit::record(&mut tx, actor(&caller), "catalogue.retire", "service", &code, serde_json::json!({})).await?;
+    audit::record(&mut tx, caller.actor(), "catalogue.retire", "service", &code, serde_json::json!({})).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

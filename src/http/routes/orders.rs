@@ -4,7 +4,6 @@ use crate::audit;
 use crate::http::AppState;
 use crate::http::authz::Caller;
 use crate::http::problem::{ApiError, ApiResult, Json, Path};
-use crate::http::routes::organisations::actor;
 use axum::extract::State;
 use axum::http::StatusCode;
 use issuer::orders::{self, FeeTerms, NewOrder, Order};
@@ -99,7 +98,7 @@ pub async fn create(
     let order = orders::create(&mut tx, &body, fees, Some(caller.user_id)).await?;
     audit::record(
         &mut tx,
-        actor(&caller),
+        caller.actor(),
         "order.create",
         "order",
         order.id,
@@ -121,7 +120,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<i
 pub async fn confirm(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<OrderView>> {
     let mut tx = state.db.begin().await?;
     let order = orders::confirm(&mut tx, id).await?;
-    audit::record(&mut tx, actor(&caller), "order.confirm", "order", id, serde_json::json!({})).await?;
+    audit::record(&mut tx, caller.actor(), "order.confirm", "order", id, serde_json::json!({})).await?;
     tx.commit().await?;
     Ok(Json(order.into()))
 }
@@ -131,7 +130,7 @@ pub async fn confirm(State(state): State<AppState>, caller: Caller, Path(id): Pa
 pub async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<OrderView>> {
     let mut tx = state.db.begin().await?;
     let order = orders::cancel(&mut tx, id).await?;
-    audit::record(&mut tx, actor(&caller), "order.cancel", "order", id, serde_json::json!({})).await?;
+    audit::record(&mut tx, caller.actor(), "order.cancel", "order", id, serde_json::json!({})).await?;
     tx.commit().await?;
     Ok(Json(order.into()))
 }
@@ -188,7 +187,7 @@ pub async fn issue(
     }
     {
         let mut tx = state.db.begin().await?;
-        audit::record(&mut tx, actor(&caller), "order.issue", "order", id, serde_json::json!({})).await?;
+        audit::record(&mut tx, caller.actor(), "order.issue", "order", id, serde_json::json!({})).await?;
         tx.commit().await?;
     }
     let (db, keys) = (state.db.clone(), state.keys.clone());

@@ -1,4 +1,4 @@
-use crate::audit::{self, Actor};
+use crate::audit;
 use crate::http::AppState;
 use crate::http::authz::Caller;
 use crate::http::problem::{ApiError, ApiResult, Json, Path, Query};
@@ -56,7 +56,7 @@ pub async fn create(
     let org = organisations::create(&mut tx, body.kind, &body.name, siret.as_ref()).await?;
     audit::record(
         &mut tx,
-        actor(&caller),
+        caller.actor(),
         "organisation.create",
         "organisation",
         org.id,
@@ -129,7 +129,7 @@ pub async fn create_user(
     let user = users::create(&mut tx, id, &body.email, &body.display_name, body.role, &one_time_password).await?;
     audit::record(
         &mut tx,
-        actor(&caller),
+        caller.actor(),
         "user.create",
         "user",
         user.id,
@@ -138,10 +138,6 @@ pub async fn create_user(
     .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(CreatedUser { user, one_time_password })))
-}
-
-pub fn actor(caller: &Caller) -> Actor {
-    Actor { user_id: Some(caller.user_id), organisation_id: Some(caller.organisation_id) }
 }
 
 /// An organisation as the API shows it.

@@ -4,7 +4,6 @@ use crate::audit;
 use crate::http::AppState;
 use crate::http::authz::Caller;
 use crate::http::problem::{ApiResult, Json, Path};
-use crate::http::routes::organisations::actor;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
@@ -68,7 +67,7 @@ pub async fn record(
     .await?;
     audit::record(
         &mut tx,
-        actor(&caller),
+        caller.actor(),
         "payment.record",
         "funder_payment",
         p.id,

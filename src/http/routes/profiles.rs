@@ -4,7 +4,6 @@ use crate::audit;
 use crate::http::AppState;
 use crate::http::authz::Caller;
 use crate::http::problem::{ApiError, ApiResult, Json, Path};
-use crate::http::routes::organisations::actor;
 use axum::extract::State;
 use axum::http::StatusCode;
 use issuer::organisations::OrgKind;
@@ -77,7 +76,7 @@ async fn create(
     let p = profiles::create(&mut tx, kind, &body.name, &siret, body.category.trim(), territory).await?;
     audit::record(
         &mut tx,
-        actor(caller),
+        caller.actor(),
         &format!("{}.create", kind.as_str()),
         "organisation",
         p.organisation.id,
@@ -104,7 +103,7 @@ async fn update(
             .await?;
     audit::record(
         &mut tx,
-        actor(caller),
+        caller.actor(),
         &format!("{}.update", kind.as_str()),
         "organisation",
         id,

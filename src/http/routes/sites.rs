@@ -4,7 +4,6 @@ use crate::audit;
 use crate::http::AppState;
 use crate::http::authz::Caller;
 use crate::http::problem::{ApiError, ApiResult, Json, Path};
-use crate::http::routes::organisations::actor;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -12,10 +11,6 @@ use redeemer::redeem::{self, RedeemRequest, Redeemed, Verdict};
 use redeemer::sites::{self, Accreditation, Site};
 use serde::Deserialize;
 use utoipa::ToSchema;
-
-fn require_site(caller: &Caller, site: i64) -> ApiResult<()> {
-    caller.require_org(site)
-}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -39,7 +34,7 @@ pub async fn create(
     let bic = b.bic.parse().map_err(|e| ApiError::unprocessable("invalid_bic", e))?;
     let mut tx = state.db.begin().await?;
     let id = sites::create(&mut tx, &b.name, &siret, &iban, &bic, &b.account_holder).await?;
-    audit::record(&mut tx, actor(&caller), "site.create", "organisation", id, serde_json::json!({"name": b.name}))
+    audit::record(&mut tx, caller.actor(), "site.create", "organisation", id, serde_json::json!({"name": b.name}))
         .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(sites::get(&state.db, id).await?.ok_or_else(ApiError::not_found)?)))
@@ -58,7 +53,7 @@ pub async fn import(
     let mut tx = state.db.begin().await?;
     audit::record(
         &mut tx,
-        actor(&caller),
+        caller.actor(),
         "sites.import",
         "file",
         body.len(),
@@ -84,7 +79,7 @@ pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<Site>>> {
 /// One site (operator, or its own members).
 #[utoipa::path(get, path = "/api/v1/sites/{id}", tag = "lieux", responses((status = 200, body = Object)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<Site>> {
-    require_site(&caller, id)?;
+    caller.require_org(id)?;
     Ok(Json(sites::get(&state.db, id).await?.ok_or_else(ApiError::not_found)?))
 }
 
@@ -106,11 +101,11 @@ pub async fn add_place(
     Path(id): Path<i64>,
     Json(b): Json<NewPlace>,
 ) -> ApiResult<(StatusCode, Json<Site>)> {
-    require_site(&caller, id)?;
+    caller.require_org(id)?;
     sites::get(&state.db, id).await?.ok_or_else(ApiError::not_found)?;
     let mut tx = state.db.begin().await?;
     let place = sites::add_place(&mut tx, id, &b.name, &b.address, &b.commune_insee, &b.opening_hours).await?;
-    audit::record(&mut tx, actor(&caller), "site.place.add", "site_place", place, serde_json::json!({"site_id": id}))
+    audit::record(&mut tx, caller.actor(), "site.place.add", "site_place", place, serde_json::json!({"site_id": id}))
         .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(sites::get(&state.db, id).await?.ok_or_else(ApiError::not_found)?)))
@@ -130,14 +125,14 @@ pub async fn set_services(
     Path(id): Path<i64>,
     Json(b): Json<Services>,
 ) -> ApiResult<Json<Site>> {
-    require_site(&caller, id)?;
+    caller.require_org(id)?;
     sites::get(&state.db, id).await?.ok_or_else(ApiError::not_found)?;
     let codes: Vec<&str> = b.services.iter().map(String::as_str).collect();
     let mut tx = state.db.begin().await?;
     sites::set_services(&mut tx, id, &codes).await?;
     audit::record(
         &mut tx,
-        actor(&caller),
+        caller.actor(),
         "site.services",
         "organisation",
         id,
@@ -174,7 +169,7 @@ pub async fn accreditation(
     sites::decide(&mut tx, id, status, b.until, Some(caller.user_id), &b.comment).await?;
     audit::record(
         &mut tx,
-        actor(&caller),
+        caller.actor(),
         "site.accreditation",
         "organisation",
         id,
@@ -203,7 +198,7 @@ pub async fn verify(
     Path(id): Path<i64>,
     Json(b): Json<VerifyRequest>,
 ) -> ApiResult<Json<Vec<Verdict>>> {
-    require_site(&caller, id)?;
+    caller.require_org(id)?;
     state.limits.check_scan(caller.user_id, id)?;
     let at = b.performed_at.unwrap_or_else(ledger::time::now);
     Ok(Json(redeem::verify(&state.db, &state.keys, id, b.place_id, &b.service_code, &b.vouchers, at).await?))
@@ -237,7 +232,7 @@ pub async fn redeem_batch(
     Path(id): Path<i64>,
     Json(b): Json<Batch>,
 ) -> ApiResult<Json<Vec<redeem::BatchItem>>> {
-    require_site(&caller, id)?;
+    caller.require_org(id)?;
     state.limits.check_scan(caller.user_id, id)?;
     let items: Vec<RedeemRequest> = b
         .items
@@ -265,7 +260,7 @@ pub async fn redeem(
     Path(id): Path<i64>,
     Json(b): Json<RedeemBody>,
 ) -> ApiResult<(StatusCode, Json<Redeemed>)> {
-    require_site(&caller, id)?;
+    caller.require_org(id)?;
     state.limits.check_scan(caller.user_id, id)?;
     let req = RedeemRequest {
         site_id: id,

@@ -2,7 +2,6 @@ use crate::audit;
 use crate::http::AppState;
 use crate::http::authz::Caller;
 use crate::http::problem::{ApiError, ApiResult, Json, Path};
-use crate::http::routes::organisations::actor;
 use crate::identity::tokens::{self, TokenInfo};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -51,7 +50,7 @@ pub async fn create(
     };
     let mut tx = state.db.begin().await?;
     let (id, token) = tokens::create(&mut tx, caller.user_id, name, expires_at).await?;
-    audit::record(&mut tx, actor(&caller), "token.create", "api_token", id, serde_json::json!({"name": name})).await?;
+    audit::record(&mut tx, caller.actor(), "token.create", "api_token", id, serde_json::json!({"name": name})).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(CreatedToken { id, token, expires_at })))
 }
@@ -63,7 +62,7 @@ pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Pat
     if !tokens::revoke(&mut tx, caller.user_id, id).await? {
         return Err(ApiError::not_found());
     }
-    audit::record(&mut tx, actor(&caller), "token.revoke", "api_token", id, serde_json::json!({})).await?;
+    audit::record(&mut tx, caller.actor(), "token.revoke", "api_token", id, serde_json::json!({})).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
