@@ -177,6 +177,12 @@ fn cases() -> Vec<Case> {
         Case { method: Method::POST, template: "/api/v1/sites/{id}/verify", expect: site_a_scan },
         Case { method: Method::POST, template: "/api/v1/sites/{id}/redemptions", expect: site_a_scan },
         Case { method: Method::POST, template: "/api/v1/sites/{id}/redemptions/batch", expect: site_a_scan },
+        Case { method: Method::GET, template: "/api/v1/anomalies", expect: |w| if is_op(w) { Ok } else { Forbidden } },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/anomalies/{id}/dismiss",
+            expect: |w| if is_op(w) { Ok } else { Forbidden },
+        },
     ]
 }
 
@@ -308,6 +314,18 @@ async fn call(s: &TestServer, t: &Targets, case: &Case, who: &str, counter: usiz
         | "/api/v1/sites/{id}/verify"
         | "/api/v1/sites/{id}/redemptions"
         | "/api/v1/sites/{id}/redemptions/batch" => case.template.replace("{id}", &site_a.to_string()),
+        "/api/v1/anomalies/{id}/dismiss" => {
+            // A fresh open flag for each attempt.
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO anomalies (kind, dedup_key, site_id, detected_at, evidence) VALUES ('burst', $1, $2, 0, '{}') RETURNING id",
+            )
+            .bind(format!("matrix-{counter}"))
+            .bind(site_a)
+            .fetch_one(s.tdb.db.pool())
+            .await
+            .unwrap();
+            format!("/api/v1/anomalies/{id}/dismiss")
+        }
         "/api/v1/organisations/{id}" => format!("/api/v1/organisations/{funder_a}"),
         "/api/v1/organisations/{id}/users" => format!("/api/v1/organisations/{funder_a}/users"),
         "/api/v1/ledger/accounts/{code}/statement" => {
@@ -351,6 +369,7 @@ async fn call(s: &TestServer, t: &Targets, case: &Case, who: &str, counter: usiz
             Some(json!({"prescriber_id": prescriber, "books": {"serials": [issuer::issuance::serial(t.order, 1)]}}))
         }
         "/api/v1/books/{serial}/cancel" => Some(json!({"reason": "Carnet perdu"})),
+        "/api/v1/anomalies/{id}/dismiss" => Some(json!({"comment": "Vérifié avec le lieu"})),
         "/api/v1/catalogue" => Some(json!({
             "code": format!("NEW-{counter}"), "label": "Nouveau service", "category": "utilisation_securisee",
             "format": "collective", "duration_minutes": 60, "price_vouchers": 1,

@@ -104,18 +104,17 @@ fn check(
     if labels.is_empty() {
         bad("services", "au moins un service du référentiel".into());
     }
+    let hours = field(headers, record, "horaires");
+    if !hours.trim().is_empty()
+        && let Err(e) = crate::anomalies::check_opening_hours(hours)
+    {
+        bad("horaires", e);
+    }
     if !mine.is_empty() {
         errors.extend(mine);
         return None;
     }
-    Some(Valid {
-        siret: siret?,
-        name,
-        address,
-        insee: insee?,
-        hours: field(headers, record, "horaires").to_owned(),
-        categories,
-    })
+    Some(Valid { siret: siret?, name, address, insee: insee?, hours: hours.to_owned(), categories })
 }
 
 /// Imports a CSV file (UTF-8, comma-separated, with the standard's header).

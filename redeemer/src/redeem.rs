@@ -2,7 +2,10 @@
 //! whatever the concurrency; the voucher status changes, the redemption and its ledger posting
 //! commit in one database transaction or not at all.
 
+use crate::anomalies::{self, Thresholds};
 use crate::catalogue::Service;
+use crate::local_time;
+use crate::outcome::Outcome;
 use crate::sites::{self, Accreditation};
 use chrono::{DateTime, NaiveDate, Utc};
 use issuer::keys::KeyRing;
@@ -28,6 +31,8 @@ pub struct RedeemRequest {
     pub performed_at: Option<DateTime<Utc>>,
     pub idempotency_key: String,
     pub scanned_by: Option<i64>,
+    /// What the help achieved, when the mediator says.
+    pub outcome: Option<Outcome>,
 }
 
 /// Why a redemption was refused: a stable code, French words, and the voucher concerned.
@@ -77,6 +82,10 @@ fn request_hash(r: &RedeemRequest) -> Vec<u8> {
     match r.performed_at {
         Some(at) => h.update(time::to_micros(at).to_be_bytes()),
         None => h.update(b"now"),
+    }
+    if let Some(o) = &r.outcome {
+        h.update(o.result.as_str().as_bytes());
+        h.update([o.autonomy_before.map_or(0, |a| a.get()), o.autonomy_after.map_or(0, |a| a.get())]);
     }
     let mut codes: Vec<String> =
         r.vouchers.iter().map(|v| scan::parse(v).map(|s| s.code().canonical()).unwrap_or_else(|_| v.clone())).collect();
@@ -163,6 +172,24 @@ async fn replay(conn: &mut AnyConnection, key: &str, hash: &[u8]) -> Result<Opti
 /// Redeems vouchers for a service delivered by a site. A retried request with the same
 /// idempotency key returns the first result.
 pub async fn redeem(db: &Db, keys: &KeyRing, req: &RedeemRequest) -> Result<Redeemed, RedeemError> {
+    let result = redeem_checked(db, keys, req).await;
+    let rules = Thresholds::default();
+    let watched = match &result {
+        Ok(done) if !done.replayed => anomalies::after_redemption(db, &rules, done.redemption_id).await,
+        Err(RedeemError::Refused(r)) => {
+            let input = r.voucher.as_deref().unwrap_or_default();
+            anomalies::record_invalid(db, &rules, req.scanned_by, req.site_id, &[(r.code, input)]).await
+        }
+        _ => Ok(()),
+    };
+    if let Err(e) = watched {
+        // The redemption stands; only its review flags are missing.
+        tracing::warn!(error = %e, site = req.site_id, "anomaly detection failed");
+    }
+    result
+}
+
+async fn redeem_checked(db: &Db, keys: &KeyRing, req: &RedeemRequest) -> Result<Redeemed, RedeemError> {
     let key = req.idempotency_key.trim();
     if key.is_empty() || key.len() > 200 {
         return Err(refuse(
@@ -312,6 +339,7 @@ pub struct Verdict {
 
 /// Says for each input whether it can be redeemed here and now for this service, without
 /// changing anything. Problems of the site, place or service refuse the whole request.
+#[allow(clippy::too_many_arguments)]
 pub async fn verify(
     db: &Db,
     keys: &KeyRing,
@@ -320,12 +348,13 @@ pub async fn verify(
     service_code: &str,
     inputs: &[String],
     at: DateTime<Utc>,
+    scanned_by: Option<i64>,
 ) -> Result<Vec<Verdict>, RedeemError> {
     if inputs.is_empty() || inputs.len() > 50 {
         return Err(refuse("wrong_voucher_count", "Présentez de 1 à 50 chèques.", None));
     }
     let mut conn = db.pool().acquire().await?;
-    let ctx = context(&mut conn, site_id, place_id, service_code, at.date_naive()).await?;
+    let ctx = context(&mut conn, site_id, place_id, service_code, local_time::day(at)).await?;
     let mut out = Vec::with_capacity(inputs.len());
     for input in inputs {
         out.push(match check_voucher(&mut conn, keys, &ctx, input).await {
@@ -335,6 +364,12 @@ pub async fn verify(
             }
             Err(e) => return Err(e),
         });
+    }
+    drop(conn);
+    let refused: Vec<(&str, &str)> =
+        out.iter().filter_map(|v| v.refusal.as_ref().map(|r| (r.code, v.input.as_str()))).collect();
+    if let Err(e) = anomalies::record_invalid(db, &Thresholds::default(), scanned_by, site_id, &refused).await {
+        tracing::warn!(error = %e, site = site_id, "anomaly detection failed");
     }
     Ok(out)
 }
@@ -351,7 +386,7 @@ async fn redeem_once(
     if let Some(done) = replay(&mut tx, key, hash).await? {
         return Ok(done);
     }
-    let ctx = context(&mut tx, req.site_id, req.place_id, &req.service_code, performed_at.date_naive()).await?;
+    let ctx = context(&mut tx, req.site_id, req.place_id, &req.service_code, local_time::day(performed_at)).await?;
     let service = ctx.service.clone();
     if req.vouchers.len() != service.price_vouchers as usize {
         return Err(refuse(
@@ -415,9 +450,11 @@ async fn redeem_once(
         t = t.credit(AccountCode::fees(), Cents(fee));
     }
     let posted = ledger::post_in(&mut tx, &t).await?;
+    anomalies::count_redemption(&mut tx, req.site_id, ctx.day).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO redemptions (idempotency_key, request_hash, site_id, place_id, service_code, scanned_by, performed_at, recorded_at, \
-         voucher_count, value_cents, fee_cents, ledger_transaction) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+         voucher_count, value_cents, fee_cents, ledger_transaction, outcome, autonomy_before, autonomy_after) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
     )
     .bind(key)
     .bind(hash)
@@ -431,6 +468,9 @@ async fn redeem_once(
     .bind(value)
     .bind(fee)
     .bind(posted.transaction_id)
+    .bind(req.outcome.map(|o| o.result.as_str()))
+    .bind(req.outcome.and_then(|o| o.autonomy_before).map(i64::from))
+    .bind(req.outcome.and_then(|o| o.autonomy_after).map(i64::from))
     .fetch_one(&mut *tx)
     .await?;
     for r in &rows {

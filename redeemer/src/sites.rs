@@ -109,6 +109,10 @@ pub async fn add_place(
     if name.trim().is_empty() || address.trim().is_empty() {
         return Err(IssuerError::invalid("invalid_place", "le nom et l'adresse du lieu sont obligatoires"));
     }
+    if !opening_hours.trim().is_empty() {
+        crate::anomalies::check_opening_hours(opening_hours)
+            .map_err(|e| IssuerError::invalid("invalid_opening_hours", e))?;
+    }
     let id: i64 = sqlx::query_scalar("INSERT INTO site_places (site_id, name, address, commune_insee, opening_hours) VALUES ($1, $2, $3, $4, $5) RETURNING id")
         .bind(site)
         .bind(name.trim())

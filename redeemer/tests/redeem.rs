@@ -8,6 +8,7 @@ use issuer::territory::Territory;
 use issuer::{issuance, profiles};
 use ledger::testing::TestDb;
 use ledger::{AccountCode, Cents};
+use redeemer::anomalies::{self, Anomaly};
 use redeemer::redeem::{RedeemError, RedeemRequest, redeem};
 use redeemer::sites::{self, Accreditation};
 use std::sync::Arc;
@@ -114,6 +115,7 @@ fn req(w: &World, key: &str, service: &str, vouchers: &[&str], day: &str) -> Red
         performed_at: Some(at(day)),
         idempotency_key: key.into(),
         scanned_by: None,
+        outcome: None,
     }
 }
 
@@ -288,9 +290,10 @@ async fn verify_changes_nothing(t: TestDb) {
     let w = world(&t, 0).await;
     redeem(&t.db, &w.keys, &req(&w, "first", "DEM-ACCOMP", &[&w.codes[0]], "2025-06-01")).await.unwrap();
     let inputs = vec![w.codes[1].to_lowercase(), w.codes[0].clone(), "n'importe quoi".to_owned()];
-    let verdicts = redeemer::redeem::verify(&t.db, &w.keys, w.site, w.place, "DEM-ACCOMP", &inputs, at("2025-06-02"))
-        .await
-        .unwrap();
+    let verdicts =
+        redeemer::redeem::verify(&t.db, &w.keys, w.site, w.place, "DEM-ACCOMP", &inputs, at("2025-06-02"), None)
+            .await
+            .unwrap();
     let codes: Vec<Option<&str>> = verdicts.iter().map(|v| v.refusal.as_ref().map(|r| r.code)).collect();
     assert_eq!(codes, vec![None, Some("already_redeemed"), Some("invalid_character")]);
     assert_eq!(verdicts[0].face_value_cents, Some(1000));
@@ -302,6 +305,7 @@ async fn verify_changes_nothing(t: TestDb) {
         "DEM-ACCOMP",
         &inputs,
         at("2025-06-02"),
+        None,
     )
     .await;
     assert!(matches!(err, Err(RedeemError::Refused(ref r)) if r.code == "site_not_accredited"));
@@ -344,7 +348,160 @@ async fn offline_batch(t: TestDb) {
     assert_eq!(ledger::query::balance(&t.db, &AccountCode::site_payable(w.site)).await.unwrap().natural, Cents(3000));
 }
 
+/// Another accredited site in Gironde offering the everyday services; returns (site, place).
+async fn extra_site(t: &TestDb, name: &str, siret_prefix: &str, commune: &str) -> (i64, i64) {
+    let mut tx = t.db.begin().await.unwrap();
+    let iban = "FR7630006000011234567890189".parse().unwrap();
+    let bic = "BNPAFRPP".parse().unwrap();
+    let site = sites::create(&mut tx, name, &siret(siret_prefix), &iban, &bic, name).await.unwrap();
+    let place =
+        sites::add_place(&mut tx, site, "Accueil", "1 place de la Mairie", commune, "Mo-Su 08:00-20:00").await.unwrap();
+    sites::set_services(&mut tx, site, &["DEM-ACCOMP"]).await.unwrap();
+    sites::decide(&mut tx, site, Accreditation::Accredited, Some("2099-12-31".parse().unwrap()), None, "Agréé")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    (site, place)
+}
+
+fn utc(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn kinds(list: &[Anomaly]) -> Vec<&'static str> {
+    list.iter().map(|a| a.kind.as_str()).collect()
+}
+
+async fn anomalies_outside_hours_and_one_book_at_many_sites(t: TestDb) {
+    let w = world(&t, 0).await;
+    let c = &w.codes;
+    // Monday 2 June 2025, 12:00 in Paris: open (Mo-Sa 10:00-18:00). Nothing to flag.
+    let mut r = req(&w, "open", "DEM-ACCOMP", &[&c[0]], "2025-06-02");
+    r.performed_at = Some(utc("2025-06-02T10:00:00Z"));
+    redeem(&t.db, &w.keys, &r).await.unwrap();
+    assert!(anomalies::list(&t.db, true, 100).await.unwrap().is_empty());
+    // Same day at 21:40 in Paris: closed, beyond the 30 minutes of slack.
+    let mut late = req(&w, "late", "DEM-ACCOMP", &[&c[1]], "2025-06-02");
+    late.performed_at = Some(utc("2025-06-02T19:40:00Z"));
+    redeem(&t.db, &w.keys, &late).await.unwrap();
+    let flags = anomalies::list(&t.db, true, 100).await.unwrap();
+    assert_eq!(kinds(&flags), vec!["outside_opening_hours"]);
+    assert_eq!(flags[0].site_id, Some(w.site));
+    assert_eq!(flags[0].evidence["performed_at_local"], "2025-06-02 21:40");
+    assert_eq!(flags[0].evidence["opening_hours"], "Mo-Sa 10:00-18:00");
+    // 18:20 in Paris is within the slack: no flag.
+    let mut closing = req(&w, "closing", "DEM-ACCOMP", &[&c[2]], "2025-06-02");
+    closing.performed_at = Some(utc("2025-06-02T16:20:00Z"));
+    redeem(&t.db, &w.keys, &closing).await.unwrap();
+    assert_eq!(anomalies::list(&t.db, true, 100).await.unwrap().len(), 1);
+
+    // Book 1 (vouchers 0–9) already used at the first site on 2 June; two more sites that day.
+    let (b, b_place) = extra_site(&t, "Espace numérique de Bègles", "2133303900001", "33039").await;
+    let (d, d_place) = extra_site(&t, "Maison France services de Pessac", "2133318000001", "33318").await;
+    let mut at_b = req(&w, "b", "DEM-ACCOMP", &[&c[3]], "2025-06-02");
+    (at_b.site_id, at_b.place_id) = (b, b_place);
+    redeem(&t.db, &w.keys, &at_b).await.unwrap();
+    assert_eq!(anomalies::list(&t.db, true, 100).await.unwrap().len(), 1, "two sites are not many");
+    let mut at_d = req(&w, "d", "DEM-ACCOMP", &[&c[4]], "2025-06-02");
+    (at_d.site_id, at_d.place_id) = (d, d_place);
+    redeem(&t.db, &w.keys, &at_d).await.unwrap();
+    let flags = anomalies::list(&t.db, true, 100).await.unwrap();
+    assert_eq!(kinds(&flags), vec!["book_many_sites", "outside_opening_hours"]);
+    let evidence = &flags[0].evidence;
+    assert_eq!(evidence["sites"], 3);
+    assert_eq!(evidence["day"], "2025-06-02");
+    assert_eq!(evidence["uses"].as_array().unwrap().len(), 5);
+    assert!(evidence["book"].as_str().unwrap().ends_with("-00001"));
+    // A fourth use the same day refreshes the open flag instead of raising a second one.
+    let mut again = req(&w, "d2", "DEM-ACCOMP", &[&c[5]], "2025-06-02");
+    (again.site_id, again.place_id) = (d, d_place);
+    redeem(&t.db, &w.keys, &again).await.unwrap();
+    let flags = anomalies::list(&t.db, true, 100).await.unwrap();
+    assert_eq!(flags.len(), 2);
+    assert_eq!(flags[0].evidence["uses"].as_array().unwrap().len(), 6);
+    // Another book used at one site only: nothing new.
+    redeem(&t.db, &w.keys, &req(&w, "other-book", "DEM-ACCOMP", &[&c[10]], "2025-06-03")).await.unwrap();
+    assert_eq!(anomalies::list(&t.db, true, 100).await.unwrap().len(), 2);
+}
+
+async fn anomalies_burst_and_dismissal(t: TestDb) {
+    let w = world(&t, 0).await;
+    let c = &w.codes;
+    let at = |day: &str, i: usize| utc(&format!("{day}T{:02}:{:02}:00Z", 8 + i / 6, (i % 6) * 10));
+    // History: one redemption on each of two earlier days.
+    for (i, day) in ["2025-06-02", "2025-06-03"].into_iter().enumerate() {
+        let mut r = req(&w, &format!("h{i}"), "DEM-ACCOMP", &[&c[i]], day);
+        r.performed_at = Some(at(day, 0));
+        redeem(&t.db, &w.keys, &r).await.unwrap();
+    }
+    // A day with 20 redemptions: the 19th raises nothing, the 20th is a burst (max(20, 3 × 1)).
+    for i in 0..20 {
+        let mut r = req(&w, &format!("burst{i}"), "DEM-ACCOMP", &[&c[2 + i]], "2025-06-04");
+        r.performed_at = Some(at("2025-06-04", i));
+        redeem(&t.db, &w.keys, &r).await.unwrap();
+        let bursts =
+            anomalies::list(&t.db, true, 100).await.unwrap().into_iter().filter(|a| a.kind.as_str() == "burst").count();
+        assert_eq!(bursts, usize::from(i == 19), "after {} redemptions", i + 1);
+    }
+    let flags = anomalies::list(&t.db, true, 100).await.unwrap();
+    assert_eq!(kinds(&flags), vec!["burst"]);
+    let burst = &flags[0];
+    assert_eq!(
+        (&burst.evidence["redemptions"], &burst.evidence["threshold"], &burst.evidence["active_days_before"]),
+        (&serde_json::json!(20), &serde_json::json!(20), &serde_json::json!(2))
+    );
+    // Dismissal needs a comment, happens once, and a later detection does not reopen it.
+    let mut conn = t.db.pool().acquire().await.unwrap();
+    assert!(matches!(
+        anomalies::dismiss(&mut conn, burst.id, None, "  ").await,
+        Err(anomalies::DismissError::MissingComment)
+    ));
+    let done = anomalies::dismiss(&mut conn, burst.id, None, "Journée portes ouvertes à la médiathèque").await.unwrap();
+    assert_eq!(
+        (done.status.as_str(), done.comment.as_deref()),
+        ("dismissed", Some("Journée portes ouvertes à la médiathèque"))
+    );
+    assert!(matches!(
+        anomalies::dismiss(&mut conn, burst.id, None, "encore").await,
+        Err(anomalies::DismissError::AlreadyDismissed)
+    ));
+    assert!(matches!(anomalies::dismiss(&mut conn, 999_999, None, "x").await, Err(anomalies::DismissError::NotFound)));
+    drop(conn);
+    let mut r = req(&w, "burst-more", "DEM-ACCOMP", &[&c[22]], "2025-06-04");
+    r.performed_at = Some(at("2025-06-04", 21));
+    redeem(&t.db, &w.keys, &r).await.unwrap();
+    assert!(anomalies::list(&t.db, true, 100).await.unwrap().is_empty());
+    let all = anomalies::list(&t.db, false, 100).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].evidence["redemptions"], 20, "a dismissed flag keeps its evidence");
+}
+
+async fn anomalies_repeated_invalid_codes(t: TestDb) {
+    let w = world(&t, 0).await;
+    let day = at("2025-06-02");
+    // Valid vouchers that cannot be used (already redeemed) are mistakes, not invalid codes.
+    redeem(&t.db, &w.keys, &req(&w, "used", "DEM-ACCOMP", &[&w.codes[0]], "2025-06-02")).await.unwrap();
+    let used = vec![w.codes[0].clone(); 12];
+    redeemer::redeem::verify(&t.db, &w.keys, w.site, w.place, "DEM-ACCOMP", &used, day, None).await.unwrap();
+    assert!(anomalies::list(&t.db, true, 100).await.unwrap().is_empty());
+    // Nine invalid inputs through verify, then one through redeem: the tenth raises the flag.
+    let garbage: Vec<String> = (0..9).map(|i| format!("ABCD-EFGH-JKM{i}")).collect();
+    redeemer::redeem::verify(&t.db, &w.keys, w.site, w.place, "DEM-ACCOMP", &garbage, day, None).await.unwrap();
+    assert!(anomalies::list(&t.db, true, 100).await.unwrap().is_empty());
+    refusal(redeem(&t.db, &w.keys, &req(&w, "bad", "DEM-ACCOMP", &["0000-0000-0000-0"], "2025-06-02")).await);
+    let flags = anomalies::list(&t.db, true, 100).await.unwrap();
+    assert_eq!(kinds(&flags), vec!["repeated_invalid_codes"]);
+    let e = &flags[0].evidence;
+    assert_eq!(e["invalid_codes"], 10);
+    assert_eq!(e["site_id"], w.site);
+    assert_eq!(e["reasons"]["unknown"], 1);
+    assert_eq!(e["samples"].as_array().unwrap().len(), 5);
+}
+
 ledger::both_engines!(
+    anomalies_outside_hours_and_one_book_at_many_sites,
+    anomalies_burst_and_dismissal,
+    anomalies_repeated_invalid_codes,
     redeem_post_and_replay,
     every_refusal_reason,
     exactly_once_under_concurrency,

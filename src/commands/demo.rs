@@ -309,9 +309,10 @@ pub async fn seed(config: &Config) -> Result<(ledger::Db, Vec<DemoLogin>), CliEr
                 place_id: place,
                 service_code: service.into(),
                 vouchers,
-                performed_at: Some(now - chrono::Duration::days(days_ago) - chrono::Duration::hours(2)),
+                performed_at: Some(demo_time(now, days_ago, n as usize + i)),
                 idempotency_key: format!("demo-{n}-{i}"),
                 scanned_by: None,
+                outcome: Some(demo_outcome(n as usize + i)),
             };
             redeemer::redeem::redeem(&db, &keys, &req).await.map_err(CliError::new)?;
             i += if pair { 2 } else { 1 };
@@ -319,6 +320,36 @@ pub async fn seed(config: &Config) -> Result<(ledger::Db, Vec<DemoLogin>), CliEr
     }
     ledger::seal::seal_all(&db, 5_000).await.map_err(CliError::new)?;
     Ok((db, logins))
+}
+
+/// A weekday, during the demo places' opening hours — except one evening, which the operator
+/// finds among the anomalies.
+fn demo_time(now: chrono::DateTime<chrono::Utc>, days_ago: i64, k: usize) -> chrono::DateTime<chrono::Utc> {
+    use chrono::Datelike;
+    let mut day = redeemer::local_time::day(now) - chrono::Duration::days(days_ago);
+    while day.weekday().number_from_monday() > 5 {
+        day = day.pred_opt().unwrap_or(day);
+    }
+    let (hour, minute) =
+        if k == 8 { (20, 15) } else { [(9, 30), (10, 15), (11, 0), (14, 30), (15, 45), (16, 30)][k % 6] };
+    redeemer::local_time::at(day, hour, minute)
+}
+
+fn demo_outcome(k: usize) -> redeemer::outcome::Outcome {
+    use redeemer::outcome::{Autonomy, Outcome, OutcomeKind};
+    let result = [
+        OutcomeKind::ProcedureCompleted,
+        OutcomeKind::SkillAcquired,
+        OutcomeKind::ProcedureCompleted,
+        OutcomeKind::Referred,
+        OutcomeKind::NotCompleted,
+    ][k % 5];
+    let before = 1 + (k % 2) as i64;
+    Outcome {
+        result,
+        autonomy_before: Autonomy::try_from(before).ok(),
+        autonomy_after: Autonomy::try_from(before + (k % 3) as i64).ok(),
+    }
 }
 
 pub async fn run(mut config: Config, listen: SocketAddr, database: &Path, serve: bool) -> Result<(), CliError> {

@@ -97,6 +97,8 @@ pub const POLICIES: &[RoutePolicy] = &[
     rule("POST", "/api/v1/sites/{id}/verify", Access::SiteMembers),
     rule("POST", "/api/v1/sites/{id}/redemptions", Access::SiteMembers),
     rule("POST", "/api/v1/sites/{id}/redemptions/batch", Access::SiteMembers),
+    rule("GET", "/api/v1/anomalies", Access::Operator),
+    rule("POST", "/api/v1/anomalies/{id}/dismiss", Access::Operator),
 ];
 
 pub fn policy_for(method: &Method, path: &str) -> Option<Access> {

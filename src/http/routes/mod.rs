@@ -1,5 +1,6 @@
 //! `/api/v1` routes, one module per resource.
 
+pub mod anomalies;
 pub mod audit;
 pub mod books;
 pub mod catalogue;
@@ -59,4 +60,6 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sites::verify))
         .routes(routes!(sites::redeem))
         .routes(routes!(sites::redeem_batch))
+        .routes(routes!(anomalies::list))
+        .routes(routes!(anomalies::dismiss))
 }

@@ -7,6 +7,7 @@ use crate::http::problem::{ApiError, ApiResult, Json, Path};
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
+use redeemer::outcome::Outcome;
 use redeemer::redeem::{self, RedeemRequest, Redeemed, Verdict};
 use redeemer::sites::{self, Accreditation, Site};
 use serde::Deserialize;
@@ -201,7 +202,10 @@ pub async fn verify(
     caller.require_org(id)?;
     state.limits.check_scan(caller.user_id, id)?;
     let at = b.performed_at.unwrap_or_else(ledger::time::now);
-    Ok(Json(redeem::verify(&state.db, &state.keys, id, b.place_id, &b.service_code, &b.vouchers, at).await?))
+    Ok(Json(
+        redeem::verify(&state.db, &state.keys, id, b.place_id, &b.service_code, &b.vouchers, at, Some(caller.user_id))
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -214,6 +218,10 @@ pub struct RedeemBody {
     performed_at: Option<DateTime<Utc>>,
     /// Chosen by the client; a retry with the same key returns the first answer.
     idempotency_key: String,
+    /// What the help achieved: `result` (procedure_completed, skill_acquired, referred,
+    /// not_completed), `autonomy_before` and `autonomy_after` on a 1–4 scale.
+    #[schema(value_type = Option<Object>)]
+    outcome: Option<Outcome>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -245,6 +253,7 @@ pub async fn redeem_batch(
             performed_at: i.performed_at,
             idempotency_key: i.idempotency_key,
             scanned_by: Some(caller.user_id),
+            outcome: i.outcome,
         })
         .collect();
     let max_age = chrono::Duration::days(i64::from(state.config.offline_max_age_days));
@@ -270,6 +279,7 @@ pub async fn redeem(
         performed_at: b.performed_at,
         idempotency_key: b.idempotency_key,
         scanned_by: Some(caller.user_id),
+        outcome: b.outcome,
     };
     let done = redeem::redeem(&state.db, &state.keys, &req).await?;
     Ok((if done.replayed { StatusCode::OK } else { StatusCode::CREATED }, Json(done)))

@@ -1,0 +1,461 @@
+//! Anomaly flags (DESIGN §7): computed as redemptions and refused scans arrive, never blocking,
+//! listed for the operator with their evidence and dismissed with a comment.
+//!
+//! Each flag has a deduplication key (its kind, subject and period): detecting the same thing
+//! again refreshes the evidence of an open flag and leaves a dismissed one alone.
+
+use crate::local_time;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use ledger::{Db, time};
+use opening_hours::localization::Country;
+use opening_hours::{Context, OpeningHours, RuleKind};
+use serde::Serialize;
+use serde_json::json;
+use sqlx::{AnyConnection, Row};
+use std::collections::BTreeMap;
+
+/// What a flag is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Far more redemptions in a day than the site's usual volume.
+    Burst,
+    /// Vouchers of one book redeemed at many sites on the same day.
+    BookManySites,
+    /// A service recorded while the place was closed.
+    OutsideOpeningHours,
+    /// Many invalid codes scanned or typed from one account.
+    RepeatedInvalidCodes,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Burst => "burst",
+            Kind::BookManySites => "book_many_sites",
+            Kind::OutsideOpeningHours => "outside_opening_hours",
+            Kind::RepeatedInvalidCodes => "repeated_invalid_codes",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        [Kind::Burst, Kind::BookManySites, Kind::OutsideOpeningHours, Kind::RepeatedInvalidCodes]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Burst => "Pic d'activité inhabituel",
+            Kind::BookManySites => "Carnet utilisé dans plusieurs lieux le même jour",
+            Kind::OutsideOpeningHours => "Passage en dehors des horaires d'ouverture",
+            Kind::RepeatedInvalidCodes => "Codes invalides répétés",
+        }
+    }
+}
+
+/// When a flag is raised.
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholds {
+    /// A day is a burst from this many redemptions…
+    pub burst_min: i64,
+    /// …and when it reaches this multiple of the site's mean over its active days of the
+    /// previous four weeks.
+    pub burst_factor: i64,
+    /// Distinct sites using one book's vouchers on one day.
+    pub book_sites: i64,
+    /// Minutes of slack around opening hours (a service may end a little after closing).
+    pub opening_slack_minutes: i64,
+    /// Invalid codes from one account within `invalid_window_minutes`.
+    pub invalid_codes: i64,
+    pub invalid_window_minutes: i64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            burst_min: 20,
+            burst_factor: 3,
+            book_sites: 3,
+            opening_slack_minutes: 30,
+            invalid_codes: 10,
+            invalid_window_minutes: 60,
+        }
+    }
+}
+
+/// Refusal codes that mean "this is not a valid voucher" (as opposed to a valid voucher that
+/// cannot be used here or now).
+pub const INVALID_CODE_REASONS: &[&str] = &[
+    "too_long",
+    "not_a_voucher_url",
+    "invalid_length",
+    "invalid_character",
+    "invalid_check_character",
+    "invalid_token_length",
+    "invalid_token_character",
+    "unsupported_version",
+    "unknown_key",
+    "bad_signature",
+    "malformed_token",
+    "unknown",
+];
+
+async fn raise(
+    conn: &mut AnyConnection,
+    kind: Kind,
+    key: &str,
+    site: Option<i64>,
+    evidence: serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO anomalies (kind, dedup_key, site_id, detected_at, evidence) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (dedup_key) DO UPDATE SET evidence = excluded.evidence WHERE anomalies.status = 'open'",
+    )
+    .bind(kind.as_str())
+    .bind(key)
+    .bind(site)
+    .bind(time::to_micros(time::now()))
+    .bind(evidence.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Counts a redemption in its site's day; called inside the redemption's transaction.
+pub(crate) async fn count_redemption(conn: &mut AnyConnection, site: i64, day: NaiveDate) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO site_daily_redemptions (site_id, day, redemptions) VALUES ($1, $2, 1) \
+         ON CONFLICT (site_id, day) DO UPDATE SET redemptions = site_daily_redemptions.redemptions + 1",
+    )
+    .bind(site)
+    .bind(day.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Checks a recorded redemption against every rule.
+pub async fn after_redemption(db: &Db, rules: &Thresholds, redemption: i64) -> Result<(), sqlx::Error> {
+    let mut conn = db.pool().acquire().await?;
+    let row = sqlx::query(
+        "SELECT r.site_id, r.performed_at, p.id, p.name, p.opening_hours FROM redemptions r \
+         JOIN site_places p ON p.id = r.place_id WHERE r.id = $1",
+    )
+    .bind(redemption)
+    .fetch_one(&mut *conn)
+    .await?;
+    let site: i64 = row.try_get(0)?;
+    let at = time::from_micros(row.try_get(1)?);
+    let day = local_time::day(at);
+    burst(&mut conn, rules, site, day).await?;
+    book_many_sites(&mut conn, rules, redemption, day).await?;
+    let hours: String = row.try_get(4)?;
+    if closed_around(&hours, at, rules.opening_slack_minutes) {
+        let evidence = json!({
+            "redemption_id": redemption,
+            "place_id": row.try_get::<i64, _>(2)?,
+            "place": row.try_get::<String, _>(3)?,
+            "performed_at_local": local_time::local(at).format("%Y-%m-%d %H:%M").to_string(),
+            "opening_hours": hours,
+        });
+        raise(&mut conn, Kind::OutsideOpeningHours, &format!("hours:{redemption}"), Some(site), evidence).await?;
+    }
+    Ok(())
+}
+
+async fn burst(conn: &mut AnyConnection, rules: &Thresholds, site: i64, day: NaiveDate) -> Result<(), sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT day, redemptions FROM site_daily_redemptions WHERE site_id = $1 AND day >= $2 AND day <= $3",
+    )
+    .bind(site)
+    .bind((day - Duration::days(28)).to_string())
+    .bind(day.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let today = day.to_string();
+    let mut count = 0;
+    let mut history = Vec::new();
+    for r in rows {
+        let (d, n): (String, i64) = (r.try_get(0)?, r.try_get(1)?);
+        if d == today {
+            count = n;
+        } else {
+            history.push(n);
+        }
+    }
+    let active_days = history.len() as i64;
+    let total: i64 = history.iter().sum();
+    // ceil(factor × mean) without floating point.
+    let relative = (rules.burst_factor * total + active_days - 1).checked_div(active_days).unwrap_or(0);
+    let threshold = rules.burst_min.max(relative);
+    if count >= threshold {
+        let evidence = json!({
+            "day": today,
+            "redemptions": count,
+            "threshold": threshold,
+            "active_days_before": active_days,
+            "redemptions_before": total,
+        });
+        raise(conn, Kind::Burst, &format!("burst:{site}:{today}"), Some(site), evidence).await?;
+    }
+    Ok(())
+}
+
+async fn book_many_sites(
+    conn: &mut AnyConnection,
+    rules: &Thresholds,
+    redemption: i64,
+    day: NaiveDate,
+) -> Result<(), sqlx::Error> {
+    let books: Vec<(i64, String)> = sqlx::query(
+        "SELECT DISTINCT b.id, b.serial FROM redemption_vouchers rv JOIN vouchers v ON v.id = rv.voucher_id \
+         JOIN books b ON b.id = v.book_id WHERE rv.redemption_id = $1",
+    )
+    .bind(redemption)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect::<Result<_, sqlx::Error>>()?;
+    let (from, to) = local_time::day_bounds(day);
+    for (book, serial) in books {
+        let uses = sqlx::query(
+            "SELECT r.site_id, o.name, r.performed_at FROM vouchers v JOIN redemption_vouchers rv ON rv.voucher_id = v.id \
+             JOIN redemptions r ON r.id = rv.redemption_id JOIN organisations o ON o.id = r.site_id \
+             WHERE v.book_id = $1 AND r.performed_at >= $2 AND r.performed_at < $3 ORDER BY r.performed_at",
+        )
+        .bind(book)
+        .bind(time::to_micros(from))
+        .bind(time::to_micros(to))
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut sites = BTreeMap::new();
+        let mut evidence_uses = Vec::new();
+        for u in &uses {
+            let site: i64 = u.try_get(0)?;
+            let name: String = u.try_get(1)?;
+            let at = local_time::local(time::from_micros(u.try_get(2)?));
+            sites.insert(site, ());
+            evidence_uses.push(json!({"site_id": site, "site": name, "at_local": at.format("%H:%M").to_string()}));
+        }
+        if sites.len() as i64 >= rules.book_sites {
+            let evidence = json!({"book": serial, "day": day.to_string(), "sites": sites.len(), "uses": evidence_uses});
+            raise(conn, Kind::BookManySites, &format!("book:{book}:{day}"), None, evidence).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether the place is closed for the whole window around `at`. An empty or unreadable
+/// expression, or an unknown state, raises nothing.
+fn closed_around(hours: &str, at: DateTime<Utc>, slack_minutes: i64) -> bool {
+    let Some(oh) = parse_hours(hours) else { return false };
+    let slack = Duration::minutes(slack_minutes);
+    [at - slack, at, at + slack].into_iter().all(|t| oh.state(local_time::local(t)).0 == RuleKind::Closed)
+}
+
+fn parse_hours(hours: &str) -> Option<OpeningHours> {
+    if hours.trim().is_empty() {
+        return None;
+    }
+    let oh: OpeningHours = hours.trim().parse().ok()?;
+    Some(oh.with_context(Context::default().with_holidays(Country::FR.holidays())))
+}
+
+/// Checks an opening-hours expression in the OpenStreetMap syntax; the error is in French.
+pub fn check_opening_hours(hours: &str) -> Result<(), String> {
+    hours.trim().parse::<OpeningHours>().map(|_| ()).map_err(|e| {
+        let detail: String = e.to_string().chars().take(200).collect();
+        format!(
+            "horaires illisibles (syntaxe OpenStreetMap attendue, ex. « Mo-Fr 09:00-12:00,14:00-17:00 ») : {detail}"
+        )
+    })
+}
+
+/// Records inputs refused as invalid codes, and flags the account when they pile up. `user`
+/// is who scanned (none from the command line: the site is then the account).
+pub async fn record_invalid(
+    db: &Db,
+    rules: &Thresholds,
+    user: Option<i64>,
+    site: i64,
+    refused: &[(&str, &str)],
+) -> Result<(), sqlx::Error> {
+    let refused: Vec<&(&str, &str)> = refused.iter().filter(|(code, _)| INVALID_CODE_REASONS.contains(code)).collect();
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let now = time::now();
+    let mut conn = db.pool().acquire().await?;
+    for (code, input) in &refused {
+        sqlx::query("INSERT INTO scan_rejections (user_id, site_id, at, reason, input) VALUES ($1, $2, $3, $4, $5)")
+            .bind(user)
+            .bind(site)
+            .bind(time::to_micros(now))
+            .bind(*code)
+            .bind(input.chars().take(60).collect::<String>())
+            .execute(&mut *conn)
+            .await?;
+    }
+    let since = time::to_micros(now - Duration::minutes(rules.invalid_window_minutes));
+    let recent = match user {
+        Some(u) => sqlx::query("SELECT reason, input FROM scan_rejections WHERE user_id = $1 AND at >= $2 ORDER BY id")
+            .bind(u)
+            .bind(since),
+        None => sqlx::query(
+            "SELECT reason, input FROM scan_rejections WHERE user_id IS NULL AND site_id = $1 AND at >= $2 ORDER BY id",
+        )
+        .bind(site)
+        .bind(since),
+    }
+    .fetch_all(&mut *conn)
+    .await?;
+    if (recent.len() as i64) < rules.invalid_codes {
+        return Ok(());
+    }
+    let mut reasons: BTreeMap<String, i64> = BTreeMap::new();
+    let mut samples = Vec::new();
+    for r in &recent {
+        *reasons.entry(r.try_get(0)?).or_default() += 1;
+        if samples.len() < 5 {
+            samples.push(r.try_get::<String, _>(1)?);
+        }
+    }
+    let day = local_time::day(now);
+    let account = user.map_or_else(|| format!("site{site}"), |u| format!("user{u}"));
+    let evidence = json!({
+        "user_id": user,
+        "site_id": site,
+        "window_minutes": rules.invalid_window_minutes,
+        "invalid_codes": recent.len(),
+        "reasons": reasons,
+        "samples": samples,
+    });
+    raise(&mut conn, Kind::RepeatedInvalidCodes, &format!("invalid:{account}:{day}"), Some(site), evidence).await
+}
+
+/// One flag, as the operator sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Anomaly {
+    pub id: i64,
+    pub kind: Kind,
+    pub label: &'static str,
+    pub site_id: Option<i64>,
+    pub site_name: Option<String>,
+    pub detected_at: DateTime<Utc>,
+    pub evidence: serde_json::Value,
+    pub status: String,
+    pub dismissed_by: Option<i64>,
+    pub dismissed_at: Option<DateTime<Utc>>,
+    pub comment: Option<String>,
+}
+
+/// Flags, newest first; `open_only` hides dismissed ones.
+pub async fn list(db: &Db, open_only: bool, limit: i64) -> Result<Vec<Anomaly>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT a.id, a.kind, a.site_id, o.name, a.detected_at, a.evidence, a.status, a.dismissed_by, a.dismissed_at, a.comment \
+         FROM anomalies a LEFT JOIN organisations o ON o.id = a.site_id \
+         WHERE a.status = 'open' OR $1 = 0 ORDER BY a.id DESC LIMIT $2",
+    )
+    .bind(i64::from(open_only))
+    .bind(limit.clamp(1, 1000))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<Anomaly, sqlx::Error> {
+    let kind = Kind::parse(&r.try_get::<String, _>(1)?).unwrap_or(Kind::Burst);
+    Ok(Anomaly {
+        id: r.try_get(0)?,
+        kind,
+        label: kind.label(),
+        site_id: r.try_get(2)?,
+        site_name: r.try_get(3)?,
+        detected_at: time::from_micros(r.try_get(4)?),
+        evidence: serde_json::from_str(&r.try_get::<String, _>(5)?).unwrap_or_default(),
+        status: r.try_get(6)?,
+        dismissed_by: r.try_get(7)?,
+        dismissed_at: r.try_get::<Option<i64>, _>(8)?.map(time::from_micros),
+        comment: r.try_get(9)?,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DismissError {
+    #[error("anomalie inconnue")]
+    NotFound,
+    #[error("cette anomalie est déjà classée")]
+    AlreadyDismissed,
+    #[error("un commentaire est obligatoire pour classer une anomalie")]
+    MissingComment,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Dismisses an open flag with the operator's comment.
+pub async fn dismiss(
+    conn: &mut AnyConnection,
+    id: i64,
+    by: Option<i64>,
+    comment: &str,
+) -> Result<Anomaly, DismissError> {
+    let comment = comment.trim();
+    if comment.is_empty() || comment.chars().count() > 2000 {
+        return Err(DismissError::MissingComment);
+    }
+    let changed = sqlx::query(
+        "UPDATE anomalies SET status = 'dismissed', dismissed_by = $1, dismissed_at = $2, comment = $3 \
+         WHERE id = $4 AND status = 'open'",
+    )
+    .bind(by)
+    .bind(time::to_micros(time::now()))
+    .bind(comment)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    let row = sqlx::query(
+        "SELECT a.id, a.kind, a.site_id, o.name, a.detected_at, a.evidence, a.status, a.dismissed_by, a.dismissed_at, a.comment \
+         FROM anomalies a LEFT JOIN organisations o ON o.id = a.site_id WHERE a.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(DismissError::NotFound)?;
+    if changed.rows_affected() == 0 {
+        return Err(DismissError::AlreadyDismissed);
+    }
+    Ok(from_row(&row)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_hours_are_read_in_paris_time_with_slack() {
+        let hours = "Mo-Fr 09:00-12:00,14:00-17:00";
+        // Tuesday 24 November 2026, 10:00 in Paris = 09:00 UTC.
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        assert!(!closed_around(hours, at("2026-11-24T09:00:00Z"), 30));
+        // 17:20 Paris: within the slack after closing.
+        assert!(!closed_around(hours, at("2026-11-24T16:20:00Z"), 30));
+        // 21:00 Paris on a weekday, and any time on Sunday, are closed.
+        assert!(closed_around(hours, at("2026-11-24T20:00:00Z"), 30));
+        assert!(closed_around(hours, at("2026-11-29T10:00:00Z"), 30));
+        // Christmas Day is a public holiday: "PH off" closes it.
+        assert!(!closed_around(hours, at("2026-12-25T10:00:00Z"), 30));
+        assert!(closed_around("Mo-Fr 09:00-17:00; PH off", at("2026-12-25T10:00:00Z"), 30));
+        // Unknown or empty hours never raise a flag.
+        assert!(!closed_around("", at("2026-11-24T20:00:00Z"), 30));
+        assert!(!closed_around("n'importe quoi", at("2026-11-24T20:00:00Z"), 30));
+    }
+
+    #[test]
+    fn opening_hours_are_checked() {
+        assert!(check_opening_hours("Mo-Fr 09:00-12:00,14:00-17:00; Sa 10:00-12:00").is_ok());
+        assert!(check_opening_hours("24/7").is_ok());
+        assert!(check_opening_hours("du lundi au vendredi").unwrap_err().contains("OpenStreetMap"));
+    }
+}
