@@ -150,4 +150,58 @@ async fn two_server_processes_on_postgres() {
     assert!(report.is_ok(), "{report:?}");
 }
 
-ledger::both_engines!(sixty_four_at_once, scans_are_rate_limited);
+/// A redemption with its outcome, an invalid outcome refused, then the operator reviews the flag
+/// raised by a service recorded at night and dismisses it.
+async fn outcome_and_anomaly_review(tdb: TestDb) {
+    let s = TestServer::start(tdb).await;
+    let site = s.who("site_a_member").organisation_id;
+    let (code, place) = (voucher(&s).await, place(&s, site).await);
+    let url = format!("/api/v1/sites/{site}/redemptions");
+    let night = (chrono::Utc::now() - chrono::Duration::days(1)).date_naive().and_hms_opt(1, 30, 0).unwrap().and_utc();
+    let mut body = json!({
+        "place_id": place, "service_code": "DEM-ACCOMP", "vouchers": [code], "idempotency_key": "night-1",
+        "performed_at": night, "outcome": {"result": "skill_acquired", "autonomy_before": 1, "autonomy_after": 5},
+    });
+    let bad = s.post("site_a_member", &url, body.clone()).send().await.unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().await.unwrap().contains("de 1 à 4"));
+    body["outcome"]["autonomy_after"] = json!(3);
+    let done = s.post("site_a_member", &url, body).send().await.unwrap();
+    assert_eq!(done.status(), StatusCode::CREATED);
+    let stored: (Option<String>, Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT outcome, autonomy_before, autonomy_after FROM redemptions WHERE idempotency_key = 'night-1'",
+    )
+    .fetch_one(s.tdb.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(stored, (Some("skill_acquired".into()), Some(1), Some(3)));
+
+    let list: Value = s.get("operator_member", "/api/v1/anomalies").send().await.unwrap().json().await.unwrap();
+    let flags = list.as_array().unwrap();
+    assert_eq!(flags.len(), 1, "{list}");
+    assert_eq!(flags[0]["kind"], "outside_opening_hours");
+    assert_eq!(flags[0]["label"], "Passage en dehors des horaires d'ouverture");
+    assert_eq!(flags[0]["site_id"], site);
+    let id = flags[0]["id"].as_i64().unwrap();
+    let dismiss = format!("/api/v1/anomalies/{id}/dismiss");
+    let empty = s.post("operator_member", &dismiss, json!({"comment": ""})).send().await.unwrap();
+    assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let ok = s.post("operator_member", &dismiss, json!({"comment": "Atelier de nuit autorisé"})).send().await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let twice = s.post("operator_member", &dismiss, json!({"comment": "encore"})).send().await.unwrap();
+    assert_eq!(twice.status(), StatusCode::CONFLICT);
+    let open: Value = s.get("operator_member", "/api/v1/anomalies").send().await.unwrap().json().await.unwrap();
+    assert_eq!(open, json!([]));
+    let all: Value =
+        s.get("operator_member", "/api/v1/anomalies?status=all").send().await.unwrap().json().await.unwrap();
+    assert_eq!(all[0]["comment"], "Atelier de nuit autorisé");
+    let audit: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'anomaly.dismiss'")
+        .fetch_one(s.tdb.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(audit, 1);
+    let bad_status = s.get("operator_member", "/api/v1/anomalies?status=closed").send().await.unwrap();
+    assert_eq!(bad_status.status(), StatusCode::BAD_REQUEST);
+}
+
+ledger::both_engines!(sixty_four_at_once, scans_are_rate_limited, outcome_and_anomaly_review);
