@@ -65,9 +65,12 @@ pub enum Command {
     /// Signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
-    /// Mediation sites: import from the national open data, accreditation.
+    /// Mediation sites: import from the national open data, accreditation, scanning.
     #[command(subcommand)]
     Site(SiteCommand),
+    /// Anomaly flags for operator review.
+    #[command(subcommand)]
+    Anomaly(AnomalyCommand),
     /// Load generators for the benchmarks in bench/.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -87,6 +90,82 @@ pub enum SiteCommand {
         #[arg(long)]
         until: chrono::NaiveDate,
         #[arg(long, default_value = "Accréditation")]
+        comment: String,
+    },
+    /// Say for each scanned or typed voucher whether the site can redeem it now, changing nothing.
+    Verify {
+        /// The site (organisation number).
+        site: i64,
+        #[arg(long)]
+        place: i64,
+        /// Service code from the catalogue.
+        #[arg(long)]
+        service: String,
+        /// When the service is delivered (RFC 3339; default: now).
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+        #[arg(required = true, value_name = "CODE_OU_URL")]
+        vouchers: Vec<String>,
+    },
+    /// Redeem vouchers for a delivered service (exactly once per idempotency key).
+    Redeem {
+        site: i64,
+        #[arg(long)]
+        place: i64,
+        #[arg(long)]
+        service: String,
+        /// Idempotency key: running the same command again records nothing more.
+        #[arg(long)]
+        key: String,
+        /// When the service was delivered (RFC 3339; default: now).
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+        #[arg(long, value_enum)]
+        outcome: Option<OutcomeArg>,
+        /// Autonomy before the help, 1 to 4.
+        #[arg(long, requires = "outcome")]
+        autonomy_before: Option<i64>,
+        /// Autonomy after the help, 1 to 4.
+        #[arg(long, requires = "outcome")]
+        autonomy_after: Option<i64>,
+        #[arg(required = true, value_name = "CODE_OU_URL")]
+        vouchers: Vec<String>,
+    },
+}
+
+/// How the help ended.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum OutcomeArg {
+    ProcedureCompleted,
+    SkillAcquired,
+    Referred,
+    NotCompleted,
+}
+
+impl From<OutcomeArg> for redeemer::outcome::OutcomeKind {
+    fn from(o: OutcomeArg) -> Self {
+        use redeemer::outcome::OutcomeKind as K;
+        match o {
+            OutcomeArg::ProcedureCompleted => K::ProcedureCompleted,
+            OutcomeArg::SkillAcquired => K::SkillAcquired,
+            OutcomeArg::Referred => K::Referred,
+            OutcomeArg::NotCompleted => K::NotCompleted,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AnomalyCommand {
+    /// Anomaly flags with their evidence, newest first.
+    List {
+        /// Include dismissed flags.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Dismiss a flag with a comment.
+    Dismiss {
+        id: i64,
+        #[arg(long)]
         comment: String,
     },
 }
@@ -315,7 +394,8 @@ pub async fn run(cli: Cli) -> ExitCode {
             commands::demo::run(config, listen, &database, !no_serve).await.map(|_| ExitCode::SUCCESS)
         }
         Command::Ledger(cmd) => commands::ledger::run(&config, cmd).await,
-        Command::Site(cmd) => commands::site(&config, cmd).await,
+        Command::Site(cmd) => commands::site::run(&config, cmd).await,
+        Command::Anomaly(cmd) => commands::site::anomaly(&config, cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Key(cmd) => commands::key(&config, cmd).map(|_| ExitCode::SUCCESS),
         Command::Funder(cmd) => commands::issuer::funder(&config, cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Prescriber(cmd) => commands::issuer::prescriber(&config, cmd).await.map(|_| ExitCode::SUCCESS),

@@ -160,7 +160,7 @@ async fn the_issuing_side_from_the_terminal(tdb: TestDb) {
 
     let order = serde_json::json!({
         "label": "Pass numérique Talence", "funders": [{"funder_id": funder, "share_bps": 10000}],
-        "books": 12, "vouchers_per_book": 10, "valid_from": "2026-01-01", "valid_until": "2027-12-31", "territory": ["33"],
+        "books": 12, "vouchers_per_book": 10, "valid_from": "2026-01-01", "valid_until": "2027-12-31", "territory": ["33", "51"],
     });
     std::fs::write(d.join("order.json"), order.to_string()).unwrap();
     let created = ok(&tdb, d, &["order", "create", "--file", "order.json"]);
@@ -213,6 +213,95 @@ async fn the_issuing_side_from_the_terminal(tdb: TestDb) {
         .unwrap();
     let accredited = ok(&tdb, d, &["site", "accredit", &site.to_string(), "--until", "2027-12-31"]);
     assert!(accredited.contains("agréé jusqu'au 31/12/2027"), "{accredited}");
+
+    // Scanning at that site (Reims, open Mo-Fr 09:00-12:00,14:00-18:30) from the terminal.
+    let place: i64 = sqlx::query_scalar("SELECT id FROM site_places WHERE site_id = $1")
+        .bind(site)
+        .fetch_one(tdb.db.pool())
+        .await
+        .unwrap();
+    let mut conn = tdb.db.pool().acquire().await.unwrap();
+    let book = issuer::books::by_serial(&mut conn, &format!("C{id}-00001")).await.unwrap().unwrap();
+    let codes: Vec<String> =
+        issuer::books::vouchers(&mut conn, book.id).await.unwrap().into_iter().map(|v| v.code).collect();
+    drop(conn);
+    let (site, place) = (site.to_string(), place.to_string());
+    let monday = "2026-03-02T09:00:00Z";
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["site", "verify", &site, "--place", &place, "--service", "OUT-SMARTPHONE", "--at", monday];
+        args.extend_from_slice(extra);
+        passerelle(&tdb, d).args(args).output().unwrap()
+    };
+    let good = scan(&[&codes[0]]);
+    assert!(good.status.success() && text(&good).contains(&format!("OK      {}", codes[0])), "{}", text(&good));
+    let mixed = scan(&[&codes[0], "ABCD-EFGH-JKMN-P"]);
+    assert_eq!(mixed.status.code(), Some(1), "{}", text(&mixed));
+    assert!(text(&mixed).contains("REFUSÉ  ABCD-EFGH-JKMN-P"), "{}", text(&mixed));
+    let redeem = [
+        "site",
+        "redeem",
+        &site,
+        "--place",
+        &place,
+        "--service",
+        "OUT-SMARTPHONE",
+        "--key",
+        "cli-1",
+        "--at",
+        monday,
+        "--outcome",
+        "skill-acquired",
+        "--autonomy-before",
+        "1",
+        "--autonomy-after",
+        "3",
+        &codes[0],
+    ];
+    let done = ok(&tdb, d, &redeem);
+    assert!(done.contains("Passage enregistré") && done.contains("Solde dû au lieu : 10,00\u{a0}€"), "{done}");
+    let again = ok(&tdb, d, &redeem);
+    assert!(again.contains("Passage déjà enregistré"), "{again}");
+    let used = passerelle(&tdb, d)
+        .args(["site", "redeem", &site, "--place", &place, "--service", "OUT-SMARTPHONE", "--key", "cli-2", &codes[0]])
+        .output()
+        .unwrap();
+    assert!(!used.status.success() && text(&used).contains("déjà été utilisé"), "{}", text(&used));
+    let bad_autonomy = passerelle(&tdb, d)
+        .args(["site", "redeem", &site, "--place", &place, "--service", "OUT-SMARTPHONE", "--key", "cli-3"])
+        .args(["--outcome", "referred", "--autonomy-after", "7", &codes[1]])
+        .output()
+        .unwrap();
+    assert!(!bad_autonomy.status.success() && text(&bad_autonomy).contains("de 1 à 4"), "{}", text(&bad_autonomy));
+
+    // A service recorded on a Sunday raises a flag, which the operator dismisses.
+    ok(
+        &tdb,
+        d,
+        &[
+            "site",
+            "redeem",
+            &site,
+            "--place",
+            &place,
+            "--service",
+            "OUT-SMARTPHONE",
+            "--key",
+            "cli-4",
+            "--at",
+            "2026-03-08T10:00:00Z",
+            &codes[2],
+        ],
+    );
+    let flags = ok(&tdb, d, &["anomaly", "list"]);
+    assert!(flags.contains("Passage en dehors des horaires d'ouverture"), "{flags}");
+    let flag: String = flags.split("n°").nth(1).and_then(|s| s.split_whitespace().next()).unwrap().to_owned();
+    let refused = passerelle(&tdb, d).args(["anomaly", "dismiss", &flag, "--comment", " "]).output().unwrap();
+    assert!(!refused.status.success() && text(&refused).contains("commentaire est obligatoire"), "{}", text(&refused));
+    ok(&tdb, d, &["anomaly", "dismiss", &flag, "--comment", "Permanence exceptionnelle du dimanche"]);
+    assert!(ok(&tdb, d, &["anomaly", "list"]).contains("Aucune anomalie ouverte"));
+    assert!(ok(&tdb, d, &["anomaly", "list", "--all"]).contains("commentaire : Permanence exceptionnelle du dimanche"));
+    let verify = ok(&tdb, d, &["ledger", "verify"]);
+    assert!(verify.contains("tout concorde"), "{verify}");
 }
 
 fn common_siret(prefix13: &str) -> String {

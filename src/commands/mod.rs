@@ -6,6 +6,7 @@ pub mod init;
 pub mod issuer;
 pub mod ledger;
 pub mod print;
+pub mod site;
 
 use crate::audit::{self, Actor};
 use crate::cli::CliError;
@@ -85,52 +86,4 @@ pub fn key(config: &Config, cmd: crate::cli::KeyCommand) -> Result<(), CliError>
         println!("{}  {}  {}", k.kid, k.alg, k.public_key);
     }
     Ok(())
-}
-
-pub async fn site(config: &Config, cmd: crate::cli::SiteCommand) -> Result<std::process::ExitCode, CliError> {
-    let db = connect_and_migrate(config).await?;
-    let code = match cmd {
-        crate::cli::SiteCommand::Import { file } => {
-            let bytes = std::fs::read(&file).map_err(|e| CliError::new(format!("{} : {e}", file.display())))?;
-            let report = redeemer::import::import_csv(&db, &bytes).await.map_err(CliError::new)?;
-            println!(
-                "{} lieu(x) importé(s), {} déjà connu(s), {} erreur(s).",
-                report.imported,
-                report.unchanged,
-                report.errors.len()
-            );
-            for e in &report.errors {
-                println!("  ligne {} — {} : {}", e.line, e.field, e.reason);
-            }
-            if report.errors.is_empty() { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::from(1) }
-        }
-        crate::cli::SiteCommand::Accredit { id, until, comment } => {
-            let mut tx = db.begin().await.map_err(CliError::new)?;
-            redeemer::sites::decide(
-                &mut tx,
-                id,
-                redeemer::sites::Accreditation::Accredited,
-                Some(until),
-                None,
-                &comment,
-            )
-            .await
-            .map_err(CliError::new)?;
-            audit::record(
-                &mut tx,
-                Actor::SYSTEM,
-                "site.accreditation",
-                "organisation",
-                id,
-                serde_json::json!({"until": until, "via": "cli"}),
-            )
-            .await
-            .map_err(CliError::new)?;
-            tx.commit().await.map_err(CliError::new)?;
-            println!("Lieu n°{id} agréé jusqu'au {}.", until.format("%d/%m/%Y"));
-            std::process::ExitCode::SUCCESS
-        }
-    };
-    db.close().await;
-    Ok(code)
 }
