@@ -71,6 +71,19 @@ pub enum Command {
     /// Anomaly flags for operator review.
     #[command(subcommand)]
     Anomaly(AnomalyCommand),
+    /// Drive concurrent HTTP redemptions against a running server (plan from
+    /// `bench redeem-setup`); prints redemptions/s and latency percentiles.
+    Loadtest {
+        /// Base URL of the server, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        url: String,
+        #[arg(long, value_name = "PLAN.json")]
+        plan: PathBuf,
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
     /// Load generators for the benchmarks in bench/.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -299,6 +312,17 @@ pub enum BenchCommand {
         reference: bool,
     },
     /// Post three-posting redemption transactions from concurrent clients on DATABASE_URL.
+    /// Prepare a redemption load test (bench/redeem.sh): issue vouchers, accredit sites open
+    /// 24/7 with a member and an API token each, and write the plan for `passerelle loadtest`.
+    RedeemSetup {
+        #[arg(long, default_value_t = 32)]
+        sites: usize,
+        /// Books of 10 vouchers to issue.
+        #[arg(long, default_value_t = 5000)]
+        books: u32,
+        #[arg(long, value_name = "PLAN.json")]
+        out: PathBuf,
+    },
     Ledger {
         #[arg(long, default_value_t = 16)]
         clients: usize,
@@ -401,6 +425,14 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Prescriber(cmd) => commands::issuer::prescriber(&config, cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Order(cmd) => commands::issuer::order(&config, cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Book(cmd) => commands::issuer::book(&config, cmd).await.map(|_| ExitCode::SUCCESS),
+        Command::Bench(BenchCommand::RedeemSetup { sites, books, out }) => {
+            commands::bench::redeem_setup(&config, sites, books, &out).await.map(|_| ExitCode::SUCCESS)
+        }
+        Command::Loadtest { url, plan, clients, seconds } => {
+            commands::loadtest::run(&url, &plan, clients, std::time::Duration::from_secs(seconds))
+                .await
+                .map(|_| ExitCode::SUCCESS)
+        }
         Command::Bench(BenchCommand::Print { books, out }) => {
             commands::bench::print(&config, books, out).await.map(|_| ExitCode::SUCCESS)
         }

@@ -180,17 +180,20 @@ async fn confirmed_order(
     books: u32,
     per_book: u32,
 ) -> Result<(ledger::Db, issuer::keys::KeyRing, std::path::PathBuf, issuer::orders::Order), CliError> {
-    use issuer::orders::{self, FeeTerms, NewOrder};
     let db = connect_and_migrate(config).await?;
     let dir = tempfile_dir()?;
     issuer::keys::KeyRing::generate(&dir).map_err(CliError::new)?;
     let keys = issuer::keys::KeyRing::load(&dir).map_err(CliError::new)?;
+    let order = bench_order(&db, books, per_book).await?;
+    Ok((db, keys, dir, order))
+}
+
+/// A confirmed order of `books` × `per_book` vouchers valid everywhere, for a bench funder.
+async fn bench_order(db: &ledger::Db, books: u32, per_book: u32) -> Result<issuer::orders::Order, CliError> {
+    use issuer::orders::{self, FeeTerms, NewOrder};
     let mut tx = db.begin().await.map_err(CliError::new)?;
     let run = ledger::time::now().timestamp_micros() % 1_000_000_000;
-    let siret: issuer::Siret = (0..10)
-        .map(|d| format!("{:013}{d}", 9_000_000_000_000i64 + run))
-        .find_map(|s| s.parse().ok())
-        .ok_or_else(|| CliError::new("siret"))?;
+    let siret = bench_siret(9_000_000_000_000 + run)?;
     let funder = issuer::profiles::create(
         &mut tx,
         issuer::organisations::OrgKind::Funder,
@@ -211,7 +214,90 @@ async fn confirmed_order(
         .map_err(CliError::new)?;
     let order = orders::confirm(&mut tx, order.id).await.map_err(CliError::new)?;
     tx.commit().await.map_err(CliError::new)?;
-    Ok((db, keys, dir, order))
+    Ok(order)
+}
+
+/// A valid SIRET from a 13-digit prefix.
+fn bench_siret(prefix: i64) -> Result<issuer::Siret, CliError> {
+    (0..10).map(|d| format!("{prefix:013}{d}")).find_map(|s| s.parse().ok()).ok_or_else(|| CliError::new("siret"))
+}
+
+/// What `passerelle loadtest` needs: per client, a site, its place, a member's token and the
+/// vouchers of its own books (a book's vouchers are all used at one site, as in real life).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct RedeemPlan {
+    pub clients: Vec<PlanClient>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct PlanClient {
+    pub site: i64,
+    pub place: i64,
+    pub token: String,
+    pub vouchers: Vec<String>,
+}
+
+/// Prepares a redemption load test on the configured database and signing keys: issues
+/// `books` × 10 vouchers and accredits `sites` sites open 24/7, each with a member and a token.
+pub async fn redeem_setup(config: &Config, sites: usize, books: u32, out: &std::path::Path) -> Result<(), CliError> {
+    use crate::identity::{Role, tokens, users};
+    if sites == 0 || books == 0 {
+        return Err(CliError::new("--sites et --books doivent être positifs"));
+    }
+    let db = connect_and_migrate(config).await?;
+    let keys = issuer::keys::KeyRing::load(&config.key_dir).map_err(CliError::new)?;
+    let order = bench_order(&db, books, 10).await?;
+    let start = Instant::now();
+    issuer::issuance::issue(&db, &keys, order.id, &|_, _| {}).await.map_err(CliError::new)?;
+    eprintln!("{} chèques émis en {:.1} s", u64::from(books) * 10, start.elapsed().as_secs_f64());
+    let mut tx = db.begin().await.map_err(CliError::new)?;
+    let run = ledger::time::now().timestamp_micros() % 100_000_000;
+    let iban: redeemer::bank::Iban = "FR7630006000011234567890189".parse().map_err(CliError::new)?;
+    let bic: redeemer::bank::Bic = "CEPAFRPP333".parse().map_err(CliError::new)?;
+    let mut clients = Vec::with_capacity(sites);
+    for i in 0..sites {
+        let name = format!("Lieu d'essai {i}");
+        let siret = bench_siret(8_000_000_000_000 + run * 1000 + i as i64)?;
+        let site = redeemer::sites::create(&mut tx, &name, &siret, &iban, &bic, &name).await.map_err(CliError::new)?;
+        let place = redeemer::sites::add_place(&mut tx, site, "Accueil", "1 cours de l'Intendance", "33063", "24/7")
+            .await
+            .map_err(CliError::new)?;
+        redeemer::sites::set_services(&mut tx, site, &["DEM-ACCOMP"]).await.map_err(CliError::new)?;
+        redeemer::sites::decide(
+            &mut tx,
+            site,
+            redeemer::sites::Accreditation::Accredited,
+            Some(ledger::time::now().date_naive() + chrono::Duration::days(365)),
+            None,
+            "Banc d'essai",
+        )
+        .await
+        .map_err(CliError::new)?;
+        let email = format!("essai-{run}-{i}@passerelle.invalid");
+        let password = crate::identity::password::generate();
+        let user = users::create(&mut tx, site, &email, "Médiateur d'essai", Role::Member, &password)
+            .await
+            .map_err(CliError::new)?;
+        let (_, token) = tokens::create(&mut tx, user.id, "loadtest", None).await.map_err(CliError::new)?;
+        clients.push(PlanClient { site, place, token, vouchers: Vec::new() });
+    }
+    tx.commit().await.map_err(CliError::new)?;
+    let mut conn = db.pool().acquire().await.map_err(CliError::new)?;
+    for n in 1..=books {
+        let serial = issuer::issuance::serial(order.id, n);
+        let book = issuer::books::by_serial(&mut conn, &serial)
+            .await
+            .map_err(CliError::new)?
+            .ok_or_else(|| CliError::new(format!("carnet {serial} introuvable")))?;
+        let codes = issuer::books::vouchers(&mut conn, book.id).await.map_err(CliError::new)?;
+        clients[(n as usize - 1) % sites].vouchers.extend(codes.into_iter().map(|v| v.code));
+    }
+    drop(conn);
+    let json = serde_json::to_vec(&RedeemPlan { clients }).map_err(CliError::new)?;
+    std::fs::write(out, json).map_err(|e| CliError::new(format!("{} : {e}", out.display())))?;
+    eprintln!("plan écrit : {} ({sites} lieux)", out.display());
+    db.close().await;
+    Ok(())
 }
 
 fn tempfile_dir() -> Result<std::path::PathBuf, CliError> {

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod init;
 pub mod issuer;
 pub mod ledger;
+pub mod loadtest;
 pub mod print;
 pub mod site;
 
