@@ -92,9 +92,17 @@ impl AccountCode {
         Some((kind, id))
     }
 
-    /// Lock order: per-organisation accounts first, shared hot accounts last.
+    /// Accounts whose balance is kept in [`crate::post::SHARDS`] rows, one chosen at random by
+    /// each transaction: the shared accounts, and each order's outstanding value (all
+    /// redemptions of a large order touch it at once). Their balance is the sum of the rows;
+    /// a single row may go below zero.
+    pub fn is_sharded(&self) -> bool {
+        self.is_shared() || self.0.starts_with("order:")
+    }
+
+    /// Lock order: per-organisation accounts first, sharded hot accounts last.
     pub(crate) fn lock_key(&self) -> (bool, &str) {
-        (self.is_shared(), &self.0)
+        (self.is_sharded(), &self.0)
     }
 }
 
@@ -168,6 +176,7 @@ mod tests {
         assert_eq!(AccountCode::funder(1).nature(), Nature::Asset);
         assert_eq!(AccountCode::fees().nature(), Nature::Income);
         assert!(AccountCode::fees().lock_key() > AccountCode::site_payable(9).lock_key());
+        assert!(AccountCode::order_outstanding(1).lock_key() > AccountCode::site_payable(9).lock_key());
         assert_eq!(AccountCode::site_payable(9).owner(), Some(("site", 9)));
     }
 

@@ -14,7 +14,7 @@ pub struct Posted {
     /// True when the key had already been posted with the same content.
     pub replayed: bool,
     /// Debit-positive balance, right after this transaction, of each posted account that
-    /// belongs to one organisation or order. Shared accounts (bank, fees, …) are kept in
+    /// belongs to one organisation. Sharded accounts (bank, fees, orders, …) are kept in
     /// shards and have no single running balance: read them with `query::balance`.
     pub balances: Vec<(AccountCode, Cents)>,
 }
@@ -65,9 +65,22 @@ pub async fn post_in(conn: &mut AnyConnection, new: &NewTransaction) -> Result<P
     let shard = rand::random_range(0..SHARDS);
     let mut lines = Vec::with_capacity(ordered.len());
     for p in &ordered {
-        let shard = if p.account.is_shared() { shard } else { 0 };
+        let shard = if p.account.is_sharded() { shard } else { 0 };
         let (account_id, balance) = add_to_account(conn, &p.account, shard, p.amount).await?;
-        if p.account.no_overdraft() && p.account.nature().natural(balance) < 0 {
+        let total = if p.account.is_sharded() && p.account.no_overdraft() && p.amount.0 > 0 {
+            // A debit of a sharded account: its balance is the sum of its rows. (The rows of
+            // other transactions in flight are not locked: for orders, the voucher status
+            // changes are what stop double spending; this catches a posting beyond the total.)
+            sqlx::query_scalar::<_, i64>(
+                "SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM ledger_accounts WHERE code = $1",
+            )
+            .bind(p.account.as_str())
+            .fetch_one(&mut *conn)
+            .await?
+        } else {
+            balance
+        };
+        if p.account.no_overdraft() && p.account.nature().natural(total) < 0 {
             return Err(LedgerError::Overdraft(p.account.clone()));
         }
         lines.push((account_id, p.amount.0, balance));
@@ -90,7 +103,7 @@ pub async fn post_in(conn: &mut AnyConnection, new: &NewTransaction) -> Result<P
         balances: ordered
             .into_iter()
             .zip(lines)
-            .filter(|(p, _)| !p.account.is_shared())
+            .filter(|(p, _)| !p.account.is_sharded())
             .map(|(p, (_, _, bal))| (p.account, Cents(bal)))
             .collect(),
     })
@@ -150,7 +163,7 @@ async fn replay(conn: &mut AnyConnection, key: &str, hash: &[u8]) -> Result<Post
     let mut balances = Vec::with_capacity(rows.len());
     for r in rows {
         let code: AccountCode = r.try_get::<String, _>(0)?.parse()?;
-        if !code.is_shared() {
+        if !code.is_sharded() {
             balances.push((code, Cents(r.try_get(1)?)));
         }
     }

@@ -25,13 +25,13 @@ async fn posting_balances_and_idempotency(t: TestDb) {
     post(&t.db, &issuance("issue-1", 1, 1, 10_000)).await.unwrap();
     let first = post(&t.db, &redemption("r-1", 1, 5, 1000, 50)).await.unwrap();
     assert!(!first.replayed);
-    assert_eq!(first.balances.len(), 2, "shared accounts have no single running balance");
+    assert_eq!(first.balances.len(), 1, "sharded accounts have no single running balance");
     assert_eq!(first.natural_balance(&AccountCode::site_payable(5)), Some(Cents(950)));
     // Same key, same content: the original comes back, nothing is posted twice.
     let again = post(&t.db, &redemption("r-1", 1, 5, 1000, 50)).await.unwrap();
     assert!(again.replayed);
     assert_eq!(again.transaction_id, first.transaction_id);
-    assert_eq!(again.balances.len(), 2, "shared accounts have no single running balance");
+    assert_eq!(again.balances.len(), 1, "sharded accounts have no single running balance");
     assert_eq!(natural(&t, AccountCode::site_payable(5)).await, 950);
     // Same key, different content: refused.
     let err = post(&t.db, &redemption("r-1", 1, 5, 2000, 50)).await.unwrap_err();

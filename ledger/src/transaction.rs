@@ -170,7 +170,7 @@ mod tests {
     fn validation_rules() {
         assert!(tx().validate().is_ok());
         let ordered = tx().validate().unwrap();
-        assert_eq!(ordered.last().unwrap().account, AccountCode::fees(), "shared accounts are locked last");
+        assert_eq!(ordered[0].account, AccountCode::site_payable(2), "sharded hot accounts are locked last");
         let mut t = tx();
         t.postings.truncate(1);
         assert!(matches!(t.validate(), Err(LedgerError::TooFewPostings)));

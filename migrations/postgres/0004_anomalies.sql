@@ -5,6 +5,10 @@ CREATE TABLE site_daily_redemptions (
     site_id     BIGINT  NOT NULL REFERENCES sites (organisation_id),
     day         TEXT    NOT NULL,
     redemptions BIGINT  NOT NULL,
+    -- Fixed at the first look of the day from the four weeks before (see redeemer::anomalies).
+    burst_threshold    BIGINT ,
+    active_days_before BIGINT ,
+    redemptions_before BIGINT ,
     PRIMARY KEY (site_id, day)
 );
 
@@ -34,3 +38,7 @@ CREATE TABLE anomalies (
     comment      TEXT
 );
 CREATE INDEX anomalies_status ON anomalies (status, id);
+
+-- The book of each redeemed voucher, to find a book's uses in one indexed lookup.
+ALTER TABLE redemption_vouchers ADD COLUMN book_id BIGINT REFERENCES books (id);
+CREATE INDEX redemption_vouchers_book ON redemption_vouchers (book_id);

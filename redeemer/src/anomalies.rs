@@ -122,129 +122,163 @@ async fn raise(
     Ok(())
 }
 
+/// A site's redemptions on one local day, and the burst threshold fixed for that day.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DayCount {
+    pub day: NaiveDate,
+    pub redemptions: i64,
+    pub threshold: Option<i64>,
+}
+
 /// Counts a redemption in its site's day; called inside the redemption's transaction.
-pub(crate) async fn count_redemption(conn: &mut AnyConnection, site: i64, day: NaiveDate) -> Result<(), sqlx::Error> {
-    sqlx::query(
+pub(crate) async fn count_redemption(
+    conn: &mut AnyConnection,
+    site: i64,
+    day: NaiveDate,
+) -> Result<DayCount, sqlx::Error> {
+    let row = sqlx::query(
         "INSERT INTO site_daily_redemptions (site_id, day, redemptions) VALUES ($1, $2, 1) \
-         ON CONFLICT (site_id, day) DO UPDATE SET redemptions = site_daily_redemptions.redemptions + 1",
+         ON CONFLICT (site_id, day) DO UPDATE SET redemptions = site_daily_redemptions.redemptions + 1 \
+         RETURNING redemptions, burst_threshold",
     )
     .bind(site)
     .bind(day.to_string())
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(())
+    Ok(DayCount { day, redemptions: row.try_get(0)?, threshold: row.try_get(1)? })
+}
+
+/// What the rules look at after a redemption is recorded.
+#[derive(Debug, Clone)]
+pub(crate) struct Watch {
+    pub redemption_id: i64,
+    pub site_id: i64,
+    pub place_name: String,
+    pub opening_hours: String,
+    pub performed_at: DateTime<Utc>,
+    pub books: Vec<i64>,
+    pub day: DayCount,
 }
 
 /// Checks a recorded redemption against every rule.
-pub async fn after_redemption(db: &Db, rules: &Thresholds, redemption: i64) -> Result<(), sqlx::Error> {
+pub(crate) async fn after_redemption(db: &Db, rules: &Thresholds, w: &Watch) -> Result<(), sqlx::Error> {
     let mut conn = db.pool().acquire().await?;
-    let row = sqlx::query(
-        "SELECT r.site_id, r.performed_at, p.id, p.name, p.opening_hours FROM redemptions r \
-         JOIN site_places p ON p.id = r.place_id WHERE r.id = $1",
-    )
-    .bind(redemption)
-    .fetch_one(&mut *conn)
-    .await?;
-    let site: i64 = row.try_get(0)?;
-    let at = time::from_micros(row.try_get(1)?);
-    let day = local_time::day(at);
-    burst(&mut conn, rules, site, day).await?;
-    book_many_sites(&mut conn, rules, redemption, day).await?;
-    let hours: String = row.try_get(4)?;
-    if closed_around(&hours, at, rules.opening_slack_minutes) {
+    burst(&mut conn, rules, w.site_id, w.day).await?;
+    for book in &w.books {
+        book_many_sites(&mut conn, rules, *book, w.day.day).await?;
+    }
+    if closed_around(&w.opening_hours, w.performed_at, rules.opening_slack_minutes) {
         let evidence = json!({
-            "redemption_id": redemption,
-            "place_id": row.try_get::<i64, _>(2)?,
-            "place": row.try_get::<String, _>(3)?,
-            "performed_at_local": local_time::local(at).format("%Y-%m-%d %H:%M").to_string(),
-            "opening_hours": hours,
+            "redemption_id": w.redemption_id,
+            "place": w.place_name,
+            "performed_at_local": local_time::local(w.performed_at).format("%Y-%m-%d %H:%M").to_string(),
+            "opening_hours": w.opening_hours,
         });
-        raise(&mut conn, Kind::OutsideOpeningHours, &format!("hours:{redemption}"), Some(site), evidence).await?;
+        let key = format!("hours:{}", w.redemption_id);
+        raise(&mut conn, Kind::OutsideOpeningHours, &key, Some(w.site_id), evidence).await?;
     }
     Ok(())
 }
 
-async fn burst(conn: &mut AnyConnection, rules: &Thresholds, site: i64, day: NaiveDate) -> Result<(), sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT day, redemptions FROM site_daily_redemptions WHERE site_id = $1 AND day >= $2 AND day <= $3",
+/// The day's threshold: `burst_factor` × the mean of the site's active days in the previous
+/// four weeks, at least `burst_min`. Computed at the first look of the day, then kept.
+async fn burst_threshold(
+    conn: &mut AnyConnection,
+    rules: &Thresholds,
+    site: i64,
+    day: NaiveDate,
+) -> Result<(i64, i64, i64), sqlx::Error> {
+    let history: Vec<i64> = sqlx::query_scalar(
+        "SELECT redemptions FROM site_daily_redemptions WHERE site_id = $1 AND day >= $2 AND day < $3",
     )
     .bind(site)
     .bind((day - Duration::days(28)).to_string())
     .bind(day.to_string())
     .fetch_all(&mut *conn)
     .await?;
-    let today = day.to_string();
-    let mut count = 0;
-    let mut history = Vec::new();
-    for r in rows {
-        let (d, n): (String, i64) = (r.try_get(0)?, r.try_get(1)?);
-        if d == today {
-            count = n;
-        } else {
-            history.push(n);
-        }
-    }
     let active_days = history.len() as i64;
     let total: i64 = history.iter().sum();
     // ceil(factor × mean) without floating point.
     let relative = (rules.burst_factor * total + active_days - 1).checked_div(active_days).unwrap_or(0);
     let threshold = rules.burst_min.max(relative);
-    if count >= threshold {
-        let evidence = json!({
-            "day": today,
-            "redemptions": count,
-            "threshold": threshold,
-            "active_days_before": active_days,
-            "redemptions_before": total,
-        });
-        raise(conn, Kind::Burst, &format!("burst:{site}:{today}"), Some(site), evidence).await?;
+    sqlx::query("UPDATE site_daily_redemptions SET burst_threshold = $1, active_days_before = $2, redemptions_before = $3 WHERE site_id = $4 AND day = $5")
+        .bind(threshold)
+        .bind(active_days)
+        .bind(total)
+        .bind(site)
+        .bind(day.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok((threshold, active_days, total))
+}
+
+async fn burst(conn: &mut AnyConnection, rules: &Thresholds, site: i64, count: DayCount) -> Result<(), sqlx::Error> {
+    let threshold = match count.threshold {
+        Some(t) => t,
+        None => burst_threshold(conn, rules, site, count.day).await?.0,
+    };
+    // Raised when the day reaches the threshold; its evidence is refreshed at each further
+    // multiple of it (not at every redemption of a busy day).
+    if count.redemptions < threshold || count.redemptions % threshold != 0 {
+        return Ok(());
     }
-    Ok(())
+    let (active_days, before): (i64, i64) = sqlx::query_as(
+        "SELECT active_days_before, redemptions_before FROM site_daily_redemptions WHERE site_id = $1 AND day = $2",
+    )
+    .bind(site)
+    .bind(count.day.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
+    let evidence = json!({
+        "day": count.day.to_string(),
+        "redemptions": count.redemptions,
+        "threshold": threshold,
+        "active_days_before": active_days,
+        "redemptions_before": before,
+    });
+    raise(conn, Kind::Burst, &format!("burst:{site}:{}", count.day), Some(site), evidence).await
 }
 
 async fn book_many_sites(
     conn: &mut AnyConnection,
     rules: &Thresholds,
-    redemption: i64,
+    book: i64,
     day: NaiveDate,
 ) -> Result<(), sqlx::Error> {
-    let books: Vec<(i64, String)> = sqlx::query(
-        "SELECT DISTINCT b.id, b.serial FROM redemption_vouchers rv JOIN vouchers v ON v.id = rv.voucher_id \
-         JOIN books b ON b.id = v.book_id WHERE rv.redemption_id = $1",
+    let uses = sqlx::query(
+        "SELECT r.site_id, r.performed_at FROM redemption_vouchers rv JOIN redemptions r ON r.id = rv.redemption_id \
+         WHERE rv.book_id = $1 ORDER BY r.performed_at",
     )
-    .bind(redemption)
+    .bind(book)
     .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-    .collect::<Result<_, sqlx::Error>>()?;
+    .await?;
     let (from, to) = local_time::day_bounds(day);
-    for (book, serial) in books {
-        let uses = sqlx::query(
-            "SELECT r.site_id, o.name, r.performed_at FROM vouchers v JOIN redemption_vouchers rv ON rv.voucher_id = v.id \
-             JOIN redemptions r ON r.id = rv.redemption_id JOIN organisations o ON o.id = r.site_id \
-             WHERE v.book_id = $1 AND r.performed_at >= $2 AND r.performed_at < $3 ORDER BY r.performed_at",
-        )
-        .bind(book)
-        .bind(time::to_micros(from))
-        .bind(time::to_micros(to))
-        .fetch_all(&mut *conn)
-        .await?;
-        let mut sites = BTreeMap::new();
-        let mut evidence_uses = Vec::new();
-        for u in &uses {
-            let site: i64 = u.try_get(0)?;
-            let name: String = u.try_get(1)?;
-            let at = local_time::local(time::from_micros(u.try_get(2)?));
+    let (from, to) = (time::to_micros(from), time::to_micros(to));
+    let mut sites = BTreeMap::new();
+    let mut that_day = Vec::new();
+    for u in &uses {
+        let (site, at): (i64, i64) = (u.try_get(0)?, u.try_get(1)?);
+        if (from..to).contains(&at) {
             sites.insert(site, ());
-            evidence_uses.push(json!({"site_id": site, "site": name, "at_local": at.format("%H:%M").to_string()}));
-        }
-        if sites.len() as i64 >= rules.book_sites {
-            let evidence = json!({"book": serial, "day": day.to_string(), "sites": sites.len(), "uses": evidence_uses});
-            raise(conn, Kind::BookManySites, &format!("book:{book}:{day}"), None, evidence).await?;
+            that_day.push((site, at));
         }
     }
-    Ok(())
+    if (sites.len() as i64) < rules.book_sites {
+        return Ok(());
+    }
+    let serial: String =
+        sqlx::query_scalar("SELECT serial FROM books WHERE id = $1").bind(book).fetch_one(&mut *conn).await?;
+    let mut evidence_uses = Vec::new();
+    for (site, at) in that_day {
+        let name: Option<String> = sqlx::query_scalar("SELECT name FROM organisations WHERE id = $1")
+            .bind(site)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let at = local_time::local(time::from_micros(at)).format("%H:%M").to_string();
+        evidence_uses.push(json!({"site_id": site, "site": name, "at_local": at}));
+    }
+    let evidence = json!({"book": serial, "day": day.to_string(), "sites": sites.len(), "uses": evidence_uses});
+    raise(conn, Kind::BookManySites, &format!("book:{book}:{day}"), None, evidence).await
 }
 
 /// Whether the place is closed for the whole window around `at`. An empty or unreadable

@@ -6,7 +6,7 @@ use crate::anomalies::{self, Thresholds};
 use crate::catalogue::Service;
 use crate::local_time;
 use crate::outcome::Outcome;
-use crate::sites::{self, Accreditation};
+use crate::sites::{Accreditation, SERVICE_COLUMNS, service_from_row};
 use chrono::{DateTime, NaiveDate, Utc};
 use issuer::keys::KeyRing;
 use issuer::scan::{self, Scanned};
@@ -99,6 +99,7 @@ fn request_hash(r: &RedeemRequest) -> Vec<u8> {
 
 struct VoucherRow {
     id: i64,
+    book_id: i64,
     order_id: i64,
     face: i64,
     status: String,
@@ -121,7 +122,7 @@ async fn load_voucher(conn: &mut AnyConnection, keys: &KeyRing, input: &str) -> 
     let code = scanned.code();
     let row = sqlx::query(
         "SELECT v.id, v.order_id, v.face_value_cents, v.status, o.status, o.valid_from, o.valid_until, o.grace_days, o.territory, \
-         o.allowed_categories, o.redemption_fee_bps FROM vouchers v JOIN orders o ON o.id = v.order_id WHERE v.code = $1",
+         o.allowed_categories, o.redemption_fee_bps, v.book_id FROM vouchers v JOIN orders o ON o.id = v.order_id WHERE v.code = $1",
     )
     .bind(code.db())
     .fetch_optional(&mut *conn)
@@ -131,6 +132,7 @@ async fn load_voucher(conn: &mut AnyConnection, keys: &KeyRing, input: &str) -> 
     let categories: Option<String> = row.try_get(9)?;
     Ok(VoucherRow {
         id: row.try_get(0)?,
+        book_id: row.try_get(11)?,
         order_id: row.try_get(1)?,
         face: row.try_get(2)?,
         status: row.try_get(3)?,
@@ -175,7 +177,7 @@ pub async fn redeem(db: &Db, keys: &KeyRing, req: &RedeemRequest) -> Result<Rede
     let result = redeem_checked(db, keys, req).await;
     let rules = Thresholds::default();
     let watched = match &result {
-        Ok(done) if !done.replayed => anomalies::after_redemption(db, &rules, done.redemption_id).await,
+        Ok(Recorded { watch: Some(watch), .. }) => anomalies::after_redemption(db, &rules, watch).await,
         Err(RedeemError::Refused(r)) => {
             let input = r.voucher.as_deref().unwrap_or_default();
             anomalies::record_invalid(db, &rules, req.scanned_by, req.site_id, &[(r.code, input)]).await
@@ -186,10 +188,22 @@ pub async fn redeem(db: &Db, keys: &KeyRing, req: &RedeemRequest) -> Result<Rede
         // The redemption stands; only its review flags are missing.
         tracing::warn!(error = %e, site = req.site_id, "anomaly detection failed");
     }
-    result
+    result.map(|r| r.redeemed)
 }
 
-async fn redeem_checked(db: &Db, keys: &KeyRing, req: &RedeemRequest) -> Result<Redeemed, RedeemError> {
+/// A redemption recorded now (with what the anomaly rules look at), or found recorded.
+struct Recorded {
+    redeemed: Redeemed,
+    watch: Option<anomalies::Watch>,
+}
+
+impl Recorded {
+    fn replayed(redeemed: Redeemed) -> Self {
+        Recorded { redeemed, watch: None }
+    }
+}
+
+async fn redeem_checked(db: &Db, keys: &KeyRing, req: &RedeemRequest) -> Result<Recorded, RedeemError> {
     let key = req.idempotency_key.trim();
     if key.is_empty() || key.len() > 200 {
         return Err(refuse(
@@ -206,29 +220,25 @@ async fn redeem_checked(db: &Db, keys: &KeyRing, req: &RedeemRequest) -> Result<
         return Err(refuse("performed_in_future", "La date du service est dans le futur.", None));
     }
     let hash = request_hash(req);
-    for attempt in 0..2 {
-        match redeem_once(db, keys, req, performed_at, key, &hash).await {
-            // Two requests with the same key at once: the loser finds the winner's result.
-            Err(RedeemError::Db(e)) if attempt == 0 && ledger::db::is_unique_violation(&e) => continue,
-            // A refusal may come from this very request, sent twice at once and recorded by the
-            // other copy in the meantime (its voucher then reads as used): answer with its result.
-            Err(RedeemError::Refused(r)) => {
-                let mut conn = db.pool().acquire().await?;
-                return match replay(&mut conn, key, &hash).await? {
-                    Some(done) => Ok(done),
-                    None => Err(RedeemError::Refused(r)),
-                };
-            }
-            other => return other,
-        }
-    }
+    let error = match redeem_once(db, keys, req, performed_at, key, &hash).await {
+        Ok(done) => return Ok(done),
+        Err(e) => e,
+    };
+    // A retry of a recorded request finds its vouchers used or its key taken (also when two
+    // copies race): the stored result answers it, and a different request with that key is
+    // refused. Any other failure stands.
     let mut conn = db.pool().acquire().await?;
-    replay(&mut conn, key, &hash).await?.ok_or_else(|| refuse("conflict", "Réessayez.", None))
+    match replay(&mut conn, key, &hash).await? {
+        Some(done) => Ok(Recorded::replayed(done)),
+        None => Err(error),
+    }
 }
 
-/// Where and what: the site's accreditation at the date, its place's département, the service.
+/// Where and what: the site's accreditation at the date, its place, the service.
 struct Context {
     site_id: i64,
+    place_name: String,
+    opening_hours: String,
     departement: String,
     service: Service,
     day: NaiveDate,
@@ -241,13 +251,21 @@ async fn context(
     service_code: &str,
     day: NaiveDate,
 ) -> Result<Context, RedeemError> {
-    let site = sqlx::query("SELECT status, accredited_until FROM sites WHERE organisation_id = $1")
-        .bind(site_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(site) = site else { return Err(refuse("site_not_accredited", "Ce lieu n'est pas agréé.", None)) };
-    let status = Accreditation::parse(&site.try_get::<String, _>(0)?);
-    let until: Option<NaiveDate> = site.try_get::<Option<String>, _>(1)?.and_then(|d| d.parse().ok());
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT s.status, s.accredited_until, p.commune_insee, p.name, p.opening_hours, \
+         (SELECT COUNT(*) FROM site_services ss WHERE ss.site_id = s.organisation_id AND ss.service_code = c.code), \
+         {SERVICE_COLUMNS} FROM sites s \
+         LEFT JOIN site_places p ON p.id = $2 AND p.site_id = s.organisation_id \
+         LEFT JOIN catalogue_services c ON c.code = $3 WHERE s.organisation_id = $1"
+    )))
+    .bind(site_id)
+    .bind(place_id)
+    .bind(service_code)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Err(refuse("site_not_accredited", "Ce lieu n'est pas agréé.", None)) };
+    let status = Accreditation::parse(&row.try_get::<String, _>(0)?);
+    let until: Option<NaiveDate> = row.try_get::<Option<String>, _>(1)?.and_then(|d| d.parse().ok());
     match status {
         Some(Accreditation::Accredited) if until.is_some_and(|u| day <= u) => {}
         Some(Accreditation::Suspended) => {
@@ -255,32 +273,23 @@ async fn context(
         }
         _ => return Err(refuse("site_not_accredited", "Ce lieu n'est pas agréé à la date du service.", None)),
     }
-    let commune: Option<String> =
-        sqlx::query_scalar("SELECT commune_insee FROM site_places WHERE id = $1 AND site_id = $2")
-            .bind(place_id)
-            .bind(site_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let commune: Option<String> = row.try_get(2)?;
     let commune =
         commune.ok_or_else(|| refuse("unknown_place", "Ce lieu d'accueil n'appartient pas à la structure.", None))?;
     let departement = territory::commune(&commune).map(|c| c.departement.clone()).unwrap_or_default();
-    let (service, retired) = sites::service(conn, service_code)
-        .await?
-        .ok_or_else(|| refuse("service_not_offered", "Service inconnu.", None))?;
-    let offered: Option<String> =
-        sqlx::query_scalar("SELECT service_code FROM site_services WHERE site_id = $1 AND service_code = $2")
-            .bind(site_id)
-            .bind(&service.code)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if retired || offered.is_none() {
+    if row.try_get::<Option<String>, _>(6)?.is_none() {
+        return Err(refuse("service_not_offered", "Service inconnu.", None));
+    }
+    let (service, retired) = service_from_row(&row, 6)?;
+    let offered = row.try_get::<Option<i64>, _>(5)?.unwrap_or(0) > 0;
+    if retired || !offered {
         return Err(refuse(
             "service_not_offered",
             format!("Ce lieu ne propose pas le service « {} ».", service.label),
             None,
         ));
     }
-    Ok(Context { site_id, departement, service, day })
+    Ok(Context { site_id, place_name: row.try_get(3)?, opening_hours: row.try_get(4)?, departement, service, day })
 }
 
 /// Every check of one voucher in a context.
@@ -381,12 +390,11 @@ async fn redeem_once(
     performed_at: DateTime<Utc>,
     key: &str,
     hash: &[u8],
-) -> Result<Redeemed, RedeemError> {
-    let mut tx = db.begin().await?;
-    if let Some(done) = replay(&mut tx, key, hash).await? {
-        return Ok(done);
-    }
-    let ctx = context(&mut tx, req.site_id, req.place_id, &req.service_code, local_time::day(performed_at)).await?;
+) -> Result<Recorded, RedeemError> {
+    // Checks read outside the write transaction (SQLite serialises writers: they stay short);
+    // the conditional status change below is what makes the redemption exactly-once.
+    let mut conn = db.pool().acquire().await?;
+    let ctx = context(&mut conn, req.site_id, req.place_id, &req.service_code, local_time::day(performed_at)).await?;
     let service = ctx.service.clone();
     if req.vouchers.len() != service.price_vouchers as usize {
         return Err(refuse(
@@ -402,12 +410,15 @@ async fn redeem_once(
     }
     let mut rows: Vec<VoucherRow> = Vec::with_capacity(req.vouchers.len());
     for input in &req.vouchers {
-        let v = check_voucher(&mut tx, keys, &ctx, input).await?;
+        let v = check_voucher(&mut conn, keys, &ctx, input).await?;
         if rows.iter().any(|r| r.id == v.id) {
             return Err(refuse("duplicate_voucher", "Le même chèque est présenté deux fois.", Some(input)));
         }
         rows.push(v);
     }
+    drop(conn);
+
+    let mut tx = db.begin().await?;
     // Exactly once: only active vouchers change; if any moved meanwhile, nothing is recorded.
     let now = time::now();
     let ids: Vec<String> = rows.iter().map(|r| r.id.to_string()).collect();
@@ -450,7 +461,11 @@ async fn redeem_once(
         t = t.credit(AccountCode::fees(), Cents(fee));
     }
     let posted = ledger::post_in(&mut tx, &t).await?;
-    anomalies::count_redemption(&mut tx, req.site_id, ctx.day).await?;
+    if posted.replayed {
+        // The key was used by another request meanwhile: the caller sorts it out.
+        return Err(refuse("conflict", "Réessayez.", None));
+    }
+    let day = anomalies::count_redemption(&mut tx, req.site_id, ctx.day).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO redemptions (idempotency_key, request_hash, site_id, place_id, service_code, scanned_by, performed_at, recorded_at, \
          voucher_count, value_cents, fee_cents, ledger_transaction, outcome, autonomy_before, autonomy_after) \
@@ -473,22 +488,35 @@ async fn redeem_once(
     .bind(req.outcome.and_then(|o| o.autonomy_after).map(i64::from))
     .fetch_one(&mut *tx)
     .await?;
-    for r in &rows {
-        sqlx::query("INSERT INTO redemption_vouchers (redemption_id, voucher_id) VALUES ($1, $2)")
-            .bind(id)
-            .bind(r.id)
-            .execute(&mut *tx)
-            .await?;
-    }
+    let values: Vec<String> = rows.iter().map(|r| format!("({id}, {}, {})", r.id, r.book_id)).collect();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO redemption_vouchers (redemption_id, voucher_id, book_id) VALUES {}",
+        values.join(", ")
+    )))
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     let payable = posted.natural_balance(&AccountCode::site_payable(req.site_id)).map_or(0, |c| c.0);
-    Ok(Redeemed {
-        redemption_id: id,
-        vouchers: rows.len() as u32,
-        value_cents: value,
-        fee_cents: fee,
-        site_payable_cents: payable,
-        replayed: false,
+    let mut books: Vec<i64> = rows.iter().map(|r| r.book_id).collect();
+    books.dedup();
+    Ok(Recorded {
+        redeemed: Redeemed {
+            redemption_id: id,
+            vouchers: rows.len() as u32,
+            value_cents: value,
+            fee_cents: fee,
+            site_payable_cents: payable,
+            replayed: false,
+        },
+        watch: Some(anomalies::Watch {
+            redemption_id: id,
+            site_id: req.site_id,
+            place_name: ctx.place_name,
+            opening_hours: ctx.opening_hours,
+            performed_at,
+            books,
+            day,
+        }),
     })
 }
 
