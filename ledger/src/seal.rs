@@ -76,7 +76,8 @@ pub async fn seal_pending(db: &Db, max: i64) -> Result<Option<SealSummary>, Ledg
         let ids: Vec<String> = chunk.iter().map(|t| t.id.to_string()).collect();
         let sql =
             format!("UPDATE ledger_transactions SET seal_id = $1 WHERE seal_id IS NULL AND id IN ({})", ids.join(","));
-        let done = sqlx::query(AssertSqlSafe(sql)).bind(seal_id).execute(&mut *tx).await?;
+        // Literal ids: a one-off statement, kept out of the connection's statement cache.
+        let done = sqlx::query(AssertSqlSafe(sql)).persistent(false).bind(seal_id).execute(&mut *tx).await?;
         if done.rows_affected() != chunk.len() as u64 {
             return Err(LedgerError::Invalid("a concurrent sealer took part of the batch; retry".into()));
         }

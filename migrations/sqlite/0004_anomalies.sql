@@ -39,6 +39,9 @@ CREATE TABLE anomalies (
 );
 CREATE INDEX anomalies_status ON anomalies (status, id);
 
--- The book of each redeemed voucher, to find a book's uses in one indexed lookup.
+-- The book, site and time of each redeemed voucher (copied from the voucher and the
+-- redemption, never changed), to find a book's uses in one single-table indexed lookup.
 ALTER TABLE redemption_vouchers ADD COLUMN book_id INTEGER REFERENCES books (id);
+ALTER TABLE redemption_vouchers ADD COLUMN site_id INTEGER REFERENCES sites (organisation_id);
+ALTER TABLE redemption_vouchers ADD COLUMN performed_at INTEGER;
 CREATE INDEX redemption_vouchers_book ON redemption_vouchers (book_id);

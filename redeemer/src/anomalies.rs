@@ -156,7 +156,8 @@ pub(crate) struct Watch {
     pub place_name: String,
     pub opening_hours: String,
     pub performed_at: DateTime<Utc>,
-    pub books: Vec<i64>,
+    /// Each book used, with the number of other sites that used it that day before.
+    pub books: Vec<(i64, i64)>,
     pub day: DayCount,
 }
 
@@ -164,8 +165,10 @@ pub(crate) struct Watch {
 pub(crate) async fn after_redemption(db: &Db, rules: &Thresholds, w: &Watch) -> Result<(), sqlx::Error> {
     let mut conn = db.pool().acquire().await?;
     burst(&mut conn, rules, w.site_id, w.day).await?;
-    for book in &w.books {
-        book_many_sites(&mut conn, rules, *book, w.day.day).await?;
+    for &(book, other_sites) in &w.books {
+        if other_sites + 1 >= rules.book_sites {
+            book_many_sites(&mut conn, rules, book, w.day.day).await?;
+        }
     }
     if closed_around(&w.opening_hours, w.performed_at, rules.opening_slack_minutes) {
         let evidence = json!({
@@ -245,13 +248,11 @@ async fn book_many_sites(
     book: i64,
     day: NaiveDate,
 ) -> Result<(), sqlx::Error> {
-    let uses = sqlx::query(
-        "SELECT r.site_id, r.performed_at FROM redemption_vouchers rv JOIN redemptions r ON r.id = rv.redemption_id \
-         WHERE rv.book_id = $1 ORDER BY r.performed_at",
-    )
-    .bind(book)
-    .fetch_all(&mut *conn)
-    .await?;
+    let uses =
+        sqlx::query("SELECT site_id, performed_at FROM redemption_vouchers WHERE book_id = $1 ORDER BY performed_at")
+            .bind(book)
+            .fetch_all(&mut *conn)
+            .await?;
     let (from, to) = local_time::day_bounds(day);
     let (from, to) = (time::to_micros(from), time::to_micros(to));
     let mut sites = BTreeMap::new();

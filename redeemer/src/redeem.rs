@@ -100,6 +100,8 @@ fn request_hash(r: &RedeemRequest) -> Vec<u8> {
 struct VoucherRow {
     id: i64,
     book_id: i64,
+    /// Other sites where the book was used on the day of the service.
+    book_other_sites: i64,
     order_id: i64,
     face: i64,
     status: String,
@@ -111,7 +113,14 @@ struct VoucherRow {
     redemption_fee_bps: u32,
 }
 
-async fn load_voucher(conn: &mut AnyConnection, keys: &KeyRing, input: &str) -> Result<VoucherRow, RedeemError> {
+/// Loads a voucher, with the number of other sites that used its book on the context's day
+/// (for the anomaly rules, in the same round trip).
+async fn load_voucher(
+    conn: &mut AnyConnection,
+    keys: &KeyRing,
+    ctx: &Context,
+    input: &str,
+) -> Result<VoucherRow, RedeemError> {
     let scanned = scan::parse(input).map_err(|e| refuse(e.code(), format!("Chèque illisible : {e}."), Some(input)))?;
     if let Scanned::Token(t) = &scanned {
         t.verify(keys).map_err(|e| {
@@ -122,9 +131,15 @@ async fn load_voucher(conn: &mut AnyConnection, keys: &KeyRing, input: &str) -> 
     let code = scanned.code();
     let row = sqlx::query(
         "SELECT v.id, v.order_id, v.face_value_cents, v.status, o.status, o.valid_from, o.valid_until, o.grace_days, o.territory, \
-         o.allowed_categories, o.redemption_fee_bps, v.book_id FROM vouchers v JOIN orders o ON o.id = v.order_id WHERE v.code = $1",
+         o.allowed_categories, o.redemption_fee_bps, v.book_id, \
+         (SELECT COUNT(DISTINCT rv.site_id) FROM redemption_vouchers rv \
+          WHERE rv.book_id = v.book_id AND rv.site_id <> $2 AND rv.performed_at >= $3 AND rv.performed_at < $4) \
+         FROM vouchers v JOIN orders o ON o.id = v.order_id WHERE v.code = $1",
     )
     .bind(code.db())
+    .bind(ctx.site_id)
+    .bind(time::to_micros(ctx.day_bounds.0))
+    .bind(time::to_micros(ctx.day_bounds.1))
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(|| refuse("unknown", "Aucun chèque ne porte ce code.", Some(&code.display())))?;
@@ -133,6 +148,7 @@ async fn load_voucher(conn: &mut AnyConnection, keys: &KeyRing, input: &str) -> 
     Ok(VoucherRow {
         id: row.try_get(0)?,
         book_id: row.try_get(11)?,
+        book_other_sites: row.try_get(12)?,
         order_id: row.try_get(1)?,
         face: row.try_get(2)?,
         status: row.try_get(3)?,
@@ -242,6 +258,7 @@ struct Context {
     departement: String,
     service: Service,
     day: NaiveDate,
+    day_bounds: (DateTime<Utc>, DateTime<Utc>),
 }
 
 async fn context(
@@ -289,7 +306,15 @@ async fn context(
             None,
         ));
     }
-    Ok(Context { site_id, place_name: row.try_get(3)?, opening_hours: row.try_get(4)?, departement, service, day })
+    Ok(Context {
+        site_id,
+        place_name: row.try_get(3)?,
+        opening_hours: row.try_get(4)?,
+        departement,
+        service,
+        day,
+        day_bounds: local_time::day_bounds(day),
+    })
 }
 
 /// Every check of one voucher in a context.
@@ -299,7 +324,7 @@ async fn check_voucher(
     ctx: &Context,
     input: &str,
 ) -> Result<VoucherRow, RedeemError> {
-    let v = load_voucher(conn, keys, input).await?;
+    let v = load_voucher(conn, keys, ctx, input).await?;
     let shown = Some(input);
     if v.order_status != "issued" {
         return Err(refuse("unknown", "Ce chèque n'est pas en circulation.", shown));
@@ -421,14 +446,17 @@ async fn redeem_once(
     let mut tx = db.begin().await?;
     // Exactly once: only active vouchers change; if any moved meanwhile, nothing is recorded.
     let now = time::now();
-    let ids: Vec<String> = rows.iter().map(|r| r.id.to_string()).collect();
-    let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
+    // Placeholders, not literals: one prepared statement per voucher count, reused.
+    let marks: Vec<String> = (0..rows.len()).map(|i| format!("${}", i + 2)).collect();
+    let mut update = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE vouchers SET status = 'redeemed', status_at = $1 WHERE status = 'active' AND id IN ({})",
-        ids.join(",")
+        marks.join(", ")
     )))
-    .bind(time::to_micros(now))
-    .execute(&mut *tx)
-    .await?;
+    .bind(time::to_micros(now));
+    for r in &rows {
+        update = update.bind(r.id);
+    }
+    let changed = update.execute(&mut *tx).await?;
     if changed.rows_affected() != rows.len() as u64 {
         // Another request took a voucher first (the caller checks whether it was this same one).
         drop(tx);
@@ -488,17 +516,23 @@ async fn redeem_once(
     .bind(req.outcome.and_then(|o| o.autonomy_after).map(i64::from))
     .fetch_one(&mut *tx)
     .await?;
-    let values: Vec<String> = rows.iter().map(|r| format!("({id}, {}, {})", r.id, r.book_id)).collect();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO redemption_vouchers (redemption_id, voucher_id, book_id) VALUES {}",
+    let values: Vec<String> =
+        (0..rows.len()).map(|i| format!("($1, $2, $3, ${}, ${})", 2 * i + 4, 2 * i + 5)).collect();
+    let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO redemption_vouchers (redemption_id, site_id, performed_at, voucher_id, book_id) VALUES {}",
         values.join(", ")
     )))
-    .execute(&mut *tx)
-    .await?;
+    .bind(id)
+    .bind(req.site_id)
+    .bind(time::to_micros(performed_at));
+    for r in &rows {
+        insert = insert.bind(r.id).bind(r.book_id);
+    }
+    insert.execute(&mut *tx).await?;
     tx.commit().await?;
     let payable = posted.natural_balance(&AccountCode::site_payable(req.site_id)).map_or(0, |c| c.0);
-    let mut books: Vec<i64> = rows.iter().map(|r| r.book_id).collect();
-    books.dedup();
+    let mut books: Vec<(i64, i64)> = rows.iter().map(|r| (r.book_id, r.book_other_sites)).collect();
+    books.dedup_by_key(|b| b.0);
     Ok(Recorded {
         redeemed: Redeemed {
             redemption_id: id,
