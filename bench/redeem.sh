@@ -9,6 +9,8 @@
 #
 # PASSERELLE_BENCH_POSTGRES_URL names the server (default postgres://postgres@127.0.0.1:5432/test);
 # the script creates and drops its own databases passerelle_bench_redeem and passerelle_pgbench.
+# With PASSERELLE_BENCH_SOCKET_DIR=/var/run/postgresql, Passerelle and pgbench both reach the
+# server through its Unix socket instead of TCP. The server keeps its default pool (16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +21,10 @@ SCALE="${PGBENCH_SCALE:-$CLIENTS}"
 PORT="${PORT:-18480}"
 ADMIN_URL="${PASSERELLE_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 SERVER_URL="${ADMIN_URL%/*}"
+SOCKET_DIR="${PASSERELLE_BENCH_SOCKET_DIR:-}"
+db_url() { # database-name
+  if [ -n "$SOCKET_DIR" ]; then echo "postgres://postgres@localhost/$1?host=$SOCKET_DIR"; else echo "$SERVER_URL/$1"; fi
+}
 
 for tool in psql pgbench curl; do
   command -v "$tool" >/dev/null || { echo "$tool manquant (apt-get install postgresql-client curl)" >&2; exit 1; }
@@ -46,7 +52,7 @@ measure() {
   local label="$1" db="$2" dir="$WORK/$1"
   mkdir -p "$dir"
   export DATABASE_URL="$db" PASSERELLE_KEY_DIR="$dir/keys" PASSERELLE_LISTEN="127.0.0.1:$PORT" RUST_LOG=warn \
-    PASSERELLE_DB_MAX_CONNECTIONS="$CLIENTS" PASSERELLE_SCANS_PER_MINUTE_PER_USER=10000000 \
+    PASSERELLE_SCANS_PER_MINUTE_PER_USER=10000000 \
     PASSERELLE_SCANS_PER_MINUTE_PER_SITE=10000000
   "$BIN" init >/dev/null
   "$BIN" bench redeem-setup --sites "$CLIENTS" --books "$BOOKS" --out "$dir/plan.json" 2>&1 | sed 's/^/   /' >&2
@@ -62,17 +68,18 @@ measure() {
 }
 
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(psql -X -At "$ADMIN_URL" -c 'SHOW server_version') PostgreSQL"
+echo "== transport: ${SOCKET_DIR:+Unix socket $SOCKET_DIR}${SOCKET_DIR:-TCP $SERVER_URL}"
 echo "== pgbench tpcb-like: scale $SCALE, $CLIENTS clients, ${DURATION} s"
 fresh_db passerelle_pgbench
-pgbench -q -i -s "$SCALE" "$SERVER_URL/passerelle_pgbench" >/dev/null 2>&1
-PGBENCH_TPS=$(pgbench -n -c "$CLIENTS" -j "$(nproc)" -T "$DURATION" "$SERVER_URL/passerelle_pgbench" 2>/dev/null \
+pgbench -q -i -s "$SCALE" "$(db_url passerelle_pgbench)" >/dev/null 2>&1
+PGBENCH_TPS=$(pgbench -n -c "$CLIENTS" -j "$(nproc)" -T "$DURATION" "$(db_url passerelle_pgbench)" 2>/dev/null \
   | awk -F'= ' '/^tps/ {split($2, a, " "); print a[1]; exit}')
 echo "pgbench tps=$PGBENCH_TPS"
 psql -q -X "$ADMIN_URL" -c "DROP DATABASE IF EXISTS passerelle_pgbench" >/dev/null
 
 echo "== Passerelle over HTTP on PostgreSQL: $CLIENTS clients, ${DURATION} s"
 fresh_db passerelle_bench_redeem
-PG_LINE=$(measure postgres "$SERVER_URL/passerelle_bench_redeem")
+PG_LINE=$(measure postgres "$(db_url passerelle_bench_redeem)")
 echo "$PG_LINE"
 
 echo "== Passerelle over HTTP on SQLite: $CLIENTS clients, ${DURATION} s"
