@@ -17,7 +17,7 @@ pub struct Config {
     pub public_url: String,
     /// `PASSERELLE_KEY_DIR`: directory of the signing keys.
     pub key_dir: PathBuf,
-    /// `PASSERELLE_DB_MAX_CONNECTIONS`.
+    /// `PASSERELLE_DB_MAX_CONNECTIONS` (default 4 on SQLite, 16 on PostgreSQL).
     pub db_max_connections: u32,
     /// `PASSERELLE_BODY_LIMIT_BYTES`: largest request body accepted.
     pub body_limit_bytes: usize,
@@ -128,8 +128,18 @@ impl Config {
             .map(PathBuf::from)
             .or(file.key_dir)
             .unwrap_or_else(|| PathBuf::from("./passerelle-keys"));
-        let db_max_connections: u32 =
-            pick(env, "PASSERELLE_DB_MAX_CONNECTIONS", file.db_max_connections.map(|v| v.to_string()), "16")?;
+        // SQLite has one writer and every connection is a thread with its own page cache, which
+        // each commit invalidates: a few connections serve it best (measured in bench/redeem.sh).
+        let default_connections = match ledger::Engine::from_url(&database_url) {
+            Some(ledger::Engine::Sqlite) => "4",
+            _ => "16",
+        };
+        let db_max_connections: u32 = pick(
+            env,
+            "PASSERELLE_DB_MAX_CONNECTIONS",
+            file.db_max_connections.map(|v| v.to_string()),
+            default_connections,
+        )?;
         if !(1..=1000).contains(&db_max_connections) {
             return Err(bad("PASSERELLE_DB_MAX_CONNECTIONS", "entre 1 et 1000"));
         }
