@@ -16,6 +16,7 @@ fi
 if command -v psql >/dev/null 2>&1; then
   # Schemas left behind by an interrupted earlier run (each test makes its own t_* schema).
   psql -q -X "$PASSERELLE_TEST_POSTGRES_URL" -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || true
+SET client_min_messages = warning;
 DO $$ DECLARE s text; BEGIN
   FOR s IN SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\_%' LOOP
     EXECUTE format('DROP SCHEMA %I CASCADE', s);
@@ -23,5 +24,25 @@ DO $$ DECLARE s text; BEGIN
 END $$;
 SQL
 fi
+
+# The official SEPA schema (ISO 20022 pain.001.001.09) as published in the PyPI package sepaxml,
+# for the tests that validate every generated transfer file with xmllint.
+XSD_DIR="${CARGO_TARGET_DIR:-target}/sepa-xsd"
+XSD="$XSD_DIR/pain.001.001.09.xsd"
+XSD_SHA256=de038b373e47b0077b1832ddd81f4b2f1eb25d35721f62da1e38b7f5a09fda24
+if [ ! -f "$XSD" ]; then
+  mkdir -p "$XSD_DIR"
+  tmp="$(mktemp -d)"
+  python3 -m pip download --quiet --no-deps --dest "$tmp" "sepaxml==2.7.0"
+  python3 - "$tmp" "$XSD" <<'PY'
+import glob, sys, zipfile
+wheel = glob.glob(sys.argv[1] + "/sepaxml-*.whl")[0]
+with open(sys.argv[2], "wb") as out:
+    out.write(zipfile.ZipFile(wheel).read("sepaxml/schemas/pain.001.001.09.xsd"))
+PY
+  rm -rf "$tmp"
+fi
+echo "$XSD_SHA256  $XSD" | sha256sum --check --quiet
+export PASSERELLE_SEPA_XSD="$(cd "$XSD_DIR" && pwd)/pain.001.001.09.xsd"
 
 cargo test --workspace --locked "$@"

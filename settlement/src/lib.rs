@@ -1,0 +1,5 @@
+//! Paying sites (DESIGN §8): settlement runs and their payouts, SEPA credit transfer files.
+
+pub mod charset;
+pub mod runs;
+pub mod sepa;

@@ -1,0 +1,424 @@
+//! Settlement runs (DESIGN §4, §8), custody mode: at the end of a period, each site whose
+//! payable balance at the cut-off reaches the minimum gets one payout. A run is prepared as a
+//! draft (nothing moves; it can be inspected), then released: each payout posts
+//! `Dr site:S:payable / Cr payouts:in_transit` and the SEPA file can be downloaded. The bank's
+//! confirmation posts `Dr payouts:in_transit / Cr bank`; a returned transfer puts the amount
+//! back on the site's payable balance and flags its bank details for review.
+//!
+//! Periods are French local days: a run for the period ending on day D counts everything
+//! recorded with a business time before D + 1 at midnight in Paris.
+
+use crate::sepa::{CreditTransfer, Party, SepaError, Transfer};
+use chrono::{DateTime, NaiveDate, Utc};
+use ledger::{AccountCode, Cents, Db, LedgerError, NewTransaction, time};
+use redeemer::bank::{Bic, Iban};
+use redeemer::local_time;
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettlementError {
+    #[error("règlement inconnu")]
+    NotFound,
+    #[error("la période n'est pas terminée : elle se clôt le {0} à minuit")]
+    PeriodNotOver(NaiveDate),
+    #[error("le règlement de la période close le {0} n'est ni validé ni annulé")]
+    PreviousOpen(NaiveDate),
+    #[error("un règlement existe déjà pour une période plus récente (close le {0})")]
+    LaterPeriodExists(NaiveDate),
+    #[error("{0}")]
+    State(String),
+    #[error("le montant minimum d'un versement doit être positif")]
+    BadMinimum,
+    #[error(transparent)]
+    Sepa(#[from] SepaError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl SettlementError {
+    /// Stable machine code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SettlementError::NotFound => "not_found",
+            SettlementError::PeriodNotOver(_) => "period_not_over",
+            SettlementError::PreviousOpen(_) => "previous_run_open",
+            SettlementError::LaterPeriodExists(_) => "later_period_exists",
+            SettlementError::State(_) => "invalid_state",
+            SettlementError::BadMinimum => "invalid_minimum",
+            SettlementError::Sepa(_) => "invalid_sepa",
+            SettlementError::Ledger(_) => "ledger_error",
+            SettlementError::Db(_) => "database_error",
+        }
+    }
+}
+
+/// One payout of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Payout {
+    pub id: i64,
+    pub site_id: i64,
+    pub site_name: String,
+    pub amount_cents: i64,
+    pub iban_masked: String,
+    pub end_to_end_id: String,
+    /// `draft`, `sent`, `confirmed` or `returned`.
+    pub status: String,
+    pub return_reason: Option<String>,
+}
+
+/// A settlement run and its payouts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Run {
+    pub id: i64,
+    pub period_start: Option<NaiveDate>,
+    pub period_end: NaiveDate,
+    /// `draft`, `released` or `cancelled`.
+    pub status: String,
+    pub minimum_cents: i64,
+    pub created_at: DateTime<Utc>,
+    pub released_at: Option<DateTime<Utc>>,
+    pub total_cents: i64,
+    pub payouts: Vec<Payout>,
+}
+
+impl Run {
+    /// The SEPA message identifier of the run.
+    pub fn message_id(&self) -> String {
+        format!("PSL-R{}-{}", self.id, self.period_end.format("%Y%m%d"))
+    }
+
+    /// The text each transfer carries: the period and the site's statement.
+    pub fn remittance(&self, payout: &Payout) -> String {
+        let from = self.period_start.map(|d| format!("du {} ", d.format("%d/%m/%Y"))).unwrap_or_default();
+        format!(
+            "Passerelle reglement {from}au {} releve R{}-S{}",
+            self.period_end.format("%d/%m/%Y"),
+            self.id,
+            payout.site_id
+        )
+    }
+}
+
+/// The instant a period ending on `day` closes.
+pub fn cutoff(day: NaiveDate) -> DateTime<Utc> {
+    local_time::day_bounds(day).1
+}
+
+/// Prepares the run of the period ending on `period_end` (a draft: nothing moves). Asking again
+/// for the same period returns the existing run.
+pub async fn prepare(
+    db: &Db,
+    period_end: NaiveDate,
+    minimum: Cents,
+    by: Option<i64>,
+) -> Result<Run, SettlementError> {
+    if minimum.0 <= 0 {
+        return Err(SettlementError::BadMinimum);
+    }
+    if time::now() < cutoff(period_end) {
+        return Err(SettlementError::PeriodNotOver(period_end));
+    }
+    let mut tx = db.begin().await?;
+    if let Some(id) = run_for_period(&mut tx, period_end).await? {
+        drop(tx);
+        return get(db, id).await?.ok_or(SettlementError::NotFound);
+    }
+    let last = sqlx::query("SELECT period_end, status FROM settlement_runs WHERE status <> 'cancelled' ORDER BY period_end DESC LIMIT 1")
+        .fetch_optional(&mut *tx)
+        .await?;
+    let mut period_start = None;
+    if let Some(last) = last {
+        let end: NaiveDate = parse_day(&last.try_get::<String, _>(0)?)?;
+        if last.try_get::<String, _>(1)? == "draft" {
+            return Err(SettlementError::PreviousOpen(end));
+        }
+        if end >= period_end {
+            return Err(SettlementError::LaterPeriodExists(end));
+        }
+        period_start = end.succ_opt();
+    }
+    let now = time::now();
+    let run: i64 = sqlx::query_scalar(
+        "INSERT INTO settlement_runs (period_end, period_start, status, minimum_cents, created_at, created_by) \
+         VALUES ($1, $2, 'draft', $3, $4, $5) RETURNING id",
+    )
+    .bind(period_end.to_string())
+    .bind(period_start.map(|d| d.to_string()))
+    .bind(minimum.0)
+    .bind(time::to_micros(now))
+    .bind(by)
+    .fetch_one(&mut *tx)
+    .await?;
+    // Every site's payable balance at the cut-off (postings before it, in business time).
+    let rows = sqlx::query(
+        "SELECT s.organisation_id, s.iban, s.bic, s.account_holder, \
+         (SELECT CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) FROM ledger_postings p \
+          JOIN ledger_accounts a ON a.id = p.account_id JOIN ledger_transactions t ON t.id = p.transaction_id \
+          WHERE a.code = 'site:' || CAST(s.organisation_id AS TEXT) || ':payable' AND t.at < $1) \
+         FROM sites s WHERE s.bank_review = 0 AND s.iban IS NOT NULL ORDER BY s.organisation_id",
+    )
+    .bind(time::to_micros(cutoff(period_end)))
+    .fetch_all(&mut *tx)
+    .await?;
+    for r in rows {
+        let site: i64 = r.try_get(0)?;
+        // Stored debit-positive: a liability owed to the site is negative.
+        let owed = -r.try_get::<i64, _>(4)?;
+        if owed < minimum.0 {
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO payouts (run_id, site_id, amount_cents, iban, bic, account_holder, end_to_end_id, status) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'draft')",
+        )
+        .bind(run)
+        .bind(site)
+        .bind(owed)
+        .bind(r.try_get::<String, _>(1)?)
+        .bind(r.try_get::<Option<String>, _>(2)?)
+        .bind(r.try_get::<Option<String>, _>(3)?.unwrap_or_default())
+        .bind(format!("PSL-R{run}-S{site}"))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    get(db, run).await?.ok_or(SettlementError::NotFound)
+}
+
+async fn run_for_period(conn: &mut AnyConnection, period_end: NaiveDate) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM settlement_runs WHERE period_end = $1")
+        .bind(period_end.to_string())
+        .fetch_optional(&mut *conn)
+        .await
+}
+
+fn parse_day(s: &str) -> Result<NaiveDate, SettlementError> {
+    s.parse().map_err(|_| SettlementError::State(format!("date illisible en base : {s}")))
+}
+
+/// A run with its payouts.
+pub async fn get(db: &Db, id: i64) -> Result<Option<Run>, SettlementError> {
+    let mut conn = db.pool().acquire().await?;
+    get_in(&mut conn, id).await
+}
+
+async fn get_in(conn: &mut AnyConnection, id: i64) -> Result<Option<Run>, SettlementError> {
+    let row = sqlx::query(
+        "SELECT id, period_start, period_end, status, minimum_cents, created_at, released_at FROM settlement_runs WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let payouts = sqlx::query(
+        "SELECT p.id, p.site_id, o.name, p.amount_cents, p.iban, p.end_to_end_id, p.status, p.return_reason \
+         FROM payouts p JOIN organisations o ON o.id = p.site_id WHERE p.run_id = $1 ORDER BY p.id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|p| {
+        let iban: String = p.try_get(4)?;
+        Ok(Payout {
+            id: p.try_get(0)?,
+            site_id: p.try_get(1)?,
+            site_name: p.try_get(2)?,
+            amount_cents: p.try_get(3)?,
+            iban_masked: iban.parse::<Iban>().map(|i| i.masked()).unwrap_or_default(),
+            end_to_end_id: p.try_get(5)?,
+            status: p.try_get(6)?,
+            return_reason: p.try_get(7)?,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(Some(Run {
+        id: r.try_get(0)?,
+        period_start: r.try_get::<Option<String>, _>(1)?.map(|d| parse_day(&d)).transpose()?,
+        period_end: parse_day(&r.try_get::<String, _>(2)?)?,
+        status: r.try_get(3)?,
+        minimum_cents: r.try_get(4)?,
+        created_at: time::from_micros(r.try_get(5)?),
+        released_at: r.try_get::<Option<i64>, _>(6)?.map(time::from_micros),
+        total_cents: payouts.iter().map(|p| p.amount_cents).sum(),
+        payouts,
+    }))
+}
+
+/// The runs, newest period first.
+pub async fn list(db: &Db) -> Result<Vec<Run>, SettlementError> {
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM settlement_runs ORDER BY period_end DESC")
+        .fetch_all(db.pool())
+        .await?;
+    let mut conn = db.pool().acquire().await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(run) = get_in(&mut conn, id).await? {
+            out.push(run);
+        }
+    }
+    Ok(out)
+}
+
+/// Releases a draft run: every payout is posted and marked sent, in one transaction.
+pub async fn release(db: &Db, id: i64, by: Option<i64>) -> Result<Run, SettlementError> {
+    let mut tx = db.begin().await?;
+    let run = get_in(&mut tx, id).await?.ok_or(SettlementError::NotFound)?;
+    if run.status != "draft" {
+        return Err(SettlementError::State(format!("le règlement n°{id} est déjà {}", french_status(&run.status))));
+    }
+    let at = cutoff(run.period_end);
+    for p in &run.payouts {
+        let t = NewTransaction::new(
+            format!("payout:{}", p.id),
+            "settlement",
+            format!("Versement {} — règlement n°{id}", p.end_to_end_id),
+            at,
+        )
+        .debit(AccountCode::site_payable(p.site_id), Cents(p.amount_cents))
+        .credit(AccountCode::payouts_in_transit(), Cents(p.amount_cents));
+        let posted = ledger::post_in(&mut tx, &t).await?;
+        sqlx::query("UPDATE payouts SET status = 'sent', ledger_transaction = $1 WHERE id = $2 AND status = 'draft'")
+            .bind(posted.transaction_id)
+            .bind(p.id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("UPDATE settlement_runs SET status = 'released', released_at = $1, released_by = $2 WHERE id = $3")
+        .bind(time::to_micros(time::now()))
+        .bind(by)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let run = get_in(&mut tx, id).await?.ok_or(SettlementError::NotFound)?;
+    tx.commit().await?;
+    Ok(run)
+}
+
+/// Cancels a draft run (nothing had moved); its period can then be prepared again.
+pub async fn cancel(db: &Db, id: i64) -> Result<(), SettlementError> {
+    let mut tx = db.begin().await?;
+    let run = get_in(&mut tx, id).await?.ok_or(SettlementError::NotFound)?;
+    if run.status != "draft" {
+        return Err(SettlementError::State(format!("le règlement n°{id} est déjà {}", french_status(&run.status))));
+    }
+    sqlx::query("DELETE FROM payouts WHERE run_id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM settlement_runs WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn french_status(s: &str) -> &'static str {
+    match s {
+        "released" => "validé",
+        "cancelled" => "annulé",
+        _ => "en préparation",
+    }
+}
+
+/// The SEPA credit transfer file of a released run, paid from the operator's account.
+pub async fn sepa_file(db: &Db, id: i64, debtor: &Party) -> Result<String, SettlementError> {
+    let run = get(db, id).await?.ok_or(SettlementError::NotFound)?;
+    if run.status != "released" {
+        return Err(SettlementError::State(format!("le règlement n°{id} n'est pas validé")));
+    }
+    let rows = sqlx::query("SELECT id, iban, bic, account_holder FROM payouts WHERE run_id = $1 ORDER BY id")
+        .bind(id)
+        .fetch_all(db.pool())
+        .await?;
+    let mut transfers = Vec::with_capacity(rows.len());
+    for (p, r) in run.payouts.iter().zip(rows) {
+        let holder: String = r.try_get(3)?;
+        let bic: Option<String> = r.try_get(2)?;
+        transfers.push(Transfer {
+            end_to_end_id: p.end_to_end_id.clone(),
+            amount: Cents(p.amount_cents),
+            creditor: Party {
+                name: if holder.trim().is_empty() { p.site_name.clone() } else { holder },
+                iban: r.try_get::<String, _>(1)?.parse().map_err(|e| SettlementError::State(format!("{e}")))?,
+                bic: bic.and_then(|b| b.parse::<Bic>().ok()),
+            },
+            remittance: run.remittance(p),
+        });
+    }
+    let file = CreditTransfer {
+        message_id: run.message_id(),
+        payment_info_id: format!("{}-P", run.message_id()),
+        created_at: run.released_at.unwrap_or(run.created_at),
+        execution_date: run.released_at.unwrap_or(run.created_at).date_naive(),
+        initiating_party: debtor.name.clone(),
+        debtor: debtor.clone(),
+        transfers,
+    };
+    Ok(file.to_xml()?)
+}
+
+async fn payout_state(conn: &mut AnyConnection, payout: i64) -> Result<(i64, i64, String, Option<i64>), SettlementError> {
+    let r = sqlx::query("SELECT site_id, amount_cents, status, ledger_transaction FROM payouts WHERE id = $1")
+        .bind(payout)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(SettlementError::NotFound)?;
+    Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))
+}
+
+/// Records the bank's confirmation that a payout left the account.
+pub async fn confirm(db: &Db, payout: i64, on: DateTime<Utc>) -> Result<(), SettlementError> {
+    let mut tx = db.begin().await?;
+    let (_, amount, status, _) = payout_state(&mut tx, payout).await?;
+    if status != "sent" {
+        return Err(SettlementError::State(format!("le versement n°{payout} n'est pas en attente de confirmation")));
+    }
+    let t = NewTransaction::new(format!("payout-confirmed:{payout}"), "payout_confirmed", "Virement confirmé par la banque", on)
+        .debit(AccountCode::payouts_in_transit(), Cents(amount))
+        .credit(AccountCode::bank(), Cents(amount));
+    ledger::post_in(&mut tx, &t).await?;
+    sqlx::query("UPDATE payouts SET status = 'confirmed', confirmed_at = $1 WHERE id = $2")
+        .bind(time::to_micros(on))
+        .bind(payout)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records a transfer returned by the site's bank: the amount goes back on the site's payable
+/// balance (paid at a later run) and the site's bank details are flagged for review, which
+/// holds its payouts until they are corrected.
+pub async fn record_return(db: &Db, payout: i64, reason: &str, on: DateTime<Utc>) -> Result<(), SettlementError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(SettlementError::State("le motif du retour est obligatoire (500 caractères au plus)".into()));
+    }
+    let mut tx = db.begin().await?;
+    let (site, amount, status, posted) = payout_state(&mut tx, payout).await?;
+    let key = format!("payout-returned:{payout}");
+    match (status.as_str(), posted) {
+        // Not yet confirmed: the settlement posting is reversed.
+        ("sent", Some(original)) => {
+            ledger::reverse_in(&mut tx, original, &key, &format!("Virement retourné : {reason}"), on).await?;
+        }
+        // Confirmed, then returned: the money is back in the bank.
+        ("confirmed", _) => {
+            let t = NewTransaction::new(key, "payout_returned", format!("Virement retourné : {reason}"), on)
+                .debit(AccountCode::bank(), Cents(amount))
+                .credit(AccountCode::site_payable(site), Cents(amount));
+            ledger::post_in(&mut tx, &t).await?;
+        }
+        _ => {
+            return Err(SettlementError::State(format!("le versement n°{payout} n'a pas été envoyé")));
+        }
+    }
+    sqlx::query("UPDATE payouts SET status = 'returned', returned_at = $1, return_reason = $2 WHERE id = $3")
+        .bind(time::to_micros(on))
+        .bind(reason)
+        .bind(payout)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE sites SET bank_review = 1 WHERE organisation_id = $1").bind(site).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
