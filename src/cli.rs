@@ -71,6 +71,18 @@ pub enum Command {
     /// Anomaly flags for operator review.
     #[command(subcommand)]
     Anomaly(AnomalyCommand),
+    /// Prepare the settlement run of a period that is over (a draft to inspect, then release).
+    Settle {
+        /// Last day of the period, e.g. 2026-10-31.
+        #[arg(long)]
+        period_end: chrono::NaiveDate,
+        /// Smallest payout in euros (default: the configured minimum).
+        #[arg(long)]
+        minimum: Option<ledger::Cents>,
+    },
+    /// Settlement runs and payouts: list, show, release, cancel, SEPA file, bank confirmations.
+    #[command(subcommand)]
+    Settlement(SettlementCommand),
     /// Drive concurrent HTTP redemptions against a running server (plan from
     /// `bench redeem-setup`); prints redemptions/s and latency percentiles.
     Loadtest {
@@ -165,6 +177,39 @@ impl From<OutcomeArg> for redeemer::outcome::OutcomeKind {
             OutcomeArg::NotCompleted => K::NotCompleted,
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettlementCommand {
+    /// The runs, newest period first.
+    List,
+    /// A run and its payouts.
+    Show { id: i64 },
+    /// Release a draft run: payouts are posted and the SEPA file becomes available.
+    Release { id: i64 },
+    /// Cancel a draft run.
+    Cancel { id: i64 },
+    /// Write the SEPA credit transfer file (pain.001.001.09) of a released run.
+    Sepa {
+        id: i64,
+        #[arg(long, value_name = "FICHIER.xml")]
+        out: PathBuf,
+    },
+    /// Record the bank's confirmation of a payout.
+    Confirm {
+        payout: i64,
+        #[arg(long)]
+        on: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Record a returned transfer (the amount goes back to the site; its bank details are held
+    /// for review).
+    Return {
+        payout: i64,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        on: Option<chrono::DateTime<chrono::Utc>>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -419,6 +464,10 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Command::Ledger(cmd) => commands::ledger::run(&config, cmd).await,
         Command::Site(cmd) => commands::site::run(&config, cmd).await,
+        Command::Settle { period_end, minimum } => {
+            commands::settle::prepare(&config, period_end, minimum).await.map(|_| ExitCode::SUCCESS)
+        }
+        Command::Settlement(cmd) => commands::settle::run(&config, cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Anomaly(cmd) => commands::site::anomaly(&config, cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Key(cmd) => commands::key(&config, cmd).map(|_| ExitCode::SUCCESS),
         Command::Funder(cmd) => commands::issuer::funder(&config, cmd).await.map(|_| ExitCode::SUCCESS),

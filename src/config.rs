@@ -37,6 +37,14 @@ pub struct Config {
     pub scans_per_minute_per_user: u32,
     /// `PASSERELLE_SCANS_PER_MINUTE_PER_SITE`: verify and redeem calls a minute per site.
     pub scans_per_minute_per_site: u32,
+    /// `PASSERELLE_SETTLEMENT_SCHEDULE`: the periods the server prepares settlement runs for
+    /// (`monthly`, `weekly`, or `off`: on demand only).
+    pub settlement_schedule: Option<settlement::runs::Period>,
+    /// `PASSERELLE_SETTLEMENT_MINIMUM`: the smallest payout, in euros (`10,00`).
+    pub settlement_minimum: ledger::Cents,
+    /// `PASSERELLE_OPERATOR_IBAN` and `PASSERELLE_OPERATOR_BIC`: the account payouts leave from
+    /// (needed for the SEPA files of custody mode).
+    pub operator_account: Option<(redeemer::bank::Iban, Option<redeemer::bank::Bic>)>,
 }
 
 /// The file form: every key optional.
@@ -57,6 +65,10 @@ struct FileConfig {
     offline_max_age_days: Option<u32>,
     scans_per_minute_per_user: Option<u32>,
     scans_per_minute_per_site: Option<u32>,
+    settlement_schedule: Option<String>,
+    settlement_minimum: Option<String>,
+    operator_iban: Option<String>,
+    operator_bic: Option<String>,
 }
 
 /// A configuration error names the setting and says what is wrong.
@@ -201,7 +213,40 @@ impl Config {
                 return Err(bad(name, "entre 1 et 10000000"));
             }
         }
+        let settlement_schedule = match env("PASSERELLE_SETTLEMENT_SCHEDULE").or(file.settlement_schedule).as_deref() {
+            None | Some("monthly") => Some(settlement::runs::Period::Monthly),
+            Some("weekly") => Some(settlement::runs::Period::Weekly),
+            Some("off") => None,
+            Some(other) => {
+                return Err(bad(
+                    "PASSERELLE_SETTLEMENT_SCHEDULE",
+                    format!("« {other} » : monthly, weekly ou off attendu"),
+                ));
+            }
+        };
+        let minimum =
+            env("PASSERELLE_SETTLEMENT_MINIMUM").or(file.settlement_minimum).unwrap_or_else(|| "10,00".into());
+        let settlement_minimum = minimum.parse::<ledger::Cents>().ok().filter(|c| c.0 > 0).ok_or_else(|| {
+            bad(
+                "PASSERELLE_SETTLEMENT_MINIMUM",
+                format!("« {minimum} » : un montant positif en euros attendu (ex. 10,00)"),
+            )
+        })?;
+        let operator_account = match env("PASSERELLE_OPERATOR_IBAN").or(file.operator_iban) {
+            None => None,
+            Some(iban) => {
+                let iban = iban.parse().map_err(|e| bad("PASSERELLE_OPERATOR_IBAN", format!("{e}")))?;
+                let bic = env("PASSERELLE_OPERATOR_BIC")
+                    .or(file.operator_bic)
+                    .map(|b| b.parse().map_err(|e| bad("PASSERELLE_OPERATOR_BIC", format!("{e}"))))
+                    .transpose()?;
+                Some((iban, bic))
+            }
+        };
         Ok(Config {
+            settlement_schedule,
+            settlement_minimum,
+            operator_account,
             scans_per_minute_per_user,
             scans_per_minute_per_site,
             offline_max_age_days,

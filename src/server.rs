@@ -31,7 +31,10 @@ pub async fn serve_until(
         tracing::warn!(dir = %config.key_dir.display(), "aucune clé de signature : lancez `passerelle init`");
     }
     crate::http::metrics::handle();
-    let sealer = tokio::spawn(seal_loop(db.clone(), config.seal_interval, stop_rx));
+    let sealer = tokio::spawn(seal_loop(db.clone(), config.seal_interval, stop_rx.clone()));
+    let settler = config
+        .settlement_schedule
+        .map(|period| tokio::spawn(settlement_loop(db.clone(), period, config.settlement_minimum, stop_rx)));
     let limits =
         crate::http::limits::Limits::new(60, config.scans_per_minute_per_user, config.scans_per_minute_per_site);
     let state = AppState { db: db.clone(), config: Arc::new(config), keys: Arc::new(keys), limits };
@@ -42,6 +45,9 @@ pub async fn serve_until(
         .await;
     let _ = stop_tx.send(true);
     let _ = sealer.await;
+    if let Some(settler) = settler {
+        let _ = settler.await;
+    }
     if let Err(e) = ledger::seal::seal_all(&db, 5_000).await {
         tracing::warn!(error = %e, "scellement final impossible");
     }
@@ -57,6 +63,31 @@ async fn seal_loop(db: ledger::Db, every: std::time::Duration, mut stop: watch::
         }
         if let Err(e) = ledger::seal::seal_all(&db, 5_000).await {
             tracing::warn!(error = %e, "scellement différé");
+        }
+    }
+}
+
+/// Prepares the settlement run of each period once it is over (checked hourly); the operator
+/// inspects and releases it.
+async fn settlement_loop(
+    db: ledger::Db,
+    period: settlement::runs::Period,
+    minimum: ledger::Cents,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut wait = std::time::Duration::from_secs(5);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+        wait = std::time::Duration::from_secs(3600);
+        match settlement::runs::prepare_due(&db, period, minimum).await {
+            Ok(Some(run)) => {
+                tracing::info!(run = run.id, period_end = %run.period_end, payouts = run.payouts.len(), "règlement préparé, à valider")
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "préparation du règlement impossible"),
         }
     }
 }

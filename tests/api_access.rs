@@ -183,6 +183,35 @@ fn cases() -> Vec<Case> {
             template: "/api/v1/anomalies/{id}/dismiss",
             expect: |w| if is_op(w) { Ok } else { Forbidden },
         },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/settlements",
+            expect: |w| if is_op(w) { Ok } else { Forbidden },
+        },
+        Case { method: Method::POST, template: "/api/v1/settlements", expect: op_manager_only },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/settlements/{id}",
+            expect: |w| if is_op(w) { Ok } else { Forbidden },
+        },
+        Case { method: Method::POST, template: "/api/v1/settlements/{id}/release", expect: op_manager_only },
+        Case { method: Method::POST, template: "/api/v1/settlements/{id}/cancel", expect: op_manager_only },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/settlements/{id}/sepa.xml",
+            expect: |w| if is_op(w) { Ok } else { Forbidden },
+        },
+        Case { method: Method::POST, template: "/api/v1/payouts/{id}/confirm", expect: op_manager_only },
+        Case { method: Method::POST, template: "/api/v1/payouts/{id}/return", expect: op_manager_only },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/sites/{id}/payouts",
+            expect: |w| match w {
+                _ if is_op(w) || w.starts_with("site_a") => Ok,
+                _ if w.starts_with("site") => Hidden,
+                _ => Forbidden,
+            },
+        },
     ]
 }
 
@@ -314,6 +343,20 @@ async fn call(s: &TestServer, t: &Targets, case: &Case, who: &str, counter: usiz
         | "/api/v1/sites/{id}/verify"
         | "/api/v1/sites/{id}/redemptions"
         | "/api/v1/sites/{id}/redemptions/batch" => case.template.replace("{id}", &site_a.to_string()),
+        "/api/v1/settlements/{id}" | "/api/v1/settlements/{id}/sepa.xml" => {
+            let run = direct_run(s, counter, "released").await;
+            direct_payout(s, run, site_a, "sent").await;
+            case.template.replace("{id}", &run.to_string())
+        }
+        "/api/v1/settlements/{id}/release" | "/api/v1/settlements/{id}/cancel" => {
+            case.template.replace("{id}", &direct_run(s, counter, "draft").await.to_string())
+        }
+        "/api/v1/payouts/{id}/confirm" | "/api/v1/payouts/{id}/return" => {
+            let run = direct_run(s, counter, "released").await;
+            let status = if case.template.ends_with("confirm") { "sent" } else { "confirmed" };
+            case.template.replace("{id}", &direct_payout(s, run, site_a, status).await.to_string())
+        }
+        "/api/v1/sites/{id}/payouts" => case.template.replace("{id}", &site_a.to_string()),
         "/api/v1/anomalies/{id}/dismiss" => {
             // A fresh open flag for each attempt.
             let id: i64 = sqlx::query_scalar(
@@ -370,6 +413,11 @@ async fn call(s: &TestServer, t: &Targets, case: &Case, who: &str, counter: usiz
         }
         "/api/v1/books/{serial}/cancel" => Some(json!({"reason": "Carnet perdu"})),
         "/api/v1/anomalies/{id}/dismiss" => Some(json!({"comment": "Vérifié avec le lieu"})),
+        "/api/v1/settlements" => {
+            Some(json!({"period_end": (chrono::Utc::now() - chrono::Duration::days(2)).date_naive()}))
+        }
+        "/api/v1/payouts/{id}/confirm" => Some(json!({})),
+        "/api/v1/payouts/{id}/return" => Some(json!({"reason": "AC04 compte clôturé"})),
         "/api/v1/catalogue" => Some(json!({
             "code": format!("NEW-{counter}"), "label": "Nouveau service", "category": "utilisation_securisee",
             "format": "collective", "duration_minutes": 60, "price_vouchers": 1,
@@ -411,6 +459,34 @@ async fn call(s: &TestServer, t: &Targets, case: &Case, who: &str, counter: usiz
             .body(include_bytes!("../redeemer/tests/data/exemple-valide.csv").to_vec());
     }
     req.send().await.unwrap().status()
+}
+
+/// A settlement run written directly (periods far in the past, one per call), so that each call
+/// finds the state it needs.
+async fn direct_run(s: &TestServer, counter: usize, status: &str) -> i64 {
+    let day = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap() + chrono::Duration::days(counter as i64);
+    sqlx::query_scalar(
+        "INSERT INTO settlement_runs (period_end, status, minimum_cents, created_at, released_at) VALUES ($1, $2, 100, 0, 0) RETURNING id",
+    )
+    .bind(day.to_string())
+    .bind(status)
+    .fetch_one(s.tdb.db.pool())
+    .await
+    .unwrap()
+}
+
+async fn direct_payout(s: &TestServer, run: i64, site: i64, status: &str) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO payouts (run_id, site_id, amount_cents, iban, bic, account_holder, end_to_end_id, status) \
+         VALUES ($1, $2, 1000, 'FR7630006000011234567890189', 'CEPAFRPP333', 'Lieu A', $3, $4) RETURNING id",
+    )
+    .bind(run)
+    .bind(site)
+    .bind(format!("PSL-R{run}-S{site}"))
+    .bind(status)
+    .fetch_one(s.tdb.db.pool())
+    .await
+    .unwrap()
 }
 
 async fn every_route_every_role(tdb: TestDb) {

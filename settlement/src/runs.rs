@@ -109,12 +109,7 @@ pub fn cutoff(day: NaiveDate) -> DateTime<Utc> {
 
 /// Prepares the run of the period ending on `period_end` (a draft: nothing moves). Asking again
 /// for the same period returns the existing run.
-pub async fn prepare(
-    db: &Db,
-    period_end: NaiveDate,
-    minimum: Cents,
-    by: Option<i64>,
-) -> Result<Run, SettlementError> {
+pub async fn prepare(db: &Db, period_end: NaiveDate, minimum: Cents, by: Option<i64>) -> Result<Run, SettlementError> {
     if minimum.0 <= 0 {
         return Err(SettlementError::BadMinimum);
     }
@@ -126,9 +121,11 @@ pub async fn prepare(
         drop(tx);
         return get(db, id).await?.ok_or(SettlementError::NotFound);
     }
-    let last = sqlx::query("SELECT period_end, status FROM settlement_runs WHERE status <> 'cancelled' ORDER BY period_end DESC LIMIT 1")
-        .fetch_optional(&mut *tx)
-        .await?;
+    let last = sqlx::query(
+        "SELECT period_end, status FROM settlement_runs WHERE status <> 'cancelled' ORDER BY period_end DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
     let mut period_start = None;
     if let Some(last) = last {
         let end: NaiveDate = parse_day(&last.try_get::<String, _>(0)?)?;
@@ -250,9 +247,8 @@ async fn get_in(conn: &mut AnyConnection, id: i64) -> Result<Option<Run>, Settle
 
 /// The runs, newest period first.
 pub async fn list(db: &Db) -> Result<Vec<Run>, SettlementError> {
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM settlement_runs ORDER BY period_end DESC")
-        .fetch_all(db.pool())
-        .await?;
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM settlement_runs ORDER BY period_end DESC").fetch_all(db.pool()).await?;
     let mut conn = db.pool().acquire().await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
@@ -356,7 +352,10 @@ pub async fn sepa_file(db: &Db, id: i64, debtor: &Party) -> Result<String, Settl
     Ok(file.to_xml()?)
 }
 
-async fn payout_state(conn: &mut AnyConnection, payout: i64) -> Result<(i64, i64, String, Option<i64>), SettlementError> {
+async fn payout_state(
+    conn: &mut AnyConnection,
+    payout: i64,
+) -> Result<(i64, i64, String, Option<i64>), SettlementError> {
     let r = sqlx::query("SELECT site_id, amount_cents, status, ledger_transaction FROM payouts WHERE id = $1")
         .bind(payout)
         .fetch_optional(&mut *conn)
@@ -372,9 +371,14 @@ pub async fn confirm(db: &Db, payout: i64, on: DateTime<Utc>) -> Result<(), Sett
     if status != "sent" {
         return Err(SettlementError::State(format!("le versement n°{payout} n'est pas en attente de confirmation")));
     }
-    let t = NewTransaction::new(format!("payout-confirmed:{payout}"), "payout_confirmed", "Virement confirmé par la banque", on)
-        .debit(AccountCode::payouts_in_transit(), Cents(amount))
-        .credit(AccountCode::bank(), Cents(amount));
+    let t = NewTransaction::new(
+        format!("payout-confirmed:{payout}"),
+        "payout_confirmed",
+        "Virement confirmé par la banque",
+        on,
+    )
+    .debit(AccountCode::payouts_in_transit(), Cents(amount))
+    .credit(AccountCode::bank(), Cents(amount));
     ledger::post_in(&mut tx, &t).await?;
     sqlx::query("UPDATE payouts SET status = 'confirmed', confirmed_at = $1 WHERE id = $2")
         .bind(time::to_micros(on))
@@ -421,4 +425,89 @@ pub async fn record_return(db: &Db, payout: i64, reason: &str, on: DateTime<Utc>
     sqlx::query("UPDATE sites SET bank_review = 1 WHERE organisation_id = $1").bind(site).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A site's payouts, newest first, with the period they settle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SitePayout {
+    pub run_id: i64,
+    pub period_end: NaiveDate,
+    pub payout: Payout,
+}
+
+pub async fn site_payouts(db: &Db, site: i64) -> Result<Vec<SitePayout>, SettlementError> {
+    let runs: Vec<i64> = sqlx::query_scalar("SELECT run_id FROM payouts WHERE site_id = $1 ORDER BY id DESC")
+        .bind(site)
+        .fetch_all(db.pool())
+        .await?;
+    let mut out = Vec::with_capacity(runs.len());
+    for id in runs {
+        if let Some(run) = get(db, id).await? {
+            let period_end = run.period_end;
+            out.extend(run.payouts.into_iter().filter(|p| p.site_id == site).map(|payout| SitePayout {
+                run_id: id,
+                period_end,
+                payout,
+            }));
+        }
+    }
+    Ok(out)
+}
+
+/// The length of the periods the server settles on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    /// Calendar months.
+    Monthly,
+    /// Weeks from Monday to Sunday.
+    Weekly,
+}
+
+impl Period {
+    /// The last day of the latest period that is over on `today`.
+    pub fn last_closed_end(self, today: NaiveDate) -> NaiveDate {
+        use chrono::Datelike;
+        let days_back = match self {
+            Period::Monthly => today.day0(),
+            Period::Weekly => today.weekday().num_days_from_monday(),
+        };
+        today - chrono::Duration::days(i64::from(days_back) + 1)
+    }
+}
+
+/// Prepares the run of the latest closed period if it does not exist yet (the server calls this
+/// on a schedule). Returns the new draft, or `None` when there is nothing to do now.
+pub async fn prepare_due(db: &Db, period: Period, minimum: Cents) -> Result<Option<Run>, SettlementError> {
+    let end = period.last_closed_end(local_time::day(time::now()));
+    if sqlx::query_scalar::<_, i64>("SELECT id FROM settlement_runs WHERE period_end >= $1 AND status <> 'cancelled'")
+        .bind(end.to_string())
+        .fetch_optional(db.pool())
+        .await?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    match prepare(db, end, minimum, None).await {
+        Ok(run) => Ok(Some(run)),
+        // The previous run waits for the operator: nothing new until it is released.
+        Err(SettlementError::PreviousOpen(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closed_periods() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(Period::Monthly.last_closed_end(d("2026-11-26")), d("2026-10-31"));
+        assert_eq!(Period::Monthly.last_closed_end(d("2026-03-01")), d("2026-02-28"));
+        assert_eq!(Period::Monthly.last_closed_end(d("2027-01-01")), d("2026-12-31"));
+        // Thursday 26 November 2026: the last full week ended on Sunday the 22nd.
+        assert_eq!(Period::Weekly.last_closed_end(d("2026-11-26")), d("2026-11-22"));
+        assert_eq!(Period::Weekly.last_closed_end(d("2026-11-23")), d("2026-11-22"));
+        assert_eq!(Period::Weekly.last_closed_end(d("2026-11-22")), d("2026-11-15"));
+    }
 }

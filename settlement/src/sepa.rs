@@ -77,11 +77,12 @@ fn escape(s: &str) -> String {
 
 fn agent(xml: &mut String, tag: &str, bic: &Option<Bic>, indent: &str) {
     match bic {
-        Some(b) => xml.push_str(&format!("{indent}<{tag}><FinInstnId><BICFI>{}</BICFI></FinInstnId></{tag}>\n", b.as_str())),
+        Some(b) => {
+            xml.push_str(&format!("{indent}<{tag}><FinInstnId><BICFI>{}</BICFI></FinInstnId></{tag}>\n", b.as_str()))
+        }
         // Within SEPA the IBAN alone identifies the bank ("NOTPROVIDED" per the EPC guidelines).
-        None => xml.push_str(&format!(
-            "{indent}<{tag}><FinInstnId><Othr><Id>NOTPROVIDED</Id></Othr></FinInstnId></{tag}>\n"
-        )),
+        None => xml
+            .push_str(&format!("{indent}<{tag}><FinInstnId><Othr><Id>NOTPROVIDED</Id></Othr></FinInstnId></{tag}>\n")),
     }
 }
 
@@ -122,7 +123,10 @@ impl CreditTransfer {
         x.push_str(&format!("      <MsgId>{}</MsgId>\n", escape(&self.message_id)));
         x.push_str(&format!("      <CreDtTm>{}</CreDtTm>\n", self.created_at.format("%Y-%m-%dT%H:%M:%SZ")));
         x.push_str(&format!("      <NbOfTxs>{n}</NbOfTxs>\n      <CtrlSum>{total}</CtrlSum>\n"));
-        x.push_str(&format!("      <InitgPty><Nm>{}</Nm></InitgPty>\n", escape(&sepa_text(&self.initiating_party, 70))));
+        x.push_str(&format!(
+            "      <InitgPty><Nm>{}</Nm></InitgPty>\n",
+            escape(&sepa_text(&self.initiating_party, 70))
+        ));
         x.push_str("    </GrpHdr>\n    <PmtInf>\n");
         x.push_str(&format!("      <PmtInfId>{}</PmtInfId>\n", escape(&self.payment_info_id)));
         x.push_str("      <PmtMtd>TRF</PmtMtd>\n      <BtchBookg>false</BtchBookg>\n");
@@ -142,7 +146,10 @@ impl CreditTransfer {
             }
             x.push_str(&format!("        <Cdtr><Nm>{}</Nm></Cdtr>\n", escape(&sepa_text(&t.creditor.name, 70))));
             x.push_str(&format!("        <CdtrAcct><Id><IBAN>{}</IBAN></Id></CdtrAcct>\n", t.creditor.iban.as_str()));
-            x.push_str(&format!("        <RmtInf><Ustrd>{}</Ustrd></RmtInf>\n", escape(&sepa_text(&t.remittance, 140))));
+            x.push_str(&format!(
+                "        <RmtInf><Ustrd>{}</Ustrd></RmtInf>\n",
+                escape(&sepa_text(&t.remittance, 140))
+            ));
             x.push_str("      </CdtTrfTxInf>\n");
         }
         x.push_str("    </PmtInf>\n  </CstmrCdtTrfInitn>\n</Document>\n");

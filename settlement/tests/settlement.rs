@@ -255,7 +255,10 @@ async fn a_custody_cycle(t: TestDb) {
     assert!(xml.contains("<NbOfTxs>2</NbOfTxs>") && xml.contains("<CtrlSum>48.75</CtrlSum>"), "{xml}");
     assert!(xml.contains(&format!("<EndToEndId>PSL-R{}-S{a}</EndToEndId>", run.id)), "{xml}");
     assert!(xml.contains("<Nm>Mediatheque d&apos;Ecouen-sur-Garonne</Nm>"), "{xml}");
-    assert!(xml.contains(&format!("<Ustrd>Passerelle reglement au 30/09/2026 releve R{}-S{a}</Ustrd>", run.id)), "{xml}");
+    assert!(
+        xml.contains(&format!("<Ustrd>Passerelle reglement au 30/09/2026 releve R{}-S{a}</Ustrd>", run.id)),
+        "{xml}"
+    );
     verified(&t).await;
 
     // The bank confirms A's payout; B's is returned before confirmation.

@@ -7,6 +7,7 @@ pub mod issuer;
 pub mod ledger;
 pub mod loadtest;
 pub mod print;
+pub mod settle;
 pub mod site;
 
 use crate::audit::{self, Actor};

@@ -99,6 +99,15 @@ pub const POLICIES: &[RoutePolicy] = &[
     rule("POST", "/api/v1/sites/{id}/redemptions/batch", Access::SiteMembers),
     rule("GET", "/api/v1/anomalies", Access::Operator),
     rule("POST", "/api/v1/anomalies/{id}/dismiss", Access::Operator),
+    rule("GET", "/api/v1/settlements", Access::Operator),
+    rule("POST", "/api/v1/settlements", Access::OperatorManager),
+    rule("GET", "/api/v1/settlements/{id}", Access::Operator),
+    rule("POST", "/api/v1/settlements/{id}/release", Access::OperatorManager),
+    rule("POST", "/api/v1/settlements/{id}/cancel", Access::OperatorManager),
+    rule("GET", "/api/v1/settlements/{id}/sepa.xml", Access::Operator),
+    rule("POST", "/api/v1/payouts/{id}/confirm", Access::OperatorManager),
+    rule("POST", "/api/v1/payouts/{id}/return", Access::OperatorManager),
+    rule("GET", "/api/v1/sites/{id}/payouts", Access::Kinds(&[OrgKind::Site])),
 ];
 
 pub fn policy_for(method: &Method, path: &str) -> Option<Access> {

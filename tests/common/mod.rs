@@ -66,6 +66,9 @@ pub fn test_config_with(url: &str, key_dir: &std::path::Path, extra: &[(&str, &s
         "PASSERELLE_LISTEN" => Some("127.0.0.1:0".into()),
         "PASSERELLE_BODY_LIMIT_BYTES" => Some("65536".into()),
         "PASSERELLE_SEAL_INTERVAL_MS" => Some("50".into()),
+        "PASSERELLE_SETTLEMENT_SCHEDULE" => Some("off".into()),
+        "PASSERELLE_OPERATOR_IBAN" => Some("FR76 3000 6000 0112 3456 7890 189".into()),
+        "PASSERELLE_OPERATOR_BIC" => Some("CEPAFRPP333".into()),
         _ => None,
     })
     .expect("test configuration")

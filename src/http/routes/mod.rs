@@ -10,6 +10,7 @@ pub mod orders;
 pub mod organisations;
 pub mod payments;
 pub mod profiles;
+pub mod settlements;
 pub mod sites;
 pub mod system;
 pub mod tokens;
@@ -62,4 +63,12 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sites::redeem_batch))
         .routes(routes!(anomalies::list))
         .routes(routes!(anomalies::dismiss))
+        .routes(routes!(settlements::list, settlements::prepare))
+        .routes(routes!(settlements::get))
+        .routes(routes!(settlements::release))
+        .routes(routes!(settlements::cancel))
+        .routes(routes!(settlements::sepa))
+        .routes(routes!(settlements::confirm))
+        .routes(routes!(settlements::record_return))
+        .routes(routes!(settlements::site_payouts))
 }

@@ -1,0 +1,110 @@
+//! `passerelle settle` and `passerelle settlement …`: settlement runs from the terminal.
+
+use crate::audit::{self, Actor};
+use crate::cli::{CliError, SettlementCommand};
+use crate::commands::connect_and_migrate;
+use crate::config::Config;
+use ledger::{Cents, Db};
+use settlement::runs::{self, Run};
+use settlement::sepa::Party;
+
+fn print_run(run: &Run) {
+    let from = run.period_start.map(|d| format!("du {} ", d.format("%d/%m/%Y"))).unwrap_or_default();
+    let status = match run.status.as_str() {
+        "draft" => "en préparation",
+        "released" => "validé",
+        _ => "annulé",
+    };
+    println!(
+        "Règlement n°{} {from}au {} — {status} — {} versement(s), {}",
+        run.id,
+        run.period_end.format("%d/%m/%Y"),
+        run.payouts.len(),
+        Cents(run.total_cents).to_french()
+    );
+    for p in &run.payouts {
+        println!(
+            "  versement n°{}  {}  {}  {}  {}  [{}]",
+            p.id,
+            p.end_to_end_id,
+            p.site_name,
+            p.iban_masked,
+            Cents(p.amount_cents).to_french(),
+            p.status
+        );
+    }
+}
+
+async fn audited(db: &Db, action: &str, object: &str, id: i64, details: serde_json::Value) -> Result<(), CliError> {
+    let mut tx = db.begin().await.map_err(CliError::new)?;
+    audit::record(&mut tx, Actor::SYSTEM, action, object, id, details).await.map_err(CliError::new)?;
+    tx.commit().await.map_err(CliError::new)
+}
+
+pub async fn prepare(config: &Config, period_end: chrono::NaiveDate, minimum: Option<Cents>) -> Result<(), CliError> {
+    let db = connect_and_migrate(config).await?;
+    let run = runs::prepare(&db, period_end, minimum.unwrap_or(config.settlement_minimum), None)
+        .await
+        .map_err(CliError::new)?;
+    audited(&db, "settlement.prepare", "settlement", run.id, serde_json::json!({"via": "cli"})).await?;
+    print_run(&run);
+    if run.status == "draft" {
+        println!("Vérifiez, puis validez : passerelle settlement release {}", run.id);
+    }
+    db.close().await;
+    Ok(())
+}
+
+pub async fn run(config: &Config, cmd: SettlementCommand) -> Result<(), CliError> {
+    let db = connect_and_migrate(config).await?;
+    let now = ledger::time::now();
+    match cmd {
+        SettlementCommand::List => {
+            let list = runs::list(&db).await.map_err(CliError::new)?;
+            if list.is_empty() {
+                println!("Aucun règlement.");
+            }
+            list.iter().for_each(print_run);
+        }
+        SettlementCommand::Show { id } => print_run(
+            &runs::get(&db, id).await.map_err(CliError::new)?.ok_or_else(|| CliError::new("règlement inconnu"))?,
+        ),
+        SettlementCommand::Release { id } => {
+            let run = runs::release(&db, id, None).await.map_err(CliError::new)?;
+            audited(&db, "settlement.release", "settlement", id, serde_json::json!({"via": "cli"})).await?;
+            print_run(&run);
+        }
+        SettlementCommand::Cancel { id } => {
+            runs::cancel(&db, id).await.map_err(CliError::new)?;
+            audited(&db, "settlement.cancel", "settlement", id, serde_json::json!({"via": "cli"})).await?;
+            println!("Règlement n°{id} annulé.");
+        }
+        SettlementCommand::Sepa { id, out } => {
+            let (iban, bic) = config.operator_account.clone().ok_or_else(|| {
+                CliError::new("compte de l'opérateur non configuré (PASSERELLE_OPERATOR_IBAN, PASSERELLE_OPERATOR_BIC)")
+            })?;
+            let name = issuer::organisations::operator(&db)
+                .await
+                .map_err(CliError::new)?
+                .map_or_else(|| "Passerelle".to_owned(), |o| o.name);
+            let xml = runs::sepa_file(&db, id, &Party { name, iban, bic }).await.map_err(CliError::new)?;
+            std::fs::write(&out, xml).map_err(|e| CliError::new(format!("{} : {e}", out.display())))?;
+            println!("Fichier de virements écrit : {}", out.display());
+        }
+        SettlementCommand::Confirm { payout, on } => {
+            runs::confirm(&db, payout, on.unwrap_or(now)).await.map_err(CliError::new)?;
+            audited(&db, "payout.confirm", "payout", payout, serde_json::json!({"via": "cli"})).await?;
+            println!("Versement n°{payout} confirmé.");
+        }
+        SettlementCommand::Return { payout, reason, on } => {
+            runs::record_return(&db, payout, &reason, on.unwrap_or(now)).await.map_err(CliError::new)?;
+            audited(&db, "payout.return", "payout", payout, serde_json::json!({"reason": reason, "via": "cli"}))
+                .await?;
+            println!(
+                "Versement n°{payout} retourné : le montant revient au lieu, ses coordonnées bancaires sont à vérifier."
+            );
+        }
+    }
+    db.close().await;
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! Settlement runs and payouts (DESIGN §8, custody mode).
+use crate::audit;
+use crate::http::AppState;
+use crate::http::authz::Caller;
+use crate::http::problem::{ApiError, ApiResult, Json, Path};
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use settlement::runs::{self, Run, SettlementError, SitePayout};
+use settlement::sepa::Party;
+use utoipa::ToSchema;
+
+impl From<SettlementError> for ApiError {
+    fn from(e: SettlementError) -> Self {
+        match e {
+            SettlementError::NotFound => ApiError::not_found(),
+            SettlementError::Ledger(l) => l.into(),
+            SettlementError::Db(db) => db.into(),
+            SettlementError::State(_) | SettlementError::PreviousOpen(_) | SettlementError::LaterPeriodExists(_) => {
+                ApiError::conflict(e.code(), e)
+            }
+            SettlementError::PeriodNotOver(_) | SettlementError::BadMinimum | SettlementError::Sepa(_) => {
+                ApiError::unprocessable(e.code(), e)
+            }
+        }
+    }
+}
+
+/// Settlement runs, newest period first (operator).
+#[utoipa::path(get, path = "/api/v1/settlements", tag = "règlements", responses((status = 200, body = Vec<Object>)))]
+pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<Run>>> {
+    Ok(Json(runs::list(&state.db).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Prepare {
+    /// Last day of the period (Europe/Paris); the period must be over.
+    #[schema(value_type = String)]
+    period_end: NaiveDate,
+    /// Smallest payout in cents (default: the configured minimum).
+    minimum_cents: Option<i64>,
+}
+
+/// Prepares the run of a period as a draft to inspect; the same period again returns it
+/// (operator managers).
+#[utoipa::path(post, path = "/api/v1/settlements", tag = "règlements", request_body = Prepare, responses((status = 201, body = Object)))]
+pub async fn prepare(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(b): Json<Prepare>,
+) -> ApiResult<(StatusCode, Json<Run>)> {
+    let minimum = b.minimum_cents.map_or(state.config.settlement_minimum, ledger::Cents);
+    let run = runs::prepare(&state.db, b.period_end, minimum, Some(caller.user_id)).await?;
+    let mut tx = state.db.begin().await?;
+    audit::record(
+        &mut tx,
+        caller.actor(),
+        "settlement.prepare",
+        "settlement",
+        run.id,
+        serde_json::json!({"period_end": run.period_end, "total_cents": run.total_cents}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(run)))
+}
+
+/// A run and its payouts (operator).
+#[utoipa::path(get, path = "/api/v1/settlements/{id}", tag = "règlements", responses((status = 200, body = Object)))]
+pub async fn get(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult<Json<Run>> {
+    Ok(Json(runs::get(&state.db, id).await?.ok_or_else(ApiError::not_found)?))
+}
+
+/// Releases a draft run: the payouts are posted and the SEPA file can be downloaded (operator
+/// managers).
+#[utoipa::path(post, path = "/api/v1/settlements/{id}/release", tag = "règlements", responses((status = 200, body = Object), (status = 409, body = crate::http::problem::Problem)))]
+pub async fn release(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<Run>> {
+    let run = runs::release(&state.db, id, Some(caller.user_id)).await?;
+    let mut tx = state.db.begin().await?;
+    audit::record(
+        &mut tx,
+        caller.actor(),
+        "settlement.release",
+        "settlement",
+        id,
+        serde_json::json!({"total_cents": run.total_cents}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(run))
+}
+
+/// Cancels a draft run (operator managers).
+#[utoipa::path(post, path = "/api/v1/settlements/{id}/cancel", tag = "règlements", responses((status = 204)))]
+pub async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+    runs::cancel(&state.db, id).await?;
+    let mut tx = state.db.begin().await?;
+    audit::record(&mut tx, caller.actor(), "settlement.cancel", "settlement", id, serde_json::json!({})).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The SEPA credit transfer file (pain.001.001.09) of a released run (operator).
+#[utoipa::path(get, path = "/api/v1/settlements/{id}/sepa.xml", tag = "règlements", responses((status = 200, content_type = "application/xml", body = String)))]
+pub async fn sepa(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult<impl IntoResponse> {
+    let Some((iban, bic)) = state.config.operator_account.clone() else {
+        return Err(ApiError::unprocessable(
+            "operator_account_missing",
+            "Le compte de l'opérateur n'est pas configuré (PASSERELLE_OPERATOR_IBAN, PASSERELLE_OPERATOR_BIC).",
+        ));
+    };
+    let name = issuer::organisations::operator(&state.db).await?.map_or_else(|| "Passerelle".to_owned(), |o| o.name);
+    let xml = runs::sepa_file(&state.db, id, &Party { name, iban, bic }).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/xml; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"virements-reglement-{id}.xml\"")),
+        ],
+        xml,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Confirmation {
+    /// When the bank executed the transfer (default: now).
+    on: Option<DateTime<Utc>>,
+}
+
+/// Records the bank's confirmation of a payout (operator managers).
+#[utoipa::path(post, path = "/api/v1/payouts/{id}/confirm", tag = "règlements", request_body = Confirmation, responses((status = 204)))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(b): Json<Confirmation>,
+) -> ApiResult<StatusCode> {
+    runs::confirm(&state.db, id, b.on.unwrap_or_else(ledger::time::now)).await?;
+    let mut tx = state.db.begin().await?;
+    audit::record(&mut tx, caller.actor(), "payout.confirm", "payout", id, serde_json::json!({})).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Return {
+    /// The bank's reason, e.g. "AC04 compte clôturé".
+    reason: String,
+    on: Option<DateTime<Utc>>,
+}
+
+/// Records a returned transfer: the amount goes back to the site, whose bank details are
+/// flagged for review (operator managers).
+#[utoipa::path(post, path = "/api/v1/payouts/{id}/return", tag = "règlements", request_body = Return, responses((status = 204)))]
+pub async fn record_return(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(b): Json<Return>,
+) -> ApiResult<StatusCode> {
+    runs::record_return(&state.db, id, &b.reason, b.on.unwrap_or_else(ledger::time::now)).await?;
+    let mut tx = state.db.begin().await?;
+    audit::record(&mut tx, caller.actor(), "payout.return", "payout", id, serde_json::json!({"reason": b.reason}))
+        .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A site's payouts, newest first (the site's members, the operator).
+#[utoipa::path(get, path = "/api/v1/sites/{id}/payouts", tag = "règlements", responses((status = 200, body = Vec<Object>)))]
+pub async fn site_payouts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<SitePayout>>> {
+    caller.require_org(id)?;
+    Ok(Json(runs::site_payouts(&state.db, id).await?))
+}
