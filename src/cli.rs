@@ -117,6 +117,16 @@ pub enum SiteCommand {
         #[arg(long, default_value = "Accréditation")]
         comment: String,
     },
+    /// Set the account a site's payouts go to (ends a review after a returned transfer).
+    BankAccount {
+        id: i64,
+        #[arg(long)]
+        iban: redeemer::bank::Iban,
+        #[arg(long)]
+        bic: Option<redeemer::bank::Bic>,
+        #[arg(long)]
+        holder: String,
+    },
     /// Say for each scanned or typed voucher whether the site can redeem it now, changing nothing.
     Verify {
         /// The site (organisation number).

@@ -75,7 +75,7 @@ async fn settlement_loop(
     minimum: ledger::Cents,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut wait = std::time::Duration::from_secs(5);
+    let mut wait = std::time::Duration::from_secs(2);
     loop {
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}

@@ -173,6 +173,7 @@ fn cases() -> Vec<Case> {
         },
         Case { method: Method::POST, template: "/api/v1/sites/{id}/places", expect: site_a_management },
         Case { method: Method::PUT, template: "/api/v1/sites/{id}/services", expect: site_a_management },
+        Case { method: Method::PUT, template: "/api/v1/sites/{id}/bank-account", expect: site_a_management },
         Case { method: Method::POST, template: "/api/v1/sites/{id}/accreditation", expect: op_manager_only },
         Case { method: Method::POST, template: "/api/v1/sites/{id}/verify", expect: site_a_scan },
         Case { method: Method::POST, template: "/api/v1/sites/{id}/redemptions", expect: site_a_scan },
@@ -339,6 +340,7 @@ async fn call(s: &TestServer, t: &Targets, case: &Case, who: &str, counter: usiz
         "/api/v1/sites/{id}"
         | "/api/v1/sites/{id}/places"
         | "/api/v1/sites/{id}/services"
+        | "/api/v1/sites/{id}/bank-account"
         | "/api/v1/sites/{id}/accreditation"
         | "/api/v1/sites/{id}/verify"
         | "/api/v1/sites/{id}/redemptions"
@@ -430,6 +432,9 @@ async fn call(s: &TestServer, t: &Targets, case: &Case, who: &str, counter: usiz
             json!({"name": "Annexe", "address": "3 rue Victor-Hugo", "commune_insee": "33522", "opening_hours": "Sa 10:00-12:00"}),
         ),
         "/api/v1/sites/{id}/services" => Some(json!({"services": ["DEM-ACCOMP", "DEM-DOSSIER"]})),
+        "/api/v1/sites/{id}/bank-account" => Some(
+            json!({"iban": "FR76 3000 6000 0112 3456 7890 189", "bic": "CEPAFRPP333", "account_holder": "Association A"}),
+        ),
         "/api/v1/sites/{id}/accreditation" => {
             Some(json!({"status": "accredited", "until": "2099-12-31", "comment": "Renouvellement"}))
         }

@@ -1,6 +1,8 @@
 //! The real `passerelle` binary: init, configuration errors, ledger verify on a tampered
 //! database, token creation, the demo, and a graceful stop on SIGTERM.
 
+mod common;
+
 use ledger::testing::TestDb;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
@@ -300,6 +302,41 @@ async fn the_issuing_side_from_the_terminal(tdb: TestDb) {
     ok(&tdb, d, &["anomaly", "dismiss", &flag, "--comment", "Permanence exceptionnelle du dimanche"]);
     assert!(ok(&tdb, d, &["anomaly", "list"]).contains("Aucune anomalie ouverte"));
     assert!(ok(&tdb, d, &["anomaly", "list", "--all"]).contains("commentaire : Permanence exceptionnelle du dimanche"));
+
+    // March settled: the Reims site is owed 2 × 10,00 € (imported sites give their account first).
+    let unpaid = ok(&tdb, d, &["settle", "--period-end", "2026-02-28", "--minimum", "5,00"]);
+    assert!(unpaid.contains("0 versement(s)"), "{unpaid}");
+    let unpaid_run: String = unpaid.split("n°").nth(1).and_then(|s| s.split_whitespace().next()).unwrap().to_owned();
+    ok(&tdb, d, &["settlement", "release", &unpaid_run]);
+    let bank = ok(
+        &tdb,
+        d,
+        &["site", "bank-account", &site, "--iban", "FR76 3000 6000 0112 3456 7890 189", "--holder", "Anonymal"],
+    );
+    assert!(bank.contains("FR76"), "{bank}");
+    let early = passerelle(&tdb, d).args(["settle", "--period-end", "2099-12-31"]).output().unwrap();
+    assert!(!early.status.success() && text(&early).contains("la période n'est pas terminée"), "{}", text(&early));
+    let prepared = ok(&tdb, d, &["settle", "--period-end", "2026-03-31", "--minimum", "5,00"]);
+    assert!(prepared.contains("en préparation — 1 versement(s), 20,00\u{a0}€"), "{prepared}");
+    let run: String = prepared.split("n°").nth(1).and_then(|s| s.split_whitespace().next()).unwrap().to_owned();
+    let no_sepa = passerelle(&tdb, d).args(["settlement", "sepa", &run, "--out", "v.xml"]).output().unwrap();
+    assert!(!no_sepa.status.success(), "{}", text(&no_sepa));
+    let released = ok(&tdb, d, &["settlement", "release", &run]);
+    assert!(released.contains("validé") && released.contains("[sent]"), "{released}");
+    let payout: String =
+        released.split("versement n°").nth(1).and_then(|s| s.split_whitespace().next()).unwrap().to_owned();
+    let unconfigured = passerelle(&tdb, d).args(["settlement", "sepa", &run, "--out", "v.xml"]).output().unwrap();
+    assert!(text(&unconfigured).contains("PASSERELLE_OPERATOR_IBAN"), "{}", text(&unconfigured));
+    let written = passerelle(&tdb, d)
+        .args(["settlement", "sepa", &run, "--out", "virements.xml"])
+        .env("PASSERELLE_OPERATOR_IBAN", "FR7630006000011234567890189")
+        .env("PASSERELLE_OPERATOR_BIC", "CEPAFRPP333")
+        .output()
+        .unwrap();
+    assert!(written.status.success(), "{}", text(&written));
+    common::assert_valid_sepa(&std::fs::read_to_string(d.join("virements.xml")).unwrap());
+    assert!(ok(&tdb, d, &["settlement", "confirm", &payout]).contains("confirmé"));
+    assert!(ok(&tdb, d, &["settlement", "list"]).contains("[confirmed]"));
     let verify = ok(&tdb, d, &["ledger", "verify"]);
     assert!(verify.contains("tout concorde"), "{verify}");
 }

@@ -65,19 +65,41 @@ pub async fn create(
     bic: &Bic,
     holder: &str,
 ) -> Result<i64, IssuerError> {
+    if holder.trim().is_empty() || holder.trim().chars().count() > 140 {
+        return Err(IssuerError::invalid("invalid_holder", "titulaire du compte : de 1 à 140 caractères"));
+    }
+    let id = create_pending(conn, name, siret).await?;
+    set_bank_account(conn, id, iban, Some(bic), holder).await?;
+    Ok(id)
+}
+
+/// Sets the account payouts go to; this also ends a review of the bank details (after a
+/// returned transfer), so the site's payouts resume.
+pub async fn set_bank_account(
+    conn: &mut AnyConnection,
+    site: i64,
+    iban: &Iban,
+    bic: Option<&Bic>,
+    holder: &str,
+) -> Result<(), IssuerError> {
     let holder = holder.trim();
     if holder.is_empty() || holder.chars().count() > 140 {
         return Err(IssuerError::invalid("invalid_holder", "titulaire du compte : de 1 à 140 caractères"));
     }
-    let id = create_pending(conn, name, siret).await?;
-    sqlx::query("UPDATE sites SET iban = $1, bic = $2, account_holder = $3 WHERE organisation_id = $4")
-        .bind(iban.as_str())
-        .bind(bic.as_str())
-        .bind(holder)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(id)
+    let done = sqlx::query(
+        "UPDATE sites SET iban = $1, bic = $2, account_holder = $3, bank_review = 0, updated_at = $4 WHERE organisation_id = $5",
+    )
+    .bind(iban.as_str())
+    .bind(bic.map(Bic::as_str))
+    .bind(holder)
+    .bind(time::to_micros(time::now()))
+    .bind(site)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(IssuerError::NotFound);
+    }
+    Ok(())
 }
 
 /// Creates a pending site with no payout account yet (imported from the national open data).

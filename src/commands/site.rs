@@ -54,6 +54,25 @@ pub async fn run(config: &Config, cmd: SiteCommand) -> Result<ExitCode, CliError
             println!("Lieu n°{id} agréé jusqu'au {}.", until.format("%d/%m/%Y"));
             ExitCode::SUCCESS
         }
+        SiteCommand::BankAccount { id, iban, bic, holder } => {
+            let mut tx = db.begin().await.map_err(CliError::new)?;
+            redeemer::sites::set_bank_account(&mut tx, id, &iban, bic.as_ref(), &holder)
+                .await
+                .map_err(CliError::new)?;
+            audit::record(
+                &mut tx,
+                Actor::SYSTEM,
+                "site.bank_account",
+                "organisation",
+                id,
+                serde_json::json!({"iban": iban.masked(), "via": "cli"}),
+            )
+            .await
+            .map_err(CliError::new)?;
+            tx.commit().await.map_err(CliError::new)?;
+            println!("Compte de versement du lieu n°{id} : {}.", iban.masked());
+            ExitCode::SUCCESS
+        }
         SiteCommand::Verify { site, place, service, at, vouchers } => {
             let keys = KeyRing::load(&config.key_dir).map_err(CliError::new)?;
             let at = at.unwrap_or_else(::ledger::time::now);

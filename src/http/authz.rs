@@ -93,6 +93,7 @@ pub const POLICIES: &[RoutePolicy] = &[
     rule("GET", "/api/v1/sites/{id}", Access::Kinds(&[OrgKind::Site])),
     rule("POST", "/api/v1/sites/{id}/places", Access::SiteManagerOrOperatorManager),
     rule("PUT", "/api/v1/sites/{id}/services", Access::SiteManagerOrOperatorManager),
+    rule("PUT", "/api/v1/sites/{id}/bank-account", Access::SiteManagerOrOperatorManager),
     rule("POST", "/api/v1/sites/{id}/accreditation", Access::OperatorManager),
     rule("POST", "/api/v1/sites/{id}/verify", Access::SiteMembers),
     rule("POST", "/api/v1/sites/{id}/redemptions", Access::SiteMembers),

@@ -251,3 +251,23 @@ impl Drop for TestServer {
         }
     }
 }
+
+/// Validates a SEPA credit transfer file with xmllint against the official pain.001.001.09 XSD
+/// (fetched by scripts/test.sh; a missing schema fails, never skips).
+pub fn assert_valid_sepa(xml: &str) {
+    let xsd = std::env::var_os("PASSERELLE_SEPA_XSD")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/target/sepa-xsd/pain.001.001.09.xsd").into());
+    assert!(xsd.is_file(), "schéma {} absent : lancez scripts/test.sh (qui le télécharge)", xsd.display());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("virements.xml");
+    std::fs::write(&file, xml).unwrap();
+    let out = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&xsd)
+        .arg(&file)
+        .output()
+        .expect("xmllint (paquet libxml2-utils)");
+    assert!(out.status.success(), "{}\n{xml}", String::from_utf8_lossy(&out.stderr));
+}

@@ -57,6 +57,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sites::get))
         .routes(routes!(sites::add_place))
         .routes(routes!(sites::set_services))
+        .routes(routes!(sites::set_bank_account))
         .routes(routes!(sites::accreditation))
         .routes(routes!(sites::verify))
         .routes(routes!(sites::redeem))

@@ -146,6 +146,42 @@ pub async fn set_services(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct BankAccount {
+    /// IBAN (checked with mod 97), spaces allowed.
+    #[schema(value_type = String)]
+    iban: redeemer::bank::Iban,
+    #[schema(value_type = Option<String>)]
+    bic: Option<redeemer::bank::Bic>,
+    account_holder: String,
+}
+
+/// Sets the account payouts go to (operator managers, the site's managers); this ends a review
+/// of the bank details after a returned transfer.
+#[utoipa::path(put, path = "/api/v1/sites/{id}/bank-account", tag = "lieux", request_body = BankAccount, responses((status = 200, body = Object)))]
+pub async fn set_bank_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(b): Json<BankAccount>,
+) -> ApiResult<Json<Site>> {
+    caller.require_org(id)?;
+    let mut tx = state.db.begin().await?;
+    sites::set_bank_account(&mut tx, id, &b.iban, b.bic.as_ref(), &b.account_holder).await?;
+    audit::record(
+        &mut tx,
+        caller.actor(),
+        "site.bank_account",
+        "organisation",
+        id,
+        serde_json::json!({"iban": b.iban.masked()}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(sites::get(&state.db, id).await?.ok_or_else(ApiError::not_found)?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Decision {
     /// accredited, suspended or revoked
     #[schema(value_type = String)]

@@ -1,0 +1,123 @@
+//! Settlement over HTTP on both engines: prepare, inspect, release, download the SEPA file
+//! (checked against the official XSD), confirm and return payouts; the site sees its payouts;
+//! the server prepares the run of a closed period on its own.
+
+mod common;
+
+use common::{TestServer, assert_valid_sepa};
+use ledger::testing::TestDb;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// Redeems `n` vouchers of a fresh order at site A, performed at `at`.
+async fn redeem_at_site_a(s: &TestServer, n: usize, at: &str) {
+    let order = s.issued_order(s.who("funder_a_manager").organisation_id, 1, n as u32).await;
+    let site = s.who("site_a_member").organisation_id;
+    let place: i64 = sqlx::query_scalar("SELECT MIN(id) FROM site_places WHERE site_id = $1")
+        .bind(site)
+        .fetch_one(s.tdb.db.pool())
+        .await
+        .unwrap();
+    let mut conn = s.tdb.db.pool().acquire().await.unwrap();
+    let book = issuer::books::by_serial(&mut conn, &issuer::issuance::serial(order.id, 1)).await.unwrap().unwrap();
+    let codes = issuer::books::vouchers(&mut conn, book.id).await.unwrap();
+    drop(conn);
+    for (i, v) in codes.iter().enumerate() {
+        let body = json!({
+            "place_id": place, "service_code": "DEM-ACCOMP", "vouchers": [v.code],
+            "idempotency_key": format!("settle-{}-{i}", order.id), "performed_at": at,
+        });
+        let r = s.post("site_a_member", &format!("/api/v1/sites/{site}/redemptions"), body).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+    }
+}
+
+async fn json_of(r: reqwest::Response) -> Value {
+    r.json().await.unwrap()
+}
+
+async fn settle_release_download_confirm_return(tdb: TestDb) {
+    let s = TestServer::start(tdb).await;
+    let site = s.who("site_a_member").organisation_id;
+    // Thursday 15 October 2026, 10:00 in Paris (the place is open Mo-Fr 09:00-18:00).
+    redeem_at_site_a(&s, 3, "2026-10-15T08:00:00Z").await;
+
+    let created = s.post("operator_manager", "/api/v1/settlements", json!({"period_end": "2026-10-31"})).send().await;
+    let created = created.unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let run = json_of(created).await;
+    let id = run["id"].as_i64().unwrap();
+    assert_eq!(run["status"], "draft");
+    assert_eq!(run["total_cents"], 3000);
+    assert_eq!(run["payouts"][0]["site_id"], site);
+    let early = s.get("operator_member", &format!("/api/v1/settlements/{id}/sepa.xml")).send().await.unwrap();
+    assert_eq!(early.status(), StatusCode::CONFLICT);
+    let future = s.post("operator_manager", "/api/v1/settlements", json!({"period_end": "2099-01-31"})).send().await;
+    assert_eq!(future.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let release = format!("/api/v1/settlements/{id}/release");
+    assert_eq!(s.post("operator_member", &release, json!({})).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    let released = s.post("operator_manager", &release, json!({})).send().await.unwrap();
+    assert_eq!(released.status(), StatusCode::OK);
+    assert_eq!(json_of(released).await["payouts"][0]["status"], "sent");
+    assert_eq!(s.post("operator_manager", &release, json!({})).send().await.unwrap().status(), StatusCode::CONFLICT);
+
+    let file = s.get("operator_member", &format!("/api/v1/settlements/{id}/sepa.xml")).send().await.unwrap();
+    assert_eq!(file.status(), StatusCode::OK);
+    assert!(file.headers()["content-type"].to_str().unwrap().starts_with("application/xml"));
+    let xml = file.text().await.unwrap();
+    assert_valid_sepa(&xml);
+    assert!(xml.contains("<CtrlSum>30.00</CtrlSum>") && xml.contains("<IBAN>FR7630006000011234567890189</IBAN>"));
+
+    let mine: Value =
+        json_of(s.get("site_a_member", &format!("/api/v1/sites/{site}/payouts")).send().await.unwrap()).await;
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+    assert_eq!(mine[0]["payout"]["amount_cents"], 3000);
+    let other = s.get("site_b_manager", &format!("/api/v1/sites/{site}/payouts")).send().await.unwrap();
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
+
+    let payout = mine[0]["payout"]["id"].as_i64().unwrap();
+    let confirm = format!("/api/v1/payouts/{payout}/confirm");
+    assert_eq!(s.post("operator_manager", &confirm, json!({})).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    let ret = format!("/api/v1/payouts/{payout}/return");
+    let bad = s.post("operator_manager", &ret, json!({"reason": ""})).send().await.unwrap();
+    assert_eq!(bad.status(), StatusCode::CONFLICT);
+    let returned = s.post("operator_manager", &ret, json!({"reason": "AC04 compte clôturé"})).send().await.unwrap();
+    assert_eq!(returned.status(), StatusCode::NO_CONTENT);
+    let mine: Value =
+        json_of(s.get("site_a_member", &format!("/api/v1/sites/{site}/payouts")).send().await.unwrap()).await;
+    assert_eq!(
+        (&mine[0]["payout"]["status"], &mine[0]["payout"]["return_reason"]),
+        (&json!("returned"), &json!("AC04 compte clôturé"))
+    );
+    let payable = ledger::query::balance(&s.tdb.db, &ledger::AccountCode::site_payable(site)).await.unwrap();
+    assert_eq!(payable.natural.0, 3000, "the returned amount is owed to the site again");
+    let verify = s.get("operator_manager", "/api/v1/ledger/verify").send().await.unwrap();
+    assert_eq!(verify.status(), StatusCode::OK, "{}", verify.text().await.unwrap());
+    let audit: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'settlement.%' OR action LIKE 'payout.%'")
+            .fetch_one(s.tdb.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(audit, 4, "prepare, release, confirm, return");
+}
+
+async fn the_server_prepares_the_closed_period(tdb: TestDb) {
+    let last_month = redeemer::local_time::day(chrono::Utc::now()) - chrono::Duration::days(35);
+    let s = TestServer::start_with(tdb, &[("PASSERELLE_SETTLEMENT_SCHEDULE", "monthly")]).await;
+    redeem_at_site_a(&s, 2, &format!("{last_month}T10:00:00Z")).await;
+    let expected = settlement::runs::Period::Monthly.last_closed_end(redeemer::local_time::day(chrono::Utc::now()));
+    let mut runs = Value::Null;
+    for _ in 0..100 {
+        runs = json_of(s.get("operator_member", "/api/v1/settlements").send().await.unwrap()).await;
+        if runs.as_array().is_some_and(|r| !r.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(runs.as_array().map(Vec::len), Some(1), "{runs}");
+    assert_eq!(runs[0]["status"], "draft");
+    assert_eq!(runs[0]["period_end"], expected.to_string());
+}
+
+ledger::both_engines!(settle_release_download_confirm_return, the_server_prepares_the_closed_period);
