@@ -3,11 +3,10 @@
 
 use crate::code::VoucherCode;
 use crate::error::{IssuerError, Result};
-use crate::orders::{self, OrderStatus, UnusedPolicy};
+use crate::orders::{self, OrderStatus};
 use crate::organisations::OrgKind;
 use crate::territory;
-use ledger::split::split;
-use ledger::{AccountCode, Cents, NewTransaction, time};
+use ledger::{Cents, time};
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
@@ -333,27 +332,16 @@ pub async fn cancel(conn: &mut AnyConnection, book_id: i64, reason: &str) -> Res
         .await?;
     let count = done.rows_affected();
     let value = Cents(count as i64 * order.face_value_cents);
-    let mut ledger_transaction = None;
-    if value.0 > 0 {
-        let mut t = NewTransaction::new(
-            format!("book-cancelled:{book_id}"),
-            "book_cancelled",
-            format!("Annulation du carnet {} — {reason}", book.serial),
-            now,
-        )
-        .debit(AccountCode::order_outstanding(order.id), value);
-        match order.unused_policy {
-            UnusedPolicy::Refund => {
-                for (f, part) in order.funders.iter().zip(split(value, &order.weights())?) {
-                    if part.0 > 0 {
-                        t = t.credit(AccountCode::funder(f.funder_id), part);
-                    }
-                }
-            }
-            UnusedPolicy::Breakage => t = t.credit(AccountCode::breakage(), value),
-        }
-        ledger_transaction = Some(ledger::post_in(conn, &t).await?.transaction_id);
-    }
+    let ledger_transaction = orders::post_unused(
+        conn,
+        &order,
+        format!("book-cancelled:{book_id}"),
+        "book_cancelled",
+        format!("Annulation du carnet {} — {reason}", book.serial),
+        value,
+        now,
+    )
+    .await?;
     let book = by_id(conn, book_id).await?.ok_or(IssuerError::NotFound)?;
     Ok(Cancelled { book, vouchers_cancelled: count, value_cents: value.0, ledger_transaction })
 }

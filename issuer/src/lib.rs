@@ -5,6 +5,7 @@ pub mod category;
 pub mod check;
 pub mod code;
 pub mod error;
+pub mod expiry;
 pub mod invariants;
 pub mod issuance;
 pub mod keys;

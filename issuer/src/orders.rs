@@ -397,3 +397,33 @@ pub async fn cancel(conn: &mut AnyConnection, id: i64) -> Result<Order> {
 pub(crate) async fn start_issuing(conn: &mut AnyConnection, id: i64) -> Result<Order> {
     transition(conn, id, &[OrderStatus::Confirmed], OrderStatus::Issuing, None).await
 }
+
+/// Posts the value of vouchers that will never be used (a cancelled book, expiry) per the
+/// order's policy: refunded to its funders by share, or kept as breakage. Nothing is posted for
+/// a zero value.
+pub(crate) async fn post_unused(
+    conn: &mut AnyConnection,
+    order: &Order,
+    key: String,
+    kind: &str,
+    memo: String,
+    value: Cents,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<i64>> {
+    if value.0 <= 0 {
+        return Ok(None);
+    }
+    let mut t =
+        ledger::NewTransaction::new(key, kind, memo, at).debit(ledger::AccountCode::order_outstanding(order.id), value);
+    match order.unused_policy {
+        UnusedPolicy::Refund => {
+            for (f, part) in order.funders.iter().zip(ledger::split::split(value, &order.weights())?) {
+                if part.0 > 0 {
+                    t = t.credit(ledger::AccountCode::funder(f.funder_id), part);
+                }
+            }
+        }
+        UnusedPolicy::Breakage => t = t.credit(ledger::AccountCode::breakage(), value),
+    }
+    Ok(Some(ledger::post_in(conn, &t).await?.transaction_id))
+}

@@ -288,7 +288,91 @@ async fn distribution_cancellation_and_check(t: TestDb) {
     assert_eq!(report.problems.iter().map(|p| p.code).collect::<Vec<_>>(), vec!["outstanding_mismatch"]);
 }
 
+async fn expiry_refund_and_breakage(t: TestDb) {
+    let w = world(&t).await;
+    let fees = FeeTerms { issuance_fee_bps: 0, redemption_fee_bps: 0 };
+    let mut tx = t.db.begin().await.unwrap();
+    let refund = orders::create(&mut tx, &new_order(&w), fees, None).await.unwrap();
+    orders::confirm(&mut tx, refund.id).await.unwrap();
+    let kept =
+        orders::create(&mut tx, &NewOrder { unused_policy: UnusedPolicy::Breakage, ..new_order(&w) }, fees, None)
+            .await
+            .unwrap();
+    orders::confirm(&mut tx, kept.id).await.unwrap();
+    tx.commit().await.unwrap();
+    issuance::issue(&t.db, &w.keys, refund.id, &|_, _| {}).await.unwrap();
+    issuance::issue(&t.db, &w.keys, kept.id, &|_, _| {}).await.unwrap();
+    let before = futures_owed(&t.db, &w.funders).await;
+
+    // Books 1-5 go to the prescriber, book 2 to a beneficiary, who uses one voucher.
+    let mut tx = t.db.begin().await.unwrap();
+    books::assign(&mut tx, &BookSelection::Range { order_id: refund.id, from: 1, to: 5 }, w.prescriber).await.unwrap();
+    let book = books::by_serial(&mut tx, &issuance::serial(refund.id, 2)).await.unwrap().unwrap();
+    let profile = BeneficiaryProfile {
+        age_band: "75_et_plus".into(),
+        commune_insee: "33063".into(),
+        autonomy: Autonomy::Beginner,
+        referral_reason: None,
+    };
+    books::distribute(&mut tx, book.id, w.prescriber, &profile, None).await.unwrap();
+    let used: i64 = sqlx::query_scalar("SELECT MIN(id) FROM vouchers WHERE book_id = $1")
+        .bind(book.id)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE vouchers SET status = 'redeemed' WHERE id = $1").bind(used).execute(&mut *tx).await.unwrap();
+    let t_used = ledger::NewTransaction::new("used-1", "redemption", "test", ledger::testing::fixed_time())
+        .debit(AccountCode::order_outstanding(refund.id), Cents(333))
+        .credit(AccountCode::site_payable(999), Cents(333));
+    ledger::post_in(&mut tx, &t_used).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // J-30: 21 days before valid_until the funder sees what is left; 61 days before, nothing yet.
+    assert!(issuer::expiry::expiring(&t.db, w.funders[0], day("2027-11-01")).await.unwrap().is_empty());
+    let soon = issuer::expiry::expiring(&t.db, w.funders[0], day("2027-12-10")).await.unwrap();
+    assert_eq!(soon.len(), 2);
+    let s = &soon[0];
+    assert_eq!(s.order_id, refund.id);
+    assert_eq!(
+        (s.books_issued, s.books_assigned, s.books_distributed, s.books_started, s.books_untouched),
+        (7, 4, 1, 1, 0)
+    );
+    assert_eq!((s.active_vouchers, s.active_value_cents, s.last_day), (20, 20 * 333, day("2028-01-31")));
+
+    // The funder blocks the books nobody received: 6 books, 18 vouchers refunded by share.
+    let (blocked, value) = issuer::expiry::block_undistributed(&t.db, refund.id).await.unwrap();
+    assert_eq!((blocked, value), (6, Cents(18 * 333)));
+
+    // Not during the grace period; the day after it, the last 2 vouchers expire and are refunded.
+    assert!(issuer::expiry::expire(&t.db, day("2028-01-31")).await.unwrap().is_empty());
+    let done = issuer::expiry::expire(&t.db, day("2028-02-01")).await.unwrap();
+    let summary: Vec<(i64, u64, i64)> = done.iter().map(|e| (e.order_id, e.vouchers, e.value_cents)).collect();
+    assert_eq!(summary, vec![(refund.id, 2, 666), (kept.id, 21, 21 * 333)]);
+    assert_eq!(natural(&t.db, AccountCode::order_outstanding(refund.id)).await, 0);
+    assert_eq!(natural(&t.db, AccountCode::order_outstanding(kept.id)).await, 0);
+    assert_eq!(natural(&t.db, AccountCode::breakage()).await, 21 * 333);
+    // Refunded: 20 vouchers of 3,33 € = 66,60 €, split 3334/3333/3333 bps (largest remainder).
+    let after = futures_owed(&t.db, &w.funders).await;
+    let refunded: Vec<i64> = before.iter().zip(&after).map(|(b, a)| b - a).collect();
+    assert_eq!(refunded.iter().sum::<i64>(), 20 * 333);
+    assert!(expiry_counts_ok(&t).await);
+    assert!(issuer::expiry::expire(&t.db, day("2028-03-01")).await.unwrap().is_empty(), "nothing left to expire");
+    let mut report = ledger::verify::verify(&t.db).await.unwrap();
+    issuer::invariants::check(&t.db, &mut report).await.unwrap();
+    assert!(report.is_ok(), "{report:?}");
+}
+
+/// No active voucher is left on either order.
+async fn expiry_counts_ok(t: &TestDb) -> bool {
+    let active: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vouchers WHERE status = 'active'")
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+    active == 0
+}
+
 ledger::both_engines!(
+    expiry_refund_and_breakage,
     co_funded_order_from_draft_to_issued,
     order_validation,
     payments_and_positions,
