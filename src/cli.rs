@@ -71,6 +71,13 @@ pub enum Command {
     /// Anomaly flags for operator review.
     #[command(subcommand)]
     Anomaly(AnomalyCommand),
+    /// Expire the vouchers of orders past their validity and grace period (the server does it
+    /// hourly): their value is refunded to the funders by share, or kept, per each order.
+    Expire {
+        /// The day to expire as of (default: today).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+    },
     /// Prepare the settlement run of a period that is over (a draft to inspect, then release).
     Settle {
         /// Last day of the period, e.g. 2026-10-31.
@@ -474,6 +481,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Command::Ledger(cmd) => commands::ledger::run(&config, cmd).await,
         Command::Site(cmd) => commands::site::run(&config, cmd).await,
+        Command::Expire { as_of } => commands::issuer::expire(&config, as_of).await.map(|_| ExitCode::SUCCESS),
         Command::Settle { period_end, minimum } => {
             commands::settle::prepare(&config, period_end, minimum).await.map(|_| ExitCode::SUCCESS)
         }

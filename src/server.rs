@@ -32,9 +32,7 @@ pub async fn serve_until(
     }
     crate::http::metrics::handle();
     let sealer = tokio::spawn(seal_loop(db.clone(), config.seal_interval, stop_rx.clone()));
-    let settler = config
-        .settlement_schedule
-        .map(|period| tokio::spawn(settlement_loop(db.clone(), period, config.settlement_minimum, stop_rx)));
+    let jobs = tokio::spawn(scheduled_jobs(db.clone(), config.settlement_schedule, config.settlement_minimum, stop_rx));
     let limits =
         crate::http::limits::Limits::new(60, config.scans_per_minute_per_user, config.scans_per_minute_per_site);
     let state = AppState { db: db.clone(), config: Arc::new(config), keys: Arc::new(keys), limits };
@@ -45,9 +43,7 @@ pub async fn serve_until(
         .await;
     let _ = stop_tx.send(true);
     let _ = sealer.await;
-    if let Some(settler) = settler {
-        let _ = settler.await;
-    }
+    let _ = jobs.await;
     if let Err(e) = ledger::seal::seal_all(&db, 5_000).await {
         tracing::warn!(error = %e, "scellement final impossible");
     }
@@ -67,11 +63,11 @@ async fn seal_loop(db: ledger::Db, every: std::time::Duration, mut stop: watch::
     }
 }
 
-/// Prepares the settlement run of each period once it is over (checked hourly); the operator
-/// inspects and releases it.
-async fn settlement_loop(
+/// Hourly: expires the vouchers of orders past their last day, and prepares the settlement run
+/// of each closed period (the operator inspects and releases it).
+async fn scheduled_jobs(
     db: ledger::Db,
-    period: settlement::runs::Period,
+    period: Option<settlement::runs::Period>,
     minimum: ledger::Cents,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -82,6 +78,20 @@ async fn settlement_loop(
             _ = stop.changed() => return,
         }
         wait = std::time::Duration::from_secs(3600);
+        match issuer::expiry::expire(&db, redeemer::local_time::day(ledger::time::now())).await {
+            Ok(done) => {
+                for e in done {
+                    tracing::info!(
+                        order = e.order_id,
+                        vouchers = e.vouchers,
+                        value_cents = e.value_cents,
+                        "chèques expirés"
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "expiration impossible"),
+        }
+        let Some(period) = period else { continue };
         match settlement::runs::prepare_due(&db, period, minimum).await {
             Ok(Some(run)) => {
                 tracing::info!(run = run.id, period_end = %run.period_end, payouts = run.payouts.len(), "règlement préparé, à valider")

@@ -115,6 +115,16 @@ fn cases() -> Vec<Case> {
         Case { method: Method::GET, template: "/api/v1/funders/{id}/payments", expect: funder_a_view },
         Case { method: Method::POST, template: "/api/v1/funders/{id}/payments", expect: op_manager_only },
         Case { method: Method::GET, template: "/api/v1/funders/{id}/position", expect: funder_a_view },
+        Case { method: Method::GET, template: "/api/v1/funders/{id}/expiring", expect: funder_a_view },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/orders/{id}/block",
+            expect: |w| match w {
+                "operator_manager" | "funder_a_manager" => Ok,
+                _ if w.starts_with("funder_b") => Hidden,
+                _ => Forbidden,
+            },
+        },
         Case {
             method: Method::GET,
             template: "/api/v1/prescribers",
@@ -310,6 +320,11 @@ async fn call(s: &TestServer, t: &Targets, case: &Case, who: &str, counter: usiz
         "/api/v1/funders/{id}" => format!("/api/v1/funders/{funder_a}"),
         "/api/v1/funders/{id}/payments" => format!("/api/v1/funders/{funder_a}/payments"),
         "/api/v1/funders/{id}/position" => format!("/api/v1/funders/{funder_a}/position"),
+        "/api/v1/funders/{id}/expiring" => format!("/api/v1/funders/{funder_a}/expiring"),
+        "/api/v1/orders/{id}/block" => {
+            let order = s.issued_order(funder_a, 1, 1).await;
+            format!("/api/v1/orders/{}/block", order.id)
+        }
         "/api/v1/prescribers/{id}" => format!("/api/v1/prescribers/{prescriber}"),
         "/api/v1/orders/{id}" => format!("/api/v1/orders/{}", t.order),
         "/api/v1/orders/{id}/books.pdf" => format!("/api/v1/orders/{}/books.pdf?from=1&to=2", t.order),

@@ -208,4 +208,46 @@ async fn public_check_is_rate_limited(tdb: TestDb) {
     assert!(retry_after.is_some_and(|s| (1..=60).contains(&s)));
 }
 
-ledger::both_engines!(order_to_check_to_cancel, public_check_is_rate_limited);
+/// J-30: the funder sees an order ending soon with what is left, and blocks its undistributed
+/// books; the value comes back to it.
+async fn expiring_orders_and_blocking(tdb: TestDb) {
+    let s = TestServer::start(tdb).await;
+    let funder = s.who("funder_a_manager").organisation_id;
+    let order = s.issued_order(funder, 3, 2).await;
+    let soon = redeemer::local_time::day(chrono::Utc::now()) + chrono::Duration::days(10);
+    sqlx::query("UPDATE orders SET valid_until = $1 WHERE id = $2")
+        .bind(soon.to_string())
+        .bind(order.id)
+        .execute(s.tdb.db.pool())
+        .await
+        .unwrap();
+    let list: Value = s
+        .get("funder_a_member", &format!("/api/v1/funders/{funder}/expiring"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!((&list[0]["books_issued"], &list[0]["active_vouchers"]), (&json!(3), &json!(6)));
+    let block = format!("/api/v1/orders/{}/block", order.id);
+    assert_eq!(s.post("funder_a_member", &block, json!({})).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(s.post("funder_b_manager", &block, json!({})).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    let before = ledger::query::balance(&s.tdb.db, &ledger::AccountCode::funder(funder)).await.unwrap().natural.0;
+    let done: Value = s.post("funder_a_manager", &block, json!({})).send().await.unwrap().json().await.unwrap();
+    assert_eq!(done, json!({"books_blocked": 3, "value_cents": 6000}));
+    let after = ledger::query::balance(&s.tdb.db, &ledger::AccountCode::funder(funder)).await.unwrap().natural.0;
+    assert_eq!(before - after, 6000, "refunded to the funder");
+    let list: Value = s
+        .get("funder_a_member", &format!("/api/v1/funders/{funder}/expiring"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["active_vouchers"], 0);
+}
+
+ledger::both_engines!(order_to_check_to_cancel, public_check_is_rate_limited, expiring_orders_and_blocking);

@@ -337,6 +337,10 @@ async fn the_issuing_side_from_the_terminal(tdb: TestDb) {
     common::assert_valid_sepa(&std::fs::read_to_string(d.join("virements.xml")).unwrap());
     assert!(ok(&tdb, d, &["settlement", "confirm", &payout]).contains("confirmé"));
     assert!(ok(&tdb, d, &["settlement", "list"]).contains("[confirmed]"));
+    // After the validity (31/12/2027) and the grace period, what is left goes back to the funder.
+    assert!(ok(&tdb, d, &["expire", "--as-of", "2028-01-31"]).contains("Aucun chèque à faire expirer"));
+    let expired = ok(&tdb, d, &["expire", "--as-of", "2028-02-01"]);
+    assert!(expired.contains("chèque(s) expiré(s)") && expired.contains("remboursés aux financeurs"), "{expired}");
     let verify = ok(&tdb, d, &["ledger", "verify"]);
     assert!(verify.contains("tout concorde"), "{verify}");
 }

@@ -235,3 +235,26 @@ pub async fn book(config: &Config, cmd: BookCommand) -> Result<(), CliError> {
     db.close().await;
     Ok(())
 }
+
+pub async fn expire(config: &Config, as_of: Option<chrono::NaiveDate>) -> Result<(), CliError> {
+    let db = connect_and_migrate(config).await?;
+    let as_of = as_of.unwrap_or_else(|| redeemer::local_time::day(::ledger::time::now()));
+    let done = ::issuer::expiry::expire(&db, as_of).await.map_err(CliError::new)?;
+    if done.is_empty() {
+        println!("Aucun chèque à faire expirer au {}.", as_of.format("%d/%m/%Y"));
+    }
+    for e in &done {
+        let policy = match e.policy {
+            ::issuer::orders::UnusedPolicy::Refund => "remboursés aux financeurs",
+            ::issuer::orders::UnusedPolicy::Breakage => "conservés",
+        };
+        println!(
+            "Commande n°{} : {} chèque(s) expiré(s), {} {policy}.",
+            e.order_id,
+            e.vouchers,
+            ::ledger::Cents(e.value_cents).to_french()
+        );
+    }
+    db.close().await;
+    Ok(())
+}

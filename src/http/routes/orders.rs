@@ -115,6 +115,34 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<i
     Ok(Json(visible_order(&state, &caller, id).await?.into()))
 }
 
+/// Blocks the books of an issued order that no beneficiary has received yet: they are cancelled
+/// and their value refunded or kept per the order's policy (managers of the operator or of one of
+/// the order's funders).
+#[utoipa::path(post, path = "/api/v1/orders/{id}/block", tag = "commandes", responses((status = 200, body = Object)))]
+pub async fn block(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<serde_json::Value>> {
+    visible_order(&state, &caller, id).await?;
+    if caller.role != crate::identity::Role::Manager {
+        return Err(ApiError::forbidden());
+    }
+    let (books, value) = issuer::expiry::block_undistributed(&state.db, id).await?;
+    let mut tx = state.db.begin().await?;
+    audit::record(
+        &mut tx,
+        caller.actor(),
+        "order.block",
+        "order",
+        id,
+        serde_json::json!({"books": books, "value_cents": value.0}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(serde_json::json!({"books_blocked": books, "value_cents": value.0})))
+}
+
 /// Confirms a draft order (operator managers).
 #[utoipa::path(post, path = "/api/v1/orders/{id}/confirm", tag = "commandes", responses((status = 200, body = OrderView)))]
 pub async fn confirm(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<OrderView>> {

@@ -97,6 +97,20 @@ pub struct PositionView {
     paid_cents: i64,
 }
 
+/// The funder's orders whose validity ends within 30 days, with what is left to use (operator,
+/// or the funder itself).
+#[utoipa::path(get, path = "/api/v1/funders/{id}/expiring", tag = "financeurs", responses((status = 200, body = Vec<Object>)))]
+pub async fn expiring(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<issuer::expiry::Expiring>>> {
+    caller.require_org(id)?;
+    issuer::profiles::get(&state.db, id).await?.ok_or_else(crate::http::problem::ApiError::not_found)?;
+    let today = redeemer::local_time::day(ledger::time::now());
+    Ok(Json(issuer::expiry::expiring(&state.db, id, today).await?))
+}
+
 /// A funder's net position (operator, or the funder itself).
 #[utoipa::path(get, path = "/api/v1/funders/{id}/position", tag = "financeurs", responses((status = 200, body = PositionView)))]
 pub async fn position(
