@@ -87,7 +87,8 @@ pub fn euros(cents: i64) -> String {
     format!("{}{},{:02} €", if cents < 0 { "-" } else { "" }, grouped, abs % 100)
 }
 
-fn fr(d: NaiveDate) -> String {
+/// A French date: 31/12/2026.
+pub fn fr(d: NaiveDate) -> String {
     d.format("%d/%m/%Y").to_string()
 }
 
@@ -105,15 +106,50 @@ const COLUMNS: usize = 2;
 const ROWS: usize = 5;
 const PER_PAGE: usize = COLUMNS * ROWS;
 
-/// Page content under construction.
-struct Canvas {
+/// Page content under construction (coordinates in millimetres from the lower-left corner).
+pub struct Canvas {
     ops: Vec<Op>,
     regular: PdfFontHandle,
     bold: PdfFontHandle,
 }
 
+/// An A4 document in French with the embedded DejaVu fonts, page by page (books, statements,
+/// invoices).
+pub struct Writer {
+    doc: PdfDocument,
+    regular: PdfFontHandle,
+    bold: PdfFontHandle,
+    pages: Vec<PdfPage>,
+}
+
+impl Writer {
+    pub fn new(title: &str) -> Result<Writer, PrintError> {
+        let fonts = fonts()?;
+        let mut doc = PdfDocument::new(title);
+        let regular = PdfFontHandle::External(doc.add_font(&fonts.regular));
+        let bold = PdfFontHandle::External(doc.add_font(&fonts.bold));
+        Ok(Writer { doc, regular, bold, pages: Vec::new() })
+    }
+
+    /// A blank page to draw on.
+    pub fn canvas(&self) -> Canvas {
+        Canvas { ops: Vec::new(), regular: self.regular.clone(), bold: self.bold.clone() }
+    }
+
+    /// Adds a drawn page (A4).
+    pub fn push(&mut self, page: Canvas) {
+        self.pages.push(PdfPage::new(printpdf::Mm(PAGE_W), printpdf::Mm(PAGE_H), page.ops));
+    }
+
+    pub fn finish(mut self) -> Vec<u8> {
+        let mut warnings = Vec::new();
+        let pages = std::mem::take(&mut self.pages);
+        self.doc.with_pages(pages).save(&PdfSaveOptions::default(), &mut warnings)
+    }
+}
+
 impl Canvas {
-    fn text(&mut self, x: f32, y: f32, size: f32, bold: bool, s: &str) {
+    pub fn text(&mut self, x: f32, y: f32, size: f32, bold: bool, s: &str) {
         let font = if bold { self.bold.clone() } else { self.regular.clone() };
         self.ops.extend([
             Op::StartTextSection,
@@ -124,11 +160,11 @@ impl Canvas {
         ]);
     }
 
-    fn fill(&mut self, grey: f32) {
+    pub fn fill(&mut self, grey: f32) {
         self.ops.push(Op::SetFillColor { col: Color::Rgb(Rgb::new(grey, grey, grey, None)) });
     }
 
-    fn rect(&mut self, x: f32, y: f32, w: f32, h: f32) {
+    pub fn rect(&mut self, x: f32, y: f32, w: f32, h: f32) {
         let rectangle = Rect {
             mode: Some(PaintMode::Fill),
             winding_order: Some(WindingOrder::NonZero),
@@ -137,7 +173,7 @@ impl Canvas {
         self.ops.push(Op::DrawRectangle { rectangle });
     }
 
-    fn line(&mut self, x1: f32, y1: f32, x2: f32, y2: f32) {
+    pub fn line(&mut self, x1: f32, y1: f32, x2: f32, y2: f32) {
         let p = |x, y| LinePoint { p: Point { x: mm(x), y: mm(y) }, bezier: false };
         self.ops.push(Op::DrawLine { line: Line { points: vec![p(x1, y1), p(x2, y2)], is_closed: false } });
     }
@@ -293,18 +329,13 @@ fn voucher_box(
 
 /// Renders books into one PDF document.
 pub fn render_books(cover: &Cover, books: &[PrintBook]) -> Result<Vec<u8>, PrintError> {
-    let fonts = fonts()?;
-    let mut doc = PdfDocument::new("Carnets de chèques de médiation numérique");
-    let regular = PdfFontHandle::External(doc.add_font(&fonts.regular));
-    let bold = PdfFontHandle::External(doc.add_font(&fonts.bold));
-    let mut pages = Vec::with_capacity(books.len() * 2);
-    let new_canvas = || Canvas { ops: Vec::new(), regular: regular.clone(), bold: bold.clone() };
+    let mut w = Writer::new("Carnets de chèques de médiation numérique")?;
     for book in books {
-        let mut c = new_canvas();
+        let mut c = w.canvas();
         cover_page(&mut c, cover, &book.serial, book.vouchers.len());
-        pages.push(PdfPage::new(printpdf::Mm(PAGE_W), printpdf::Mm(PAGE_H), c.ops));
+        w.push(c);
         for chunk in book.vouchers.chunks(PER_PAGE) {
-            let mut c = new_canvas();
+            let mut c = w.canvas();
             let left = (PAGE_W - COLUMNS as f32 * BOX_W - (COLUMNS - 1) as f32 * GAP_X) / 2.0;
             let top = PAGE_H - (PAGE_H - ROWS as f32 * BOX_H - (ROWS - 1) as f32 * GAP_Y) / 2.0;
             for (i, v) in chunk.iter().enumerate() {
@@ -313,11 +344,10 @@ pub fn render_books(cover: &Cover, books: &[PrintBook]) -> Result<Vec<u8>, Print
                 let by = top - (row + 1) as f32 * BOX_H - row as f32 * GAP_Y;
                 voucher_box(&mut c, cover, &book.serial, v, bx, by)?;
             }
-            pages.push(PdfPage::new(printpdf::Mm(PAGE_W), printpdf::Mm(PAGE_H), c.ops));
+            w.push(c);
         }
     }
-    let mut warnings = Vec::new();
-    Ok(doc.with_pages(pages).save(&PdfSaveOptions::default(), &mut warnings))
+    Ok(w.finish())
 }
 
 #[cfg(test)]

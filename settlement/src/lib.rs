@@ -3,3 +3,4 @@
 pub mod charset;
 pub mod runs;
 pub mod sepa;
+pub mod statement;

@@ -45,6 +45,16 @@ fn assert_valid(xml: &str) {
     );
 }
 
+/// The text of a PDF, by pdftotext (poppler-utils), with non-breaking spaces made plain.
+fn pdftotext(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("doc.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = Command::new("pdftotext").arg("-layout").arg(&file).arg("-").output().expect("pdftotext (poppler-utils)");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).replace(['\u{a0}', '\u{202f}'], " ")
+}
+
 fn party(name: &str, bic: Option<&str>) -> Party {
     Party {
         name: name.into(),
@@ -260,6 +270,38 @@ async fn a_custody_cycle(t: TestDb) {
         "{xml}"
     );
     verified(&t).await;
+
+    // A's statement lists its 3 vouchers of September, masked, with totals; read back by pdftotext.
+    let st = settlement::statement::statement(&t.db, run.id, a).await.unwrap();
+    assert_eq!(st.lines.len(), 3);
+    let text = pdftotext(&settlement::statement::statement_pdf(&st).unwrap());
+    for code in &w.codes[0..3] {
+        let end: String = code.chars().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect();
+        assert!(text.contains(&format!("••••-••••-{end}")), "{end} in {text}");
+        assert!(!text.contains(code.as_str()), "codes are masked");
+    }
+    for needle in [
+        "Relevé de passages — Médiathèque d'Écouen-sur-Garonne",
+        "passages jusqu'au 30/09/2026",
+        "10/09/2026 10:00",
+        "Accompagnement à une démarche en ligne",
+        "3 passage(s)",
+        "Montant des chèques",
+        "30,00 €",
+        "0,75 €",
+        "29,25 €",
+        "envoyé à la banque",
+    ] {
+        assert!(text.contains(needle), "« {needle} » in:\n{text}");
+    }
+    // C was under the minimum: its statement says why nothing was paid.
+    let c_statement = settlement::statement::statement(&t.db, run.id, c).await.unwrap();
+    let c_text = pdftotext(&settlement::statement::statement_pdf(&c_statement).unwrap());
+    assert!(c_text.contains("Pas de versement dans ce règlement"), "{c_text}");
+    let report = pdftotext(&settlement::statement::report_pdf(&released).unwrap());
+    for needle in ["Rapport de règlement", "2 versement(s)", "48,75 €", "Association « Cœur numérique »"] {
+        assert!(report.contains(needle), "« {needle} » in:\n{report}");
+    }
 
     // The bank confirms A's payout; B's is returned before confirmation.
     let (pa, pb) = (released.payouts[0].id, released.payouts[1].id);
