@@ -212,6 +212,20 @@ pub enum SettlementCommand {
         #[arg(long, value_name = "FICHIER.xml")]
         out: PathBuf,
     },
+    /// Write a site's statement for a run (PDF).
+    Statement {
+        id: i64,
+        #[arg(long)]
+        site: i64,
+        #[arg(long, value_name = "FICHIER.pdf")]
+        out: PathBuf,
+    },
+    /// Write the operator's report of a run (PDF).
+    Report {
+        id: i64,
+        #[arg(long, value_name = "FICHIER.pdf")]
+        out: PathBuf,
+    },
     /// Record the bank's confirmation of a payout.
     Confirm {
         payout: i64,

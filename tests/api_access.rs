@@ -212,6 +212,20 @@ fn cases() -> Vec<Case> {
             template: "/api/v1/settlements/{id}/sepa.xml",
             expect: |w| if is_op(w) { Ok } else { Forbidden },
         },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/settlements/{id}/report.pdf",
+            expect: |w| if is_op(w) { Ok } else { Forbidden },
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/settlements/{id}/statements/{site}",
+            expect: |w| match w {
+                _ if is_op(w) || w.starts_with("site_a") => Ok,
+                _ if w.starts_with("site") => Hidden,
+                _ => Forbidden,
+            },
+        },
         Case { method: Method::POST, template: "/api/v1/payouts/{id}/confirm", expect: op_manager_only },
         Case { method: Method::POST, template: "/api/v1/payouts/{id}/return", expect: op_manager_only },
         Case {
@@ -360,7 +374,11 @@ async fn call(s: &TestServer, t: &Targets, case: &Case, who: &str, counter: usiz
         | "/api/v1/sites/{id}/verify"
         | "/api/v1/sites/{id}/redemptions"
         | "/api/v1/sites/{id}/redemptions/batch" => case.template.replace("{id}", &site_a.to_string()),
-        "/api/v1/settlements/{id}" | "/api/v1/settlements/{id}/sepa.xml" => {
+        "/api/v1/settlements/{id}/statements/{site}" => {
+            let run = direct_run(s, counter, "released").await;
+            format!("/api/v1/settlements/{run}/statements/{site_a}")
+        }
+        "/api/v1/settlements/{id}" | "/api/v1/settlements/{id}/sepa.xml" | "/api/v1/settlements/{id}/report.pdf" => {
             let run = direct_run(s, counter, "released").await;
             direct_payout(s, run, site_a, "sent").await;
             case.template.replace("{id}", &run.to_string())
@@ -539,7 +557,12 @@ async fn every_route_every_role(tdb: TestDb) {
         {
             continue;
         }
-        let path = case.template.replace("{id}", "1").replace("{code}", "bank").replace("{serial}", "C1-00001");
+        let path = case
+            .template
+            .replace("{id}", "1")
+            .replace("{code}", "bank")
+            .replace("{serial}", "C1-00001")
+            .replace("{site}", "1");
         for auth in [None, Some("Bearer psl_not-a-real-token"), Some("Basic abc")] {
             let mut req = s.client.request(case.method.clone(), s.url(&path));
             if let Some(a) = auth {

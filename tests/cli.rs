@@ -336,6 +336,11 @@ async fn the_issuing_side_from_the_terminal(tdb: TestDb) {
     assert!(written.status.success(), "{}", text(&written));
     common::assert_valid_sepa(&std::fs::read_to_string(d.join("virements.xml")).unwrap());
     assert!(ok(&tdb, d, &["settlement", "confirm", &payout]).contains("confirmé"));
+    ok(&tdb, d, &["settlement", "statement", &run, "--site", &site, "--out", "releve.pdf"]);
+    let statement = common::pdf_text(&std::fs::read(d.join("releve.pdf")).unwrap());
+    assert!(statement.contains("Relevé de passages — Anonymal") && statement.contains("2 passage(s)"), "{statement}");
+    ok(&tdb, d, &["settlement", "report", &run, "--out", "rapport.pdf"]);
+    assert!(common::pdf_text(&std::fs::read(d.join("rapport.pdf")).unwrap()).contains("20,00 €"));
     assert!(ok(&tdb, d, &["settlement", "list"]).contains("[confirmed]"));
     // After the validity (31/12/2027) and the grace period, what is left goes back to the funder.
     assert!(ok(&tdb, d, &["expire", "--as-of", "2028-01-31"]).contains("Aucun chèque à faire expirer"));

@@ -76,6 +76,17 @@ async fn settle_release_download_confirm_return(tdb: TestDb) {
     let other = s.get("site_b_manager", &format!("/api/v1/sites/{site}/payouts")).send().await.unwrap();
     assert_eq!(other.status(), StatusCode::NOT_FOUND);
 
+    let statement =
+        s.get("site_a_member", &format!("/api/v1/settlements/{id}/statements/{site}")).send().await.unwrap();
+    assert_eq!(statement.status(), StatusCode::OK);
+    assert_eq!(statement.headers()["content-type"], "application/pdf");
+    let text = common::pdf_text(&statement.bytes().await.unwrap());
+    assert!(text.contains("3 passage(s)") && text.contains("30,00 €") && text.contains("15/10/2026 10:00"), "{text}");
+    let foreign = s.get("site_b_manager", &format!("/api/v1/settlements/{id}/statements/{site}")).send().await.unwrap();
+    assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
+    let report = s.get("operator_member", &format!("/api/v1/settlements/{id}/report.pdf")).send().await.unwrap();
+    assert!(common::pdf_text(&report.bytes().await.unwrap()).contains("1 versement(s)"));
+
     let payout = mine[0]["payout"]["id"].as_i64().unwrap();
     let confirm = format!("/api/v1/payouts/{payout}/confirm");
     assert_eq!(s.post("operator_manager", &confirm, json!({})).send().await.unwrap().status(), StatusCode::NO_CONTENT);

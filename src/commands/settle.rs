@@ -41,6 +41,12 @@ async fn audited(db: &Db, action: &str, object: &str, id: i64, details: serde_js
     tx.commit().await.map_err(CliError::new)
 }
 
+fn write(out: &std::path::Path, bytes: &[u8]) -> Result<(), CliError> {
+    std::fs::write(out, bytes).map_err(|e| CliError::new(format!("{} : {e}", out.display())))?;
+    println!("Écrit : {}", out.display());
+    Ok(())
+}
+
 pub async fn prepare(config: &Config, period_end: chrono::NaiveDate, minimum: Option<Cents>) -> Result<(), CliError> {
     let db = connect_and_migrate(config).await?;
     let run = runs::prepare(&db, period_end, minimum.unwrap_or(config.settlement_minimum), None)
@@ -90,6 +96,15 @@ pub async fn run(config: &Config, cmd: SettlementCommand) -> Result<(), CliError
             let xml = runs::sepa_file(&db, id, &Party { name, iban, bic }).await.map_err(CliError::new)?;
             std::fs::write(&out, xml).map_err(|e| CliError::new(format!("{} : {e}", out.display())))?;
             println!("Fichier de virements écrit : {}", out.display());
+        }
+        SettlementCommand::Statement { id, site, out } => {
+            let st = settlement::statement::statement(&db, id, site).await.map_err(CliError::new)?;
+            write(&out, &settlement::statement::statement_pdf(&st).map_err(CliError::new)?)?;
+        }
+        SettlementCommand::Report { id, out } => {
+            let run =
+                runs::get(&db, id).await.map_err(CliError::new)?.ok_or_else(|| CliError::new("règlement inconnu"))?;
+            write(&out, &settlement::statement::report_pdf(&run).map_err(CliError::new)?)?;
         }
         SettlementCommand::Confirm { payout, on } => {
             runs::confirm(&db, payout, on.unwrap_or(now)).await.map_err(CliError::new)?;

@@ -108,6 +108,8 @@ pub const POLICIES: &[RoutePolicy] = &[
     rule("POST", "/api/v1/settlements/{id}/release", Access::OperatorManager),
     rule("POST", "/api/v1/settlements/{id}/cancel", Access::OperatorManager),
     rule("GET", "/api/v1/settlements/{id}/sepa.xml", Access::Operator),
+    rule("GET", "/api/v1/settlements/{id}/report.pdf", Access::Operator),
+    rule("GET", "/api/v1/settlements/{id}/statements/{site}", Access::Kinds(&[OrgKind::Site])),
     rule("POST", "/api/v1/payouts/{id}/confirm", Access::OperatorManager),
     rule("POST", "/api/v1/payouts/{id}/return", Access::OperatorManager),
     rule("GET", "/api/v1/sites/{id}/payouts", Access::Kinds(&[OrgKind::Site])),

@@ -271,3 +271,18 @@ pub fn assert_valid_sepa(xml: &str) {
         .expect("xmllint (paquet libxml2-utils)");
     assert!(out.status.success(), "{}\n{xml}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// The text of a PDF, read by pdftotext (poppler-utils), non-breaking spaces made plain.
+pub fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("doc.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).replace(['\u{a0}', '\u{202f}'], " ")
+}

@@ -71,6 +71,8 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(settlements::release))
         .routes(routes!(settlements::cancel))
         .routes(routes!(settlements::sepa))
+        .routes(routes!(settlements::report))
+        .routes(routes!(settlements::statement))
         .routes(routes!(settlements::confirm))
         .routes(routes!(settlements::record_return))
         .routes(routes!(settlements::site_payouts))

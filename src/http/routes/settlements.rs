@@ -123,6 +123,38 @@ pub async fn sepa(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResu
     ))
 }
 
+fn pdf(bytes: Vec<u8>, name: String) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        bytes,
+    )
+}
+
+/// The operator's report of a run, PDF (operator).
+#[utoipa::path(get, path = "/api/v1/settlements/{id}/report.pdf", tag = "règlements", responses((status = 200, content_type = "application/pdf", body = Vec<u8>)))]
+pub async fn report(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult<impl IntoResponse> {
+    let run = runs::get(&state.db, id).await?.ok_or_else(ApiError::not_found)?;
+    let bytes = settlement::statement::report_pdf(&run).map_err(ApiError::internal)?;
+    Ok(pdf(bytes, format!("rapport-reglement-{id}.pdf")))
+}
+
+/// A site's statement for a run, PDF: each voucher redeemed in the period (the operator, the
+/// site's members).
+#[utoipa::path(get, path = "/api/v1/settlements/{id}/statements/{site}", tag = "règlements", responses((status = 200, content_type = "application/pdf", body = Vec<u8>)))]
+pub async fn statement(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, site)): Path<(i64, i64)>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require_org(site)?;
+    let st = settlement::statement::statement(&state.db, id, site).await?;
+    let bytes = settlement::statement::statement_pdf(&st).map_err(ApiError::internal)?;
+    Ok(pdf(bytes, format!("releve-reglement-{id}-lieu-{site}.pdf")))
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Confirmation {
