@@ -318,6 +318,7 @@ pub async fn seed(config: &Config) -> Result<(ledger::Db, Vec<DemoLogin>), CliEr
             i += if pair { 2 } else { 1 };
         }
     }
+    settle_past_months(&db, config.settlement_minimum).await?;
     ledger::seal::seal_all(&db, 5_000).await.map_err(CliError::new)?;
     Ok((db, logins))
 }
@@ -352,6 +353,32 @@ fn demo_outcome(k: usize) -> redeemer::outcome::Outcome {
     }
 }
 
+/// Past settlements: every closed month since the first redemption is settled and its payouts
+/// confirmed by the bank, except the last month, released and waiting for the bank — and the
+/// server prepares the next one on its own.
+async fn settle_past_months(db: &ledger::Db, minimum: ledger::Cents) -> Result<(), CliError> {
+    use settlement::runs::{self, Period};
+    let today = redeemer::local_time::day(ledger::time::now());
+    let last = Period::Monthly.last_closed_end(today);
+    let mut ends = vec![last];
+    for _ in 0..2 {
+        let previous = Period::Monthly.last_closed_end(*ends.last().unwrap_or(&last));
+        ends.push(previous);
+    }
+    ends.reverse();
+    for (i, end) in ends.iter().enumerate() {
+        let run = runs::prepare(db, *end, minimum, None).await.map_err(CliError::new)?;
+        let run = runs::release(db, run.id, None).await.map_err(CliError::new)?;
+        if i + 1 < ends.len() {
+            let paid_on = (*end + chrono::Duration::days(3)).and_hms_opt(9, 0, 0).unwrap_or_default().and_utc();
+            for p in &run.payouts {
+                runs::confirm(db, p.id, paid_on).await.map_err(CliError::new)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 pub async fn run(mut config: Config, listen: SocketAddr, database: &Path, serve: bool) -> Result<(), CliError> {
     remove_sqlite_files(database)?;
     let key_dir = database.with_extension("keys");
@@ -363,6 +390,11 @@ pub async fn run(mut config: Config, listen: SocketAddr, database: &Path, serve:
     config.key_dir = key_dir;
     config.listen = listen;
     config.public_url = format!("http://{listen}");
+    if config.operator_account.is_none() {
+        // A demonstration account, so that the SEPA files can be downloaded.
+        let iban = "FR7610107001011234567890129".parse().map_err(CliError::new)?;
+        config.operator_account = Some((iban, Some("BREDFRPP".parse().map_err(CliError::new)?)));
+    }
     let (db, logins) = seed(&config).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
