@@ -4,7 +4,7 @@
 //! Each flag has a deduplication key (its kind, subject and period): detecting the same thing
 //! again refreshes the evidence of an open flag and leaves a dismissed one alone.
 
-use crate::local_time;
+use issuer::local_time;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use ledger::{Db, time};
 use opening_hours::localization::Country;

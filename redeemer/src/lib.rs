@@ -4,7 +4,9 @@ pub mod anomalies;
 pub mod bank;
 pub mod catalogue;
 pub mod import;
-pub mod local_time;
 pub mod outcome;
 pub mod redeem;
 pub mod sites;
+
+/// French local time (Europe/Paris), shared with the issuer.
+pub use issuer::local_time;

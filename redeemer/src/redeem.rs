@@ -4,7 +4,7 @@
 
 use crate::anomalies::{self, Thresholds};
 use crate::catalogue::Service;
-use crate::local_time;
+use issuer::local_time;
 use crate::outcome::Outcome;
 use crate::sites::{Accreditation, SERVICE_COLUMNS, service_from_row};
 use chrono::{DateTime, NaiveDate, Utc};
