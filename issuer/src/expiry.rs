@@ -166,4 +166,3 @@ pub async fn block_undistributed(db: &Db, order_id: i64) -> Result<(u64, Cents)>
     tx.commit().await?;
     Ok((ids.len() as u64, Cents(value)))
 }
-

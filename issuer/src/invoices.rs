@@ -205,13 +205,16 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Document> {
         vat_cents: r.try_get(10)?,
         total_cents: r.try_get(11)?,
         vat_rate_bps: u32::try_from(r.try_get::<i64, _>(12)?).unwrap_or(0),
-        seller: serde_json::from_str(&r.try_get::<String, _>(13)?).map_err(|e| IssuerError::invalid("invalid_seller", e.to_string()))?,
-        buyer: serde_json::from_str(&r.try_get::<String, _>(14)?).map_err(|e| IssuerError::invalid("invalid_buyer", e.to_string()))?,
+        seller: serde_json::from_str(&r.try_get::<String, _>(13)?)
+            .map_err(|e| IssuerError::invalid("invalid_seller", e.to_string()))?,
+        buyer: serde_json::from_str(&r.try_get::<String, _>(14)?)
+            .map_err(|e| IssuerError::invalid("invalid_buyer", e.to_string()))?,
     })
 }
 
 pub async fn get(db: &Db, id: i64) -> Result<Option<Document>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id = $1"))).bind(id).fetch_optional(db.pool()).await?;
+    let row =
+        sqlx::query(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE id = $1"))).bind(id).fetch_optional(db.pool()).await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -259,7 +262,10 @@ pub fn pdf(d: &Document) -> std::result::Result<Vec<u8>, PrintError> {
     c.text(165.0, 205.0, 9.0, true, "Montant");
     c.line(15.0, 203.0, 195.0, 203.0);
     let face_line = if invoice {
-        format!("Chèques de médiation numérique (bons polyvalents) : quote-part de la valeur faciale de {} chèque(s)", d.vouchers)
+        format!(
+            "Chèques de médiation numérique (bons polyvalents) : quote-part de la valeur faciale de {} chèque(s)",
+            d.vouchers
+        )
     } else {
         format!("Remboursement de la valeur faciale de chèques non utilisés (quote-part sur {} chèque(s))", d.vouchers)
     };
@@ -274,7 +280,8 @@ pub fn pdf(d: &Document) -> std::result::Result<Vec<u8>, PrintError> {
         c.text(15.0, y, 9.0, false, "Frais d'émission (hors taxe)");
         c.text(165.0, y, 9.0, false, &euros(d.fee_net_cents));
         y -= 5.0;
-        c.text(15.0, y, 9.0, false, &format!("TVA sur les frais ({} %)", Decimal::new(i64::from(d.vat_rate_bps), 2)));
+        let rate = Decimal::new(i64::from(d.vat_rate_bps), 2).to_string().replace('.', ",");
+        c.text(15.0, y, 9.0, false, &format!("TVA sur les frais ({rate} %)"));
         c.text(165.0, y, 9.0, false, &euros(d.vat_cents));
         y -= 5.0;
     }
@@ -301,7 +308,9 @@ pub fn pdf(d: &Document) -> std::result::Result<Vec<u8>, PrintError> {
                 .into(),
         );
     } else {
-        notes.push("Le montant de cet avoir est porté au crédit de votre compte auprès de la chambre de compensation.".into());
+        notes.push(
+            "Le montant de cet avoir est porté au crédit de votre compte auprès de la chambre de compensation.".into(),
+        );
     }
     let mut y = 70.0;
     for n in notes {

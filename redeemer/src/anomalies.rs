@@ -4,8 +4,8 @@
 //! Each flag has a deduplication key (its kind, subject and period): detecting the same thing
 //! again refreshes the evidence of an open flag and leaves a dismissed one alone.
 
-use issuer::local_time;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use issuer::local_time;
 use ledger::{Db, time};
 use opening_hours::localization::Country;
 use opening_hours::{Context, OpeningHours, RuleKind};

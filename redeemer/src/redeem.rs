@@ -4,11 +4,11 @@
 
 use crate::anomalies::{self, Thresholds};
 use crate::catalogue::Service;
-use issuer::local_time;
 use crate::outcome::Outcome;
 use crate::sites::{Accreditation, SERVICE_COLUMNS, service_from_row};
 use chrono::{DateTime, NaiveDate, Utc};
 use issuer::keys::KeyRing;
+use issuer::local_time;
 use issuer::scan::{self, Scanned};
 use issuer::territory::{self, Territory};
 use issuer::{IssuerError, category};
