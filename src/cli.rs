@@ -78,6 +78,10 @@ pub enum Command {
         #[arg(long)]
         as_of: Option<chrono::NaiveDate>,
     },
+    /// Funder invoices and credit notes: writes those the ledger calls for, lists them, or
+    /// writes one as a PDF.
+    #[command(subcommand)]
+    Invoice(InvoiceCommand),
     /// Prepare the settlement run of a period that is over (a draft to inspect, then release).
     Settle {
         /// Last day of the period, e.g. 2026-10-31.
@@ -194,6 +198,21 @@ impl From<OutcomeArg> for redeemer::outcome::OutcomeKind {
             OutcomeArg::NotCompleted => K::NotCompleted,
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InvoiceCommand {
+    /// Write the pending documents, then list them (all, or one funder's).
+    List {
+        #[arg(long)]
+        funder: Option<i64>,
+    },
+    /// Write one document as a PDF.
+    Pdf {
+        id: i64,
+        #[arg(long, value_name = "FICHIER.pdf")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -495,6 +514,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Command::Ledger(cmd) => commands::ledger::run(&config, cmd).await,
         Command::Site(cmd) => commands::site::run(&config, cmd).await,
+        Command::Invoice(cmd) => commands::settle::invoice(&config, cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Expire { as_of } => commands::issuer::expire(&config, as_of).await.map(|_| ExitCode::SUCCESS),
         Command::Settle { period_end, minimum } => {
             commands::settle::prepare(&config, period_end, minimum).await.map(|_| ExitCode::SUCCESS)

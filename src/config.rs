@@ -45,6 +45,15 @@ pub struct Config {
     /// `PASSERELLE_OPERATOR_IBAN` and `PASSERELLE_OPERATOR_BIC`: the account payouts leave from
     /// (needed for the SEPA files of custody mode).
     pub operator_account: Option<(redeemer::bank::Iban, Option<redeemer::bank::Bic>)>,
+    /// `PASSERELLE_OPERATOR_ADDRESS` (lines separated by `\n`), `PASSERELLE_OPERATOR_SIRET`,
+    /// `PASSERELLE_VAT_NUMBER`: the operator as invoices name it.
+    pub operator_address: String,
+    pub operator_siret: Option<issuer::Siret>,
+    pub vat_number: Option<String>,
+    /// `PASSERELLE_VAT_RATE_BPS`: VAT included in the issuance fee (basis points; 0: none).
+    pub vat_rate_bps: u32,
+    /// `PASSERELLE_PAYMENT_TERMS_DAYS`: days to pay an invoice.
+    pub payment_terms_days: u32,
 }
 
 /// The file form: every key optional.
@@ -69,6 +78,11 @@ struct FileConfig {
     settlement_minimum: Option<String>,
     operator_iban: Option<String>,
     operator_bic: Option<String>,
+    operator_address: Option<String>,
+    operator_siret: Option<String>,
+    vat_number: Option<String>,
+    vat_rate_bps: Option<u32>,
+    payment_terms_days: Option<u32>,
 }
 
 /// A configuration error names the setting and says what is wrong.
@@ -243,7 +257,30 @@ impl Config {
                 Some((iban, bic))
             }
         };
+        let operator_address = env("PASSERELLE_OPERATOR_ADDRESS")
+            .or(file.operator_address)
+            .unwrap_or_else(|| "Adresse à configurer (PASSERELLE_OPERATOR_ADDRESS)".into())
+            .replace("\\n", "\n");
+        let operator_siret = env("PASSERELLE_OPERATOR_SIRET")
+            .or(file.operator_siret)
+            .map(|s| s.parse().map_err(|e| bad("PASSERELLE_OPERATOR_SIRET", format!("{e}"))))
+            .transpose()?;
+        let vat_number = env("PASSERELLE_VAT_NUMBER").or(file.vat_number);
+        let vat_rate_bps: u32 = pick(env, "PASSERELLE_VAT_RATE_BPS", file.vat_rate_bps.map(|v| v.to_string()), "2000")?;
+        if vat_rate_bps > 10_000 {
+            return Err(bad("PASSERELLE_VAT_RATE_BPS", "au plus 10000 points de base (100 %)"));
+        }
+        let payment_terms_days: u32 =
+            pick(env, "PASSERELLE_PAYMENT_TERMS_DAYS", file.payment_terms_days.map(|v| v.to_string()), "30")?;
+        if !(1..=60).contains(&payment_terms_days) {
+            return Err(bad("PASSERELLE_PAYMENT_TERMS_DAYS", "entre 1 et 60 jours (code de commerce, art. L441-10)"));
+        }
         Ok(Config {
+            operator_address,
+            operator_siret,
+            vat_number,
+            vat_rate_bps,
+            payment_terms_days,
             settlement_schedule,
             settlement_minimum,
             operator_account,
@@ -306,5 +343,19 @@ mod tests {
         let e = load(None, &[("PASSERELLE_REDEMPTION_FEE_BPS", "20000")]).unwrap_err();
         assert_eq!(e.setting, "PASSERELLE_REDEMPTION_FEE_BPS");
         assert!(e.to_string().starts_with("configuration invalide — PASSERELLE_REDEMPTION_FEE_BPS"));
+    }
+}
+
+impl Config {
+    /// The operator as it appears on invoices (its name comes from the database).
+    pub fn seller(&self, name: String) -> issuer::invoices::Seller {
+        issuer::invoices::Seller {
+            name,
+            siret: self.operator_siret.as_ref().map(|s| s.as_str().to_owned()),
+            address: self.operator_address.clone(),
+            vat_number: self.vat_number.clone(),
+            vat_rate_bps: self.vat_rate_bps,
+            payment_days: self.payment_terms_days,
+        }
     }
 }

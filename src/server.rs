@@ -32,7 +32,7 @@ pub async fn serve_until(
     }
     crate::http::metrics::handle();
     let sealer = tokio::spawn(seal_loop(db.clone(), config.seal_interval, stop_rx.clone()));
-    let jobs = tokio::spawn(scheduled_jobs(db.clone(), config.settlement_schedule, config.settlement_minimum, stop_rx));
+    let jobs = tokio::spawn(scheduled_jobs(db.clone(), config.clone(), stop_rx));
     let limits =
         crate::http::limits::Limits::new(60, config.scans_per_minute_per_user, config.scans_per_minute_per_site);
     let state = AppState { db: db.clone(), config: Arc::new(config), keys: Arc::new(keys), limits };
@@ -63,14 +63,10 @@ async fn seal_loop(db: ledger::Db, every: std::time::Duration, mut stop: watch::
     }
 }
 
-/// Hourly: expires the vouchers of orders past their last day, and prepares the settlement run
-/// of each closed period (the operator inspects and releases it).
-async fn scheduled_jobs(
-    db: ledger::Db,
-    period: Option<settlement::runs::Period>,
-    minimum: ledger::Cents,
-    mut stop: watch::Receiver<bool>,
-) {
+/// Hourly: expires the vouchers of orders past their last day, writes the invoices and credit
+/// notes the ledger calls for, and prepares the settlement run of each closed period (the
+/// operator inspects and releases it).
+async fn scheduled_jobs(db: ledger::Db, config: Config, mut stop: watch::Receiver<bool>) {
     let mut wait = std::time::Duration::from_secs(2);
     loop {
         tokio::select! {
@@ -91,8 +87,11 @@ async fn scheduled_jobs(
             }
             Err(e) => tracing::warn!(error = %e, "expiration impossible"),
         }
-        let Some(period) = period else { continue };
-        match settlement::runs::prepare_due(&db, period, minimum).await {
+        if let Err(e) = write_invoices(&db, &config).await {
+            tracing::warn!(error = %e, "factures et avoirs non écrits");
+        }
+        let Some(period) = config.settlement_schedule else { continue };
+        match settlement::runs::prepare_due(&db, period, config.settlement_minimum).await {
             Ok(Some(run)) => {
                 tracing::info!(run = run.id, period_end = %run.period_end, payouts = run.payouts.len(), "règlement préparé, à valider")
             }
@@ -100,6 +99,16 @@ async fn scheduled_jobs(
             Err(e) => tracing::warn!(error = %e, "préparation du règlement impossible"),
         }
     }
+}
+
+/// Writes the invoices and credit notes the ledger calls for.
+pub async fn write_invoices(db: &ledger::Db, config: &Config) -> Result<usize, CliError> {
+    let name = issuer::organisations::operator(db)
+        .await
+        .map_err(CliError::new)?
+        .map_or_else(|| "Passerelle".to_owned(), |o| o.name);
+    let written = issuer::invoices::write_pending(db, &config.seller(name)).await.map_err(CliError::new)?;
+    Ok(written.len())
 }
 
 async fn shutdown_signal() {

@@ -196,6 +196,12 @@ fn cases() -> Vec<Case> {
         },
         Case {
             method: Method::GET,
+            template: "/api/v1/invoices",
+            expect: |w| if is_op(w) || w.starts_with("funder") { Ok } else { Forbidden },
+        },
+        Case { method: Method::GET, template: "/api/v1/invoices/{id}/pdf", expect: funder_a_view },
+        Case {
+            method: Method::GET,
             template: "/api/v1/settlements",
             expect: |w| if is_op(w) { Ok } else { Forbidden },
         },
@@ -374,6 +380,17 @@ async fn call(s: &TestServer, t: &Targets, case: &Case, who: &str, counter: usiz
         | "/api/v1/sites/{id}/verify"
         | "/api/v1/sites/{id}/redemptions"
         | "/api/v1/sites/{id}/redemptions/batch" => case.template.replace("{id}", &site_a.to_string()),
+        "/api/v1/invoices/{id}/pdf" => {
+            passerelle::server::write_invoices(&s.tdb.db, &common::test_config(&s.tdb.url, std::path::Path::new(".")))
+                .await
+                .unwrap();
+            let id: i64 = sqlx::query_scalar("SELECT MIN(id) FROM invoices WHERE funder_id = $1")
+                .bind(funder_a)
+                .fetch_one(s.tdb.db.pool())
+                .await
+                .unwrap();
+            format!("/api/v1/invoices/{id}/pdf")
+        }
         "/api/v1/settlements/{id}/statements/{site}" => {
             let run = direct_run(s, counter, "released").await;
             format!("/api/v1/settlements/{run}/statements/{site_a}")

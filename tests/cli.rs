@@ -346,6 +346,17 @@ async fn the_issuing_side_from_the_terminal(tdb: TestDb) {
     assert!(ok(&tdb, d, &["expire", "--as-of", "2028-01-31"]).contains("Aucun chèque à faire expirer"));
     let expired = ok(&tdb, d, &["expire", "--as-of", "2028-02-01"]);
     assert!(expired.contains("chèque(s) expiré(s)") && expired.contains("remboursés aux financeurs"), "{expired}");
+
+    // The invoice of the issuance, the credit notes of the cancelled book and of the expiry.
+    let documents = ok(&tdb, d, &["invoice", "list"]);
+    assert!(documents.contains("3 document(s) écrit(s)"), "{documents}");
+    assert!(documents.contains("F2026-00001  facture") && documents.contains("1\u{202f}200,00"), "{documents}");
+    assert!(documents.contains("AV2026-00001  avoir") && documents.contains("AV2028-00001  avoir"), "{documents}");
+    let first: String =
+        documents.lines().last().unwrap().split_whitespace().next().unwrap().trim_start_matches("n°").to_owned();
+    ok(&tdb, d, &["invoice", "pdf", &first, "--out", "facture.pdf"]);
+    let text = common::pdf_text(&std::fs::read(d.join("facture.pdf")).unwrap());
+    assert!(text.contains("Facture F2026-00001") && text.contains("Département de la Gironde"), "{text}");
     let verify = ok(&tdb, d, &["ledger", "verify"]);
     assert!(verify.contains("tout concorde"), "{verify}");
 }

@@ -319,6 +319,7 @@ pub async fn seed(config: &Config) -> Result<(ledger::Db, Vec<DemoLogin>), CliEr
         }
     }
     settle_past_months(&db, config.settlement_minimum).await?;
+    crate::server::write_invoices(&db, config).await?;
     ledger::seal::seal_all(&db, 5_000).await.map_err(CliError::new)?;
     Ok((db, logins))
 }

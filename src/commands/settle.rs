@@ -1,7 +1,7 @@
 //! `passerelle settle` and `passerelle settlement …`: settlement runs from the terminal.
 
 use crate::audit::{self, Actor};
-use crate::cli::{CliError, SettlementCommand};
+use crate::cli::{CliError, InvoiceCommand, SettlementCommand};
 use crate::commands::connect_and_migrate;
 use crate::config::Config;
 use ledger::{Cents, Db};
@@ -118,6 +118,39 @@ pub async fn run(config: &Config, cmd: SettlementCommand) -> Result<(), CliError
             println!(
                 "Versement n°{payout} retourné : le montant revient au lieu, ses coordonnées bancaires sont à vérifier."
             );
+        }
+    }
+    db.close().await;
+    Ok(())
+}
+
+pub async fn invoice(config: &Config, cmd: InvoiceCommand) -> Result<(), CliError> {
+    let db = connect_and_migrate(config).await?;
+    match cmd {
+        InvoiceCommand::List { funder } => {
+            let written = crate::server::write_invoices(&db, config).await?;
+            if written > 0 {
+                println!("{written} document(s) écrit(s).");
+            }
+            for d in issuer::invoices::list(&db, funder).await.map_err(CliError::new)? {
+                println!(
+                    "n°{}  {}  {}  {}  financeur n°{}  commande n°{}  {}",
+                    d.id,
+                    d.reference,
+                    if d.kind == "invoice" { "facture" } else { "avoir  " },
+                    d.issued_on.format("%d/%m/%Y"),
+                    d.funder_id,
+                    d.order_id,
+                    Cents(d.total_cents).to_french()
+                );
+            }
+        }
+        InvoiceCommand::Pdf { id, out } => {
+            let doc = issuer::invoices::get(&db, id)
+                .await
+                .map_err(CliError::new)?
+                .ok_or_else(|| CliError::new("document inconnu"))?;
+            write(&out, &issuer::invoices::pdf(&doc).map_err(CliError::new)?)?;
         }
     }
     db.close().await;

@@ -102,6 +102,8 @@ pub const POLICIES: &[RoutePolicy] = &[
     rule("POST", "/api/v1/sites/{id}/redemptions/batch", Access::SiteMembers),
     rule("GET", "/api/v1/anomalies", Access::Operator),
     rule("POST", "/api/v1/anomalies/{id}/dismiss", Access::Operator),
+    rule("GET", "/api/v1/invoices", Access::Kinds(&[OrgKind::Funder])),
+    rule("GET", "/api/v1/invoices/{id}/pdf", Access::Kinds(&[OrgKind::Funder])),
     rule("GET", "/api/v1/settlements", Access::Operator),
     rule("POST", "/api/v1/settlements", Access::OperatorManager),
     rule("GET", "/api/v1/settlements/{id}", Access::Operator),

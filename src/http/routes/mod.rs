@@ -4,6 +4,7 @@ pub mod anomalies;
 pub mod audit;
 pub mod books;
 pub mod catalogue;
+pub mod invoices;
 pub mod ledger;
 pub mod me;
 pub mod orders;
@@ -66,6 +67,8 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sites::redeem_batch))
         .routes(routes!(anomalies::list))
         .routes(routes!(anomalies::dismiss))
+        .routes(routes!(invoices::list))
+        .routes(routes!(invoices::pdf))
         .routes(routes!(settlements::list, settlements::prepare))
         .routes(routes!(settlements::get))
         .routes(routes!(settlements::release))
