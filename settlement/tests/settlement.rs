@@ -119,6 +119,8 @@ struct World {
     /// (site, place)
     sites: Vec<(i64, i64)>,
     codes: Vec<String>,
+    funder: i64,
+    order: i64,
 }
 
 /// A Gironde order (10 books × 10 vouchers of 10 €, 2,5 % redemption fee) and three accredited
@@ -176,7 +178,7 @@ async fn world(t: &TestDb) -> World {
         let book = issuer::books::by_serial(&mut conn, &issuance::serial(order.id, n)).await.unwrap().unwrap();
         codes.extend(issuer::books::vouchers(&mut conn, book.id).await.unwrap().into_iter().map(|v| v.code));
     }
-    World { keys, _dir: dir, sites: site_ids, codes }
+    World { keys, _dir: dir, sites: site_ids, codes, funder, order: order.id }
 }
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -342,6 +344,20 @@ async fn a_custody_cycle(t: TestDb) {
         Err(SettlementError::State(_))
     ));
     assert_eq!(runs::list(&t.db).await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), vec![october.id, run.id]);
+    verified(&t).await;
+
+    // The end of the cycle: after its validity and grace period, the order's 91 unused vouchers
+    // expire and their value goes back to the funder.
+    let funder = AccountCode::funder(w.funder);
+    let owed_before = natural(&t, funder.clone()).await;
+    let expired = issuer::expiry::expire(&t.db, day("2028-02-01")).await.unwrap();
+    assert_eq!(expired.iter().map(|e| (e.vouchers, e.value_cents)).collect::<Vec<_>>(), vec![(91, 91_000)]);
+    assert_eq!(natural(&t, AccountCode::order_outstanding(w.order)).await, 0);
+    assert_eq!(owed_before - natural(&t, funder).await, 91_000);
+    // What sites are owed is untouched by expiry: B 29,25 € (held), C 29,25 € (returned).
+    assert_eq!(natural(&t, AccountCode::site_payable(b)).await, 2925);
+    assert_eq!(natural(&t, AccountCode::site_payable(c)).await, 2925);
+    assert_eq!(natural(&t, AccountCode::fees()).await, 9 * 25);
     verified(&t).await;
 }
 
