@@ -78,6 +78,18 @@ pub enum Command {
         #[arg(long)]
         as_of: Option<chrono::NaiveDate>,
     },
+    /// Write the whole state as documented open files (JSON Lines, a manifest with row counts,
+    /// SHA-256 checksums and the public keys), for another deployment to take over.
+    Export {
+        #[arg(long, value_name = "RÉPERTOIRE")]
+        out: PathBuf,
+    },
+    /// Load an export into an empty deployment (after `passerelle migrate`, without `init`):
+    /// every file is checked before anything is written.
+    Import {
+        #[arg(value_name = "RÉPERTOIRE")]
+        dir: PathBuf,
+    },
     /// Funder invoices and credit notes: writes those the ledger calls for, lists them, or
     /// writes one as a PDF.
     #[command(subcommand)]
@@ -514,6 +526,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Command::Ledger(cmd) => commands::ledger::run(&config, cmd).await,
         Command::Site(cmd) => commands::site::run(&config, cmd).await,
+        Command::Export { out } => commands::continuity::export(&config, &out).await.map(|_| ExitCode::SUCCESS),
+        Command::Import { dir } => commands::continuity::import(&config, &dir).await.map(|_| ExitCode::SUCCESS),
         Command::Invoice(cmd) => commands::settle::invoice(&config, cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Expire { as_of } => commands::issuer::expire(&config, as_of).await.map(|_| ExitCode::SUCCESS),
         Command::Settle { period_end, minimum } => {

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod continuity;
 pub mod http;
 pub mod identity;
 pub mod server;

@@ -41,13 +41,30 @@ pub struct PublicKey {
     pub public_key: String,
 }
 
-/// All keys of a deployment, oldest first.
+/// All keys of a deployment, oldest first: the signing keys, and the public keys of another
+/// deployment whose vouchers this one honours (imported with `passerelle import`, files
+/// `k<n>.pub`), which verify but never sign.
 #[derive(Debug, Clone)]
 pub struct KeyRing {
     keys: Vec<Key>,
+    verify_only: Vec<(String, u16, VerifyingKey)>,
 }
 
 const SUFFIX: &str = ".ed25519";
+const PUBLIC_SUFFIX: &str = ".pub";
+
+fn key_number(path: &Path, kid: &str) -> Result<u16, KeyError> {
+    kid.strip_prefix('k').and_then(|n| n.parse::<u16>().ok()).ok_or_else(|| KeyError::Unreadable {
+        path: path.to_owned(),
+        reason: "nom de clé attendu : k<numéro>.ed25519 ou k<numéro>.pub".into(),
+    })
+}
+
+fn decode_public(s: &str) -> Option<VerifyingKey> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s.trim()).ok()?;
+    VerifyingKey::from_bytes(&bytes.try_into().ok()?).ok()
+}
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
     move |source| KeyError::Io { path: path.to_owned(), source }
@@ -57,13 +74,24 @@ impl KeyRing {
     /// Loads every key file of `dir`, in key-number order.
     pub fn load(dir: &Path) -> Result<KeyRing, KeyError> {
         let mut keys = Vec::new();
+        let mut verify_only = Vec::new();
         let entries = match std::fs::read_dir(dir) {
             Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(KeyRing { keys }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(KeyRing { keys, verify_only }),
             Err(e) => return Err(io(dir)(e)),
         };
         for entry in entries {
             let path = entry.map_err(io(dir))?.path();
+            if let Some(kid) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(PUBLIC_SUFFIX)) {
+                let number = key_number(&path, kid)?;
+                let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+                let key = decode_public(&text).ok_or_else(|| KeyError::Unreadable {
+                    path: path.clone(),
+                    reason: "clé publique Ed25519 en base64url attendue".into(),
+                })?;
+                verify_only.push((kid.to_owned(), number, key));
+                continue;
+            }
             let Some(kid) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(SUFFIX)) else {
                 continue;
             };
@@ -73,16 +101,36 @@ impl KeyRing {
             let seed: [u8; 32] = bytes
                 .try_into()
                 .map_err(|_| KeyError::Unreadable { path: path.clone(), reason: "32 octets attendus".into() })?;
-            let Some(number) = kid.strip_prefix('k').and_then(|n| n.parse::<u16>().ok()) else {
-                return Err(KeyError::Unreadable {
-                    path: path.clone(),
-                    reason: "nom de clé attendu : k<numéro>.ed25519".into(),
-                });
-            };
+            let number = key_number(&path, kid)?;
             keys.push(Key { kid: kid.to_owned(), number, signing: SigningKey::from_bytes(&seed) });
         }
         keys.sort_by_key(|k| k.number);
-        Ok(KeyRing { keys })
+        verify_only.sort_by_key(|k| k.1);
+        Ok(KeyRing { keys, verify_only })
+    }
+
+    /// Adds the public keys of another deployment (verification only), as `k<n>.pub` files.
+    /// A key already present with the same id must be the same key.
+    pub fn import_public(dir: &Path, public: &[PublicKey]) -> Result<(), KeyError> {
+        create_private_dir(dir)?;
+        let ring = KeyRing::load(dir)?;
+        for p in public {
+            let path = dir.join(format!("{}{PUBLIC_SUFFIX}", p.kid));
+            let number = key_number(&path, &p.kid)?;
+            let key = decode_public(&p.public_key)
+                .ok_or_else(|| KeyError::Unreadable { path: path.clone(), reason: "clé publique illisible".into() })?;
+            match ring.verifying_by_number(number) {
+                Some(existing) if existing == key => continue,
+                Some(_) => {
+                    return Err(KeyError::Unreadable {
+                        path,
+                        reason: format!("une autre clé porte déjà le numéro {}", p.kid),
+                    });
+                }
+                None => write_private(&path, &p.public_key).map_err(io(&path))?,
+            }
+        }
+        Ok(())
     }
 
     /// Generates a new key in `dir` (created owner-only if missing) and returns its id.
@@ -90,7 +138,8 @@ impl KeyRing {
     pub fn generate(dir: &Path) -> Result<String, KeyError> {
         create_private_dir(dir)?;
         let existing = KeyRing::load(dir)?;
-        let number = existing.keys.last().map_or(1, |k| k.number + 1);
+        let last = existing.keys.iter().map(|k| k.number).chain(existing.verify_only.iter().map(|k| k.1)).max();
+        let number = last.map_or(1, |n| n + 1);
         let kid = format!("k{number}");
         let seed: [u8; 32] = rand::random();
         let path = dir.join(format!("{kid}{SUFFIX}"));
@@ -98,6 +147,7 @@ impl KeyRing {
         Ok(kid)
     }
 
+    /// No signing key (this deployment cannot issue).
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
@@ -112,22 +162,32 @@ impl KeyRing {
     }
 
     pub fn verifying(&self, kid: &str) -> Option<VerifyingKey> {
-        self.get(kid).map(|k| k.signing.verifying_key())
+        self.all().find(|k| k.0 == kid).map(|k| k.2)
     }
 
     pub fn verifying_by_number(&self, number: u16) -> Option<VerifyingKey> {
-        self.keys.iter().find(|k| k.number == number).map(|k| k.signing.verifying_key())
+        self.all().find(|k| k.1 == number).map(|k| k.2)
+    }
+
+    /// Every key that verifies, by number: (kid, number, public key).
+    fn all(&self) -> impl Iterator<Item = (&str, u16, VerifyingKey)> {
+        let mut all: Vec<(&str, u16, VerifyingKey)> = self
+            .keys
+            .iter()
+            .map(|k| (k.kid.as_str(), k.number, k.signing.verifying_key()))
+            .chain(self.verify_only.iter().map(|(kid, n, v)| (kid.as_str(), *n, *v)))
+            .collect();
+        all.sort_by_key(|k| k.1);
+        all.into_iter()
     }
 
     pub fn public_keys(&self) -> Vec<PublicKey> {
         use base64::Engine as _;
-        self.keys
-            .iter()
-            .map(|k| PublicKey {
-                kid: k.kid.clone(),
+        self.all()
+            .map(|(kid, _, key)| PublicKey {
+                kid: kid.to_owned(),
                 alg: "Ed25519",
-                public_key: base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .encode(k.signing.verifying_key().as_bytes()),
+                public_key: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.as_bytes()),
             })
             .collect()
     }

@@ -1,6 +1,7 @@
 //! What each CLI subcommand does.
 
 pub mod bench;
+pub mod continuity;
 pub mod demo;
 pub mod init;
 pub mod issuer;
