@@ -302,6 +302,20 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The operator as it appears on invoices (its name comes from the database).
+    pub fn seller(&self, name: String) -> issuer::invoices::Seller {
+        issuer::invoices::Seller {
+            name,
+            siret: self.operator_siret.as_ref().map(|s| s.as_str().to_owned()),
+            address: self.operator_address.clone(),
+            vat_number: self.vat_number.clone(),
+            vat_rate_bps: self.vat_rate_bps,
+            payment_days: self.payment_terms_days,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,16 +360,3 @@ mod tests {
     }
 }
 
-impl Config {
-    /// The operator as it appears on invoices (its name comes from the database).
-    pub fn seller(&self, name: String) -> issuer::invoices::Seller {
-        issuer::invoices::Seller {
-            name,
-            siret: self.operator_siret.as_ref().map(|s| s.as_str().to_owned()),
-            address: self.operator_address.clone(),
-            vat_number: self.vat_number.clone(),
-            vat_rate_bps: self.vat_rate_bps,
-            payment_days: self.payment_terms_days,
-        }
-    }
-}
