@@ -40,6 +40,9 @@ pub struct Config {
     /// `PASSERELLE_SETTLEMENT_SCHEDULE`: the periods the server prepares settlement runs for
     /// (`monthly`, `weekly`, or `off`: on demand only).
     pub settlement_schedule: Option<settlement::runs::Period>,
+    /// `PASSERELLE_SETTLEMENT_MODE`: `custody` (the operator pays the sites) or `direct` (each
+    /// funder pays the sites its share from its own account).
+    pub settlement_mode: settlement::runs::Mode,
     /// `PASSERELLE_SETTLEMENT_MINIMUM`: the smallest payout, in euros (`10,00`).
     pub settlement_minimum: ledger::Cents,
     /// `PASSERELLE_OPERATOR_IBAN` and `PASSERELLE_OPERATOR_BIC`: the account payouts leave from
@@ -75,6 +78,7 @@ struct FileConfig {
     scans_per_minute_per_user: Option<u32>,
     scans_per_minute_per_site: Option<u32>,
     settlement_schedule: Option<String>,
+    settlement_mode: Option<String>,
     settlement_minimum: Option<String>,
     operator_iban: Option<String>,
     operator_bic: Option<String>,
@@ -238,6 +242,9 @@ impl Config {
                 ));
             }
         };
+        let mode = env("PASSERELLE_SETTLEMENT_MODE").or(file.settlement_mode).unwrap_or_else(|| "custody".into());
+        let settlement_mode = settlement::runs::Mode::parse(&mode)
+            .ok_or_else(|| bad("PASSERELLE_SETTLEMENT_MODE", format!("« {mode} » : custody ou direct attendu")))?;
         let minimum =
             env("PASSERELLE_SETTLEMENT_MINIMUM").or(file.settlement_minimum).unwrap_or_else(|| "10,00".into());
         let settlement_minimum = minimum.parse::<ledger::Cents>().ok().filter(|c| c.0 > 0).ok_or_else(|| {
@@ -276,6 +283,7 @@ impl Config {
             return Err(bad("PASSERELLE_PAYMENT_TERMS_DAYS", "entre 1 et 60 jours (code de commerce, art. L441-10)"));
         }
         Ok(Config {
+            settlement_mode,
             operator_address,
             operator_siret,
             vat_number,
@@ -359,4 +367,3 @@ mod tests {
         assert!(e.to_string().starts_with("configuration invalide — PASSERELLE_REDEMPTION_FEE_BPS"));
     }
 }
-

@@ -91,7 +91,7 @@ async fn scheduled_jobs(db: ledger::Db, config: Config, mut stop: watch::Receive
             tracing::warn!(error = %e, "factures et avoirs non écrits");
         }
         let Some(period) = config.settlement_schedule else { continue };
-        match settlement::runs::prepare_due(&db, period, config.settlement_minimum).await {
+        match settlement::runs::prepare_due(&db, period, config.settlement_minimum, config.settlement_mode).await {
             Ok(Some(run)) => {
                 tracing::info!(run = run.id, period_end = %run.period_end, payouts = run.payouts.len(), "règlement préparé, à valider")
             }

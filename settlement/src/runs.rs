@@ -55,11 +55,36 @@ impl SettlementError {
     }
 }
 
+/// Who pays the sites (DESIGN §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Funders pay the operator, the operator pays the sites.
+    Custody,
+    /// The operator never holds the money: each funder pays the sites its share of the vouchers
+    /// it funded, from its own account, with its own SEPA file.
+    Direct,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Custody => "custody",
+            Mode::Direct => "direct",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Mode> {
+        [Mode::Custody, Mode::Direct].into_iter().find(|m| m.as_str() == s)
+    }
+}
+
 /// One payout of a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Payout {
     pub id: i64,
     pub site_id: i64,
+    /// Direct mode: the funder who pays this part.
+    pub funder_id: Option<i64>,
     pub site_name: String,
     pub amount_cents: i64,
     pub iban_masked: String,
@@ -77,6 +102,7 @@ pub struct Run {
     pub period_end: NaiveDate,
     /// `draft`, `released` or `cancelled`.
     pub status: String,
+    pub mode: Mode,
     pub minimum_cents: i64,
     pub created_at: DateTime<Utc>,
     pub released_at: Option<DateTime<Utc>>,
@@ -109,7 +135,13 @@ pub fn cutoff(day: NaiveDate) -> DateTime<Utc> {
 
 /// Prepares the run of the period ending on `period_end` (a draft: nothing moves). Asking again
 /// for the same period returns the existing run.
-pub async fn prepare(db: &Db, period_end: NaiveDate, minimum: Cents, by: Option<i64>) -> Result<Run, SettlementError> {
+pub async fn prepare(
+    db: &Db,
+    period_end: NaiveDate,
+    minimum: Cents,
+    mode: Mode,
+    by: Option<i64>,
+) -> Result<Run, SettlementError> {
     if minimum.0 <= 0 {
         return Err(SettlementError::BadMinimum);
     }
@@ -139,14 +171,15 @@ pub async fn prepare(db: &Db, period_end: NaiveDate, minimum: Cents, by: Option<
     }
     let now = time::now();
     let run: i64 = sqlx::query_scalar(
-        "INSERT INTO settlement_runs (period_end, period_start, status, minimum_cents, created_at, created_by) \
-         VALUES ($1, $2, 'draft', $3, $4, $5) RETURNING id",
+        "INSERT INTO settlement_runs (period_end, period_start, status, mode, minimum_cents, created_at, created_by) \
+         VALUES ($1, $2, 'draft', $6, $3, $4, $5) RETURNING id",
     )
     .bind(period_end.to_string())
     .bind(period_start.map(|d| d.to_string()))
     .bind(minimum.0)
     .bind(time::to_micros(now))
     .bind(by)
+    .bind(mode.as_str())
     .fetch_one(&mut *tx)
     .await?;
     // Every site's payable balance at the cut-off (postings before it, in business time).
@@ -167,22 +200,92 @@ pub async fn prepare(db: &Db, period_end: NaiveDate, minimum: Cents, by: Option<
         if owed < minimum.0 {
             continue;
         }
-        sqlx::query(
-            "INSERT INTO payouts (run_id, site_id, amount_cents, iban, bic, account_holder, end_to_end_id, status) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'draft')",
-        )
-        .bind(run)
-        .bind(site)
-        .bind(owed)
-        .bind(r.try_get::<String, _>(1)?)
-        .bind(r.try_get::<Option<String>, _>(2)?)
-        .bind(r.try_get::<Option<String>, _>(3)?.unwrap_or_default())
-        .bind(format!("PSL-R{run}-S{site}"))
-        .execute(&mut *tx)
-        .await?;
+        let parts: Vec<(Option<i64>, i64)> = match mode {
+            Mode::Custody => vec![(None, owed)],
+            Mode::Direct => {
+                let by_funder = owed_by_funders(&mut tx, site, cutoff(period_end)).await?;
+                if by_funder.values().sum::<i64>() != owed {
+                    return Err(SettlementError::State(format!(
+                        "le lieu n°{site} a déjà été réglé autrement qu'en mode direct : réglez ce règlement en mode custody"
+                    )));
+                }
+                by_funder.into_iter().filter(|(_, a)| *a > 0).map(|(f, a)| (Some(f), a)).collect()
+            }
+        };
+        for (funder, amount) in parts {
+            sqlx::query(
+                "INSERT INTO payouts (run_id, site_id, funder_id, amount_cents, iban, bic, account_holder, end_to_end_id, status) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'draft')",
+            )
+            .bind(run)
+            .bind(site)
+            .bind(funder)
+            .bind(amount)
+            .bind(r.try_get::<String, _>(1)?)
+            .bind(r.try_get::<Option<String>, _>(2)?)
+            .bind(r.try_get::<Option<String>, _>(3)?.unwrap_or_default())
+            .bind(match funder {
+                Some(f) => format!("PSL-R{run}-S{site}-F{f}"),
+                None => format!("PSL-R{run}-S{site}"),
+            })
+            .execute(&mut *tx)
+            .await?;
+        }
     }
     tx.commit().await?;
     get(db, run).await?.ok_or(SettlementError::NotFound)
+}
+
+/// Direct mode: what each funder owes a site at the cut-off — the net value of the site's
+/// redemptions before it, each redemption's part of an order split by the order's shares
+/// (largest remainder, as its money was), less the direct payouts already released and not
+/// returned.
+async fn owed_by_funders(
+    conn: &mut AnyConnection,
+    site: i64,
+    cutoff: DateTime<Utc>,
+) -> Result<std::collections::BTreeMap<i64, i64>, SettlementError> {
+    use std::collections::BTreeMap;
+    let rows = sqlx::query(
+        "SELECT rv.redemption_id, v.order_id, CAST(SUM(v.face_value_cents) AS BIGINT), o.redemption_fee_bps \
+         FROM redemption_vouchers rv JOIN vouchers v ON v.id = rv.voucher_id JOIN orders o ON o.id = v.order_id \
+         WHERE rv.site_id = $1 AND rv.performed_at < $2 GROUP BY rv.redemption_id, v.order_id, o.redemption_fee_bps",
+    )
+    .bind(site)
+    .bind(time::to_micros(cutoff))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut net_by_order: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for r in rows {
+        let (order, amount, bps): (i64, i64, i64) = (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+        let fee = ledger::split::apply_bps(Cents(amount), u32::try_from(bps).unwrap_or(0))?.0;
+        net_by_order.entry(order).or_default().push(amount - fee);
+    }
+    let mut owed: BTreeMap<i64, i64> = BTreeMap::new();
+    for (order, nets) in net_by_order {
+        let shares: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT funder_id, share_bps FROM order_funders WHERE order_id = $1 ORDER BY funder_id")
+                .bind(order)
+                .fetch_all(&mut *conn)
+                .await?;
+        let weights: Vec<u32> = shares.iter().map(|s| u32::try_from(s.1).unwrap_or(0)).collect();
+        for net in nets {
+            for ((funder, _), part) in shares.iter().zip(ledger::split::split(Cents(net), &weights)?) {
+                *owed.entry(*funder).or_default() += part.0;
+            }
+        }
+    }
+    let paid = sqlx::query(
+        "SELECT funder_id, CAST(SUM(amount_cents) AS BIGINT) FROM payouts WHERE site_id = $1 AND funder_id IS NOT NULL \
+         AND status IN ('sent', 'confirmed') GROUP BY funder_id",
+    )
+    .bind(site)
+    .fetch_all(&mut *conn)
+    .await?;
+    for p in paid {
+        *owed.entry(p.try_get(0)?).or_default() -= p.try_get::<i64, _>(1)?;
+    }
+    Ok(owed)
 }
 
 async fn run_for_period(conn: &mut AnyConnection, period_end: NaiveDate) -> Result<Option<i64>, sqlx::Error> {
@@ -204,14 +307,14 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<Run>, SettlementError> {
 
 async fn get_in(conn: &mut AnyConnection, id: i64) -> Result<Option<Run>, SettlementError> {
     let row = sqlx::query(
-        "SELECT id, period_start, period_end, status, minimum_cents, created_at, released_at FROM settlement_runs WHERE id = $1",
+        "SELECT id, period_start, period_end, status, minimum_cents, created_at, released_at, mode FROM settlement_runs WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(r) = row else { return Ok(None) };
     let payouts = sqlx::query(
-        "SELECT p.id, p.site_id, o.name, p.amount_cents, p.iban, p.end_to_end_id, p.status, p.return_reason \
+        "SELECT p.id, p.site_id, o.name, p.amount_cents, p.iban, p.end_to_end_id, p.status, p.return_reason, p.funder_id \
          FROM payouts p JOIN organisations o ON o.id = p.site_id WHERE p.run_id = $1 ORDER BY p.id",
     )
     .bind(id)
@@ -223,6 +326,7 @@ async fn get_in(conn: &mut AnyConnection, id: i64) -> Result<Option<Run>, Settle
         Ok(Payout {
             id: p.try_get(0)?,
             site_id: p.try_get(1)?,
+            funder_id: p.try_get(8)?,
             site_name: p.try_get(2)?,
             amount_cents: p.try_get(3)?,
             iban_masked: iban.parse::<Iban>().map(|i| i.masked()).unwrap_or_default(),
@@ -237,6 +341,7 @@ async fn get_in(conn: &mut AnyConnection, id: i64) -> Result<Option<Run>, Settle
         period_start: r.try_get::<Option<String>, _>(1)?.map(|d| parse_day(&d)).transpose()?,
         period_end: parse_day(&r.try_get::<String, _>(2)?)?,
         status: r.try_get(3)?,
+        mode: Mode::parse(&r.try_get::<String, _>(7)?).unwrap_or(Mode::Custody),
         minimum_cents: r.try_get(4)?,
         created_at: time::from_micros(r.try_get(5)?),
         released_at: r.try_get::<Option<i64>, _>(6)?.map(time::from_micros),
@@ -275,7 +380,8 @@ pub async fn release(db: &Db, id: i64, by: Option<i64>) -> Result<Run, Settlemen
             at,
         )
         .debit(AccountCode::site_payable(p.site_id), Cents(p.amount_cents))
-        .credit(AccountCode::payouts_in_transit(), Cents(p.amount_cents));
+        // Direct mode: the funder pays the site, which settles what it owes for its vouchers.
+        .credit(p.funder_id.map_or_else(AccountCode::payouts_in_transit, AccountCode::funder), Cents(p.amount_cents));
         let posted = ledger::post_in(&mut tx, &t).await?;
         sqlx::query("UPDATE payouts SET status = 'sent', ledger_transaction = $1 WHERE id = $2 AND status = 'draft'")
             .bind(posted.transaction_id)
@@ -315,11 +421,23 @@ fn french_status(s: &str) -> &'static str {
     }
 }
 
-/// The SEPA credit transfer file of a released run, paid from the operator's account.
-pub async fn sepa_file(db: &Db, id: i64, debtor: &Party) -> Result<String, SettlementError> {
+/// The SEPA credit transfer file of a released run. Custody mode: every payout, paid from the
+/// operator's account (`debtor`). Direct mode: `funder`'s payouts, paid from its account.
+pub async fn sepa_file(db: &Db, id: i64, debtor: &Party, funder: Option<i64>) -> Result<String, SettlementError> {
     let run = get(db, id).await?.ok_or(SettlementError::NotFound)?;
     if run.status != "released" {
         return Err(SettlementError::State(format!("le règlement n°{id} n'est pas validé")));
+    }
+    match (run.mode, funder) {
+        (Mode::Custody, None) | (Mode::Direct, Some(_)) => {}
+        (Mode::Custody, Some(_)) => {
+            return Err(SettlementError::State(
+                "règlement en mode custody : un seul fichier, payé par l'opérateur".into(),
+            ));
+        }
+        (Mode::Direct, None) => {
+            return Err(SettlementError::State("règlement en mode direct : un fichier par financeur".into()));
+        }
     }
     let rows = sqlx::query("SELECT id, iban, bic, account_holder FROM payouts WHERE run_id = $1 ORDER BY id")
         .bind(id)
@@ -327,6 +445,9 @@ pub async fn sepa_file(db: &Db, id: i64, debtor: &Party) -> Result<String, Settl
         .await?;
     let mut transfers = Vec::with_capacity(rows.len());
     for (p, r) in run.payouts.iter().zip(rows) {
+        if p.funder_id != funder {
+            continue;
+        }
         let holder: String = r.try_get(3)?;
         let bic: Option<String> = r.try_get(2)?;
         transfers.push(Transfer {
@@ -340,9 +461,10 @@ pub async fn sepa_file(db: &Db, id: i64, debtor: &Party) -> Result<String, Settl
             remittance: run.remittance(p),
         });
     }
+    let suffix = funder.map(|f| format!("-F{f}")).unwrap_or_default();
     let file = CreditTransfer {
-        message_id: run.message_id(),
-        payment_info_id: format!("{}-P", run.message_id()),
+        message_id: format!("{}{suffix}", run.message_id()),
+        payment_info_id: format!("{}{suffix}-P", run.message_id()),
         created_at: run.released_at.unwrap_or(run.created_at),
         execution_date: run.released_at.unwrap_or(run.created_at).date_naive(),
         initiating_party: debtor.name.clone(),
@@ -352,34 +474,98 @@ pub async fn sepa_file(db: &Db, id: i64, debtor: &Party) -> Result<String, Settl
     Ok(file.to_xml()?)
 }
 
-async fn payout_state(
-    conn: &mut AnyConnection,
-    payout: i64,
-) -> Result<(i64, i64, String, Option<i64>), SettlementError> {
-    let r = sqlx::query("SELECT site_id, amount_cents, status, ledger_transaction FROM payouts WHERE id = $1")
-        .bind(payout)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(SettlementError::NotFound)?;
-    Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))
+/// A funder's account, from which it pays the sites in direct mode.
+pub async fn funder_account(db: &Db, funder: i64) -> Result<Option<Party>, SettlementError> {
+    let row = sqlx::query("SELECT iban, bic, account_holder FROM funder_accounts WHERE funder_id = $1")
+        .bind(funder)
+        .fetch_optional(db.pool())
+        .await?;
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some(Party {
+        name: r.try_get(2)?,
+        iban: r.try_get::<String, _>(0)?.parse().map_err(|e| SettlementError::State(format!("{e}")))?,
+        bic: r.try_get::<Option<String>, _>(1)?.and_then(|b| b.parse::<Bic>().ok()),
+    }))
 }
 
-/// Records the bank's confirmation that a payout left the account.
+/// Sets a funder's account for direct mode.
+pub async fn set_funder_account(
+    conn: &mut AnyConnection,
+    funder: i64,
+    iban: &Iban,
+    bic: Option<&Bic>,
+    holder: &str,
+) -> Result<(), SettlementError> {
+    let holder = holder.trim();
+    if holder.is_empty() || holder.chars().count() > 140 {
+        return Err(SettlementError::State("titulaire du compte : de 1 à 140 caractères".into()));
+    }
+    let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM organisations WHERE id = $1")
+        .bind(funder)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if kind.as_deref() != Some("funder") {
+        return Err(SettlementError::NotFound);
+    }
+    sqlx::query(
+        "INSERT INTO funder_accounts (funder_id, iban, bic, account_holder, updated_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (funder_id) DO UPDATE SET iban = excluded.iban, bic = excluded.bic, \
+         account_holder = excluded.account_holder, updated_at = excluded.updated_at",
+    )
+    .bind(funder)
+    .bind(iban.as_str())
+    .bind(bic.map(Bic::as_str))
+    .bind(holder)
+    .bind(time::to_micros(time::now()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+struct PayoutState {
+    site: i64,
+    amount: i64,
+    status: String,
+    posted: Option<i64>,
+    funder: Option<i64>,
+}
+
+async fn payout_state(conn: &mut AnyConnection, payout: i64) -> Result<PayoutState, SettlementError> {
+    let r =
+        sqlx::query("SELECT site_id, amount_cents, status, ledger_transaction, funder_id FROM payouts WHERE id = $1")
+            .bind(payout)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(SettlementError::NotFound)?;
+    Ok(PayoutState {
+        site: r.try_get(0)?,
+        amount: r.try_get(1)?,
+        status: r.try_get(2)?,
+        posted: r.try_get(3)?,
+        funder: r.try_get(4)?,
+    })
+}
+
+/// Records the bank's confirmation that a payout left the account (the operator's in custody
+/// mode, posting `Dr payouts:in_transit / Cr bank`; the funder's in direct mode, where nothing
+/// moves in our accounts).
 pub async fn confirm(db: &Db, payout: i64, on: DateTime<Utc>) -> Result<(), SettlementError> {
     let mut tx = db.begin().await?;
-    let (_, amount, status, _) = payout_state(&mut tx, payout).await?;
-    if status != "sent" {
+    let p = payout_state(&mut tx, payout).await?;
+    if p.status != "sent" {
         return Err(SettlementError::State(format!("le versement n°{payout} n'est pas en attente de confirmation")));
     }
-    let t = NewTransaction::new(
-        format!("payout-confirmed:{payout}"),
-        "payout_confirmed",
-        "Virement confirmé par la banque",
-        on,
-    )
-    .debit(AccountCode::payouts_in_transit(), Cents(amount))
-    .credit(AccountCode::bank(), Cents(amount));
-    ledger::post_in(&mut tx, &t).await?;
+    if p.funder.is_none() {
+        let t = NewTransaction::new(
+            format!("payout-confirmed:{payout}"),
+            "payout_confirmed",
+            "Virement confirmé par la banque",
+            on,
+        )
+        .debit(AccountCode::payouts_in_transit(), Cents(p.amount))
+        .credit(AccountCode::bank(), Cents(p.amount));
+        ledger::post_in(&mut tx, &t).await?;
+    }
     sqlx::query("UPDATE payouts SET status = 'confirmed', confirmed_at = $1 WHERE id = $2")
         .bind(time::to_micros(on))
         .bind(payout)
@@ -398,18 +584,20 @@ pub async fn record_return(db: &Db, payout: i64, reason: &str, on: DateTime<Utc>
         return Err(SettlementError::State("le motif du retour est obligatoire (500 caractères au plus)".into()));
     }
     let mut tx = db.begin().await?;
-    let (site, amount, status, posted) = payout_state(&mut tx, payout).await?;
+    let p = payout_state(&mut tx, payout).await?;
     let key = format!("payout-returned:{payout}");
-    match (status.as_str(), posted) {
-        // Not yet confirmed: the settlement posting is reversed.
-        ("sent", Some(original)) => {
-            ledger::reverse_in(&mut tx, original, &key, &format!("Virement retourné : {reason}"), on).await?;
+    let memo = format!("Virement retourné : {reason}");
+    match (p.status.as_str(), p.posted, p.funder) {
+        // Not yet confirmed, or paid by a funder (direct mode): the settlement posting is
+        // reversed (in direct mode the funder owes the amount again).
+        ("sent", Some(original), _) | ("confirmed", Some(original), Some(_)) => {
+            ledger::reverse_in(&mut tx, original, &key, &memo, on).await?;
         }
-        // Confirmed, then returned: the money is back in the bank.
-        ("confirmed", _) => {
-            let t = NewTransaction::new(key, "payout_returned", format!("Virement retourné : {reason}"), on)
-                .debit(AccountCode::bank(), Cents(amount))
-                .credit(AccountCode::site_payable(site), Cents(amount));
+        // Confirmed from our account, then returned: the money is back in the bank.
+        ("confirmed", _, None) => {
+            let t = NewTransaction::new(key, "payout_returned", memo, on)
+                .debit(AccountCode::bank(), Cents(p.amount))
+                .credit(AccountCode::site_payable(p.site), Cents(p.amount));
             ledger::post_in(&mut tx, &t).await?;
         }
         _ => {
@@ -422,7 +610,7 @@ pub async fn record_return(db: &Db, payout: i64, reason: &str, on: DateTime<Utc>
         .bind(payout)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("UPDATE sites SET bank_review = 1 WHERE organisation_id = $1").bind(site).execute(&mut *tx).await?;
+    sqlx::query("UPDATE sites SET bank_review = 1 WHERE organisation_id = $1").bind(p.site).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -477,7 +665,7 @@ impl Period {
 
 /// Prepares the run of the latest closed period if it does not exist yet (the server calls this
 /// on a schedule). Returns the new draft, or `None` when there is nothing to do now.
-pub async fn prepare_due(db: &Db, period: Period, minimum: Cents) -> Result<Option<Run>, SettlementError> {
+pub async fn prepare_due(db: &Db, period: Period, minimum: Cents, mode: Mode) -> Result<Option<Run>, SettlementError> {
     let end = period.last_closed_end(local_time::day(time::now()));
     if sqlx::query_scalar::<_, i64>("SELECT id FROM settlement_runs WHERE period_end >= $1 AND status <> 'cancelled'")
         .bind(end.to_string())
@@ -487,7 +675,7 @@ pub async fn prepare_due(db: &Db, period: Period, minimum: Cents) -> Result<Opti
     {
         return Ok(None);
     }
-    match prepare(db, end, minimum, None).await {
+    match prepare(db, end, minimum, mode, None).await {
         Ok(run) => Ok(Some(run)),
         // The previous run waits for the operator: nothing new until it is released.
         Err(SettlementError::PreviousOpen(_)) => Ok(None),

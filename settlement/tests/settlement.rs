@@ -10,7 +10,7 @@ use ledger::testing::TestDb;
 use ledger::{AccountCode, Cents};
 use redeemer::redeem::{RedeemRequest, redeem};
 use redeemer::sites::{self, Accreditation};
-use settlement::runs::{self, SettlementError};
+use settlement::runs::{self, Mode, SettlementError};
 use settlement::sepa::{CreditTransfer, Party, Transfer};
 use std::path::PathBuf;
 use std::process::Command;
@@ -232,24 +232,30 @@ async fn a_custody_cycle(t: TestDb) {
 
     // Not before the period is over; a non-positive minimum is refused.
     assert!(matches!(
-        runs::prepare(&t.db, day("2099-01-31"), Cents(1500), None).await,
+        runs::prepare(&t.db, day("2099-01-31"), Cents(1500), Mode::Custody, None).await,
         Err(SettlementError::PeriodNotOver(_))
     ));
-    assert!(matches!(runs::prepare(&t.db, day("2026-09-30"), Cents(0), None).await, Err(SettlementError::BadMinimum)));
+    assert!(matches!(
+        runs::prepare(&t.db, day("2026-09-30"), Cents(0), Mode::Custody, None).await,
+        Err(SettlementError::BadMinimum)
+    ));
 
-    let run = runs::prepare(&t.db, day("2026-09-30"), Cents(1500), None).await.unwrap();
+    let run = runs::prepare(&t.db, day("2026-09-30"), Cents(1500), Mode::Custody, None).await.unwrap();
     assert_eq!(run.status, "draft");
     let paid: Vec<(i64, i64)> = run.payouts.iter().map(|p| (p.site_id, p.amount_cents)).collect();
     assert_eq!(paid, vec![(a, 2925), (b, 1950)], "C is under the minimum; B's October voucher waits");
     assert_eq!(run.total_cents, 4875);
     // A draft moves nothing; asking again for the period returns the same run.
     assert_eq!(natural(&t, AccountCode::site_payable(a)).await, 2925);
-    assert_eq!(runs::prepare(&t.db, day("2026-09-30"), Cents(1500), None).await.unwrap().id, run.id);
+    assert_eq!(runs::prepare(&t.db, day("2026-09-30"), Cents(1500), Mode::Custody, None).await.unwrap().id, run.id);
     assert!(matches!(
-        runs::prepare(&t.db, day("2026-10-31"), Cents(1500), None).await,
+        runs::prepare(&t.db, day("2026-10-31"), Cents(1500), Mode::Custody, None).await,
         Err(SettlementError::PreviousOpen(_))
     ));
-    assert!(matches!(runs::sepa_file(&t.db, run.id, &party("Passerelle", None)).await, Err(SettlementError::State(_))));
+    assert!(matches!(
+        runs::sepa_file(&t.db, run.id, &party("Passerelle", None), None).await,
+        Err(SettlementError::State(_))
+    ));
 
     let released = runs::release(&t.db, run.id, None).await.unwrap();
     assert_eq!(released.status, "released");
@@ -260,7 +266,7 @@ async fn a_custody_cycle(t: TestDb) {
     assert_eq!(natural(&t, AccountCode::site_payable(c)).await, 975);
     assert_eq!(natural(&t, AccountCode::payouts_in_transit()).await, -4875, "asset: debit-positive");
 
-    let xml = runs::sepa_file(&t.db, run.id, &party("Passerelle — chambre de compensation", Some("CEPAFRPP333")))
+    let xml = runs::sepa_file(&t.db, run.id, &party("Passerelle — chambre de compensation", Some("CEPAFRPP333")), None)
         .await
         .unwrap();
     assert_valid(&xml);
@@ -327,12 +333,12 @@ async fn a_custody_cycle(t: TestDb) {
 
     // October: B is held for review; C now reaches the minimum (9,75 + 2 × 9,75).
     redeem_at(&t, &w, &mut next, 2, 2, "2026-10-20T08:00:00Z").await;
-    let october = runs::prepare(&t.db, day("2026-10-31"), Cents(1500), None).await.unwrap();
+    let october = runs::prepare(&t.db, day("2026-10-31"), Cents(1500), Mode::Custody, None).await.unwrap();
     assert_eq!(october.period_start, Some(day("2026-10-01")));
     let paid: Vec<(i64, i64)> = october.payouts.iter().map(|p| (p.site_id, p.amount_cents)).collect();
     assert_eq!(paid, vec![(c, 2925)]);
     let october = runs::release(&t.db, october.id, None).await.unwrap();
-    assert_valid(&runs::sepa_file(&t.db, october.id, &party("Passerelle", None)).await.unwrap());
+    assert_valid(&runs::sepa_file(&t.db, october.id, &party("Passerelle", None), None).await.unwrap());
     // A confirmed transfer that comes back: the money is in the bank again, owed to C.
     let pc = october.payouts[0].id;
     runs::confirm(&t.db, pc, at("2026-11-03T10:00:00Z")).await.unwrap();
@@ -365,19 +371,130 @@ async fn a_draft_can_be_cancelled_and_prepared_again(t: TestDb) {
     let w = world(&t).await;
     let mut next = 0;
     redeem_at(&t, &w, &mut next, 0, 2, "2026-09-10T08:00:00Z").await;
-    let run = runs::prepare(&t.db, day("2026-09-30"), Cents(100), None).await.unwrap();
+    let run = runs::prepare(&t.db, day("2026-09-30"), Cents(100), Mode::Custody, None).await.unwrap();
     runs::cancel(&t.db, run.id).await.unwrap();
     assert!(runs::get(&t.db, run.id).await.unwrap().is_none());
-    let again = runs::prepare(&t.db, day("2026-09-30"), Cents(100), None).await.unwrap();
+    let again = runs::prepare(&t.db, day("2026-09-30"), Cents(100), Mode::Custody, None).await.unwrap();
     assert_eq!(again.total_cents, 1950);
     runs::release(&t.db, again.id, None).await.unwrap();
     assert!(matches!(runs::cancel(&t.db, again.id).await, Err(SettlementError::State(_))));
     // An older period than the last one is refused.
     assert!(matches!(
-        runs::prepare(&t.db, day("2026-08-31"), Cents(100), None).await,
+        runs::prepare(&t.db, day("2026-08-31"), Cents(100), Mode::Custody, None).await,
         Err(SettlementError::LaterPeriodExists(_))
     ));
     verified(&t).await;
 }
 
-ledger::both_engines!(a_custody_cycle, a_draft_can_be_cancelled_and_prepared_again);
+/// Direct mode: each funder pays the sites its share, from its own account, with its own file.
+async fn a_direct_cycle(t: TestDb) {
+    let w = world(&t).await;
+    let (a, a_place) = w.sites[0];
+    // A second funder co-funds a second order at 60 / 40 with the first.
+    let mut tx = t.db.begin().await.unwrap();
+    let caf = profiles::create(
+        &mut tx,
+        OrgKind::Funder,
+        "Caisse d'allocations familiales de la Gironde",
+        &siret("5340000010001"),
+        "caf",
+        Territory::new(["33"]).unwrap(),
+    )
+    .await
+    .unwrap()
+    .organisation
+    .id;
+    let new: NewOrder = serde_json::from_value(serde_json::json!({
+        "label": "Pass numérique co-financé", "funders": [{"funder_id": w.funder, "share_bps": 6000}, {"funder_id": caf, "share_bps": 4000}],
+        "books": 1, "vouchers_per_book": 10, "valid_from": "2026-01-01", "valid_until": "2027-12-31", "territory": ["33"],
+    }))
+    .unwrap();
+    let co =
+        orders::create(&mut tx, &new, FeeTerms { issuance_fee_bps: 0, redemption_fee_bps: 250 }, None).await.unwrap();
+    orders::confirm(&mut tx, co.id).await.unwrap();
+    tx.commit().await.unwrap();
+    issuance::issue(&t.db, &w.keys, co.id, &|_, _| {}).await.unwrap();
+    let mut conn = t.db.pool().acquire().await.unwrap();
+    let book = issuer::books::by_serial(&mut conn, &issuance::serial(co.id, 1)).await.unwrap().unwrap();
+    let co_codes: Vec<String> =
+        issuer::books::vouchers(&mut conn, book.id).await.unwrap().into_iter().map(|v| v.code).collect();
+    drop(conn);
+    // Site A: 2 vouchers of the first order (100 % the département), 3 of the co-funded one.
+    let codes: Vec<&String> = w.codes[0..2].iter().chain(&co_codes[0..3]).collect();
+    for (i, code) in codes.iter().enumerate() {
+        let req = RedeemRequest {
+            site_id: a,
+            place_id: a_place,
+            service_code: "DEM-ACCOMP".into(),
+            vouchers: vec![(*code).clone()],
+            performed_at: Some(at("2026-09-10T08:00:00Z")),
+            idempotency_key: format!("direct-{i}"),
+            scanned_by: None,
+            outcome: None,
+        };
+        redeem(&t.db, &w.keys, &req).await.unwrap();
+    }
+    let mut tx = t.db.begin().await.unwrap();
+    for (f, name) in [(w.funder, "Département de la Gironde"), (caf, "CAF de la Gironde")] {
+        runs::set_funder_account(&mut tx, f, &"FR7610107001011234567890129".parse().unwrap(), None, name)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let owed_before = (natural(&t, AccountCode::funder(w.funder)).await, natural(&t, AccountCode::funder(caf)).await);
+
+    let run = runs::prepare(&t.db, day("2026-09-30"), Cents(100), Mode::Direct, None).await.unwrap();
+    assert_eq!(run.mode, Mode::Direct);
+    // Net 9,75 € a voucher: the département 2 × 9,75 + 3 × 5,85 = 37,05 €; the CAF 3 × 3,90 = 11,70 €.
+    let parts: Vec<(Option<i64>, i64, String)> =
+        run.payouts.iter().map(|p| (p.funder_id, p.amount_cents, p.end_to_end_id.clone())).collect();
+    assert_eq!(
+        parts,
+        vec![
+            (Some(w.funder), 3705, format!("PSL-R{}-S{a}-F{}", run.id, w.funder)),
+            (Some(caf), 1170, format!("PSL-R{}-S{a}-F{caf}", run.id)),
+        ]
+    );
+    let run = runs::release(&t.db, run.id, None).await.unwrap();
+    assert_eq!(natural(&t, AccountCode::site_payable(a)).await, 0);
+    assert_eq!(natural(&t, AccountCode::payouts_in_transit()).await, 0, "no money passes through the operator");
+    assert_eq!(natural(&t, AccountCode::funder(w.funder)).await, owed_before.0 - 3705);
+    assert_eq!(natural(&t, AccountCode::funder(caf)).await, owed_before.1 - 1170);
+    assert!(matches!(
+        runs::sepa_file(&t.db, run.id, &party("Passerelle", None), None).await,
+        Err(SettlementError::State(_))
+    ));
+    let debtor = runs::funder_account(&t.db, w.funder).await.unwrap().unwrap();
+    let xml = runs::sepa_file(&t.db, run.id, &debtor, Some(w.funder)).await.unwrap();
+    assert_valid(&xml);
+    assert!(xml.contains("<CtrlSum>37.05</CtrlSum>") && xml.contains("<Nm>Departement de la Gironde</Nm>"), "{xml}");
+    assert!(xml.contains("<IBAN>FR7610107001011234567890129</IBAN>"), "{xml}");
+    assert_valid(
+        &runs::sepa_file(&t.db, run.id, &runs::funder_account(&t.db, caf).await.unwrap().unwrap(), Some(caf))
+            .await
+            .unwrap(),
+    );
+
+    // The département's bank confirms (nothing moves here); the CAF's transfer comes back.
+    let bank_before = natural(&t, AccountCode::bank()).await;
+    runs::confirm(&t.db, run.payouts[0].id, at("2026-10-03T10:00:00Z")).await.unwrap();
+    assert_eq!(natural(&t, AccountCode::bank()).await, bank_before);
+    runs::record_return(&t.db, run.payouts[1].id, "AC01 IBAN erroné", at("2026-10-05T10:00:00Z")).await.unwrap();
+    assert_eq!(natural(&t, AccountCode::site_payable(a)).await, 1170);
+    assert_eq!(natural(&t, AccountCode::funder(caf)).await, owed_before.1, "the CAF owes it again");
+    // A site whose transfer came back waits for new bank details, then the CAF pays it.
+    let october = runs::prepare(&t.db, day("2026-10-31"), Cents(100), Mode::Direct, None).await.unwrap();
+    assert!(october.payouts.is_empty());
+    runs::release(&t.db, october.id, None).await.unwrap();
+    let mut tx = t.db.begin().await.unwrap();
+    sites::set_bank_account(&mut tx, a, &"FR7630006000011234567890189".parse().unwrap(), None, "Médiathèque")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let november = runs::prepare(&t.db, day("2026-11-01"), Cents(100), Mode::Direct, None).await.unwrap();
+    let parts: Vec<(Option<i64>, i64)> = november.payouts.iter().map(|p| (p.funder_id, p.amount_cents)).collect();
+    assert_eq!(parts, vec![(Some(caf), 1170)]);
+    verified(&t).await;
+}
+
+ledger::both_engines!(a_custody_cycle, a_direct_cycle, a_draft_can_be_cancelled_and_prepared_again);

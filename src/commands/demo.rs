@@ -368,7 +368,7 @@ async fn settle_past_months(db: &ledger::Db, minimum: ledger::Cents) -> Result<(
     }
     ends.reverse();
     for (i, end) in ends.iter().enumerate() {
-        let run = runs::prepare(db, *end, minimum, None).await.map_err(CliError::new)?;
+        let run = runs::prepare(db, *end, minimum, runs::Mode::Custody, None).await.map_err(CliError::new)?;
         let run = runs::release(db, run.id, None).await.map_err(CliError::new)?;
         if i + 1 < ends.len() {
             let paid_on = (*end + chrono::Duration::days(3)).and_hms_opt(9, 0, 0).unwrap_or_default().and_utc();

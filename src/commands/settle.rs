@@ -49,9 +49,10 @@ fn write(out: &std::path::Path, bytes: &[u8]) -> Result<(), CliError> {
 
 pub async fn prepare(config: &Config, period_end: chrono::NaiveDate, minimum: Option<Cents>) -> Result<(), CliError> {
     let db = connect_and_migrate(config).await?;
-    let run = runs::prepare(&db, period_end, minimum.unwrap_or(config.settlement_minimum), None)
-        .await
-        .map_err(CliError::new)?;
+    let run =
+        runs::prepare(&db, period_end, minimum.unwrap_or(config.settlement_minimum), config.settlement_mode, None)
+            .await
+            .map_err(CliError::new)?;
     audited(&db, "settlement.prepare", "settlement", run.id, serde_json::json!({"via": "cli"})).await?;
     print_run(&run);
     if run.status == "draft" {
@@ -93,7 +94,7 @@ pub async fn run(config: &Config, cmd: SettlementCommand) -> Result<(), CliError
                 .await
                 .map_err(CliError::new)?
                 .map_or_else(|| "Passerelle".to_owned(), |o| o.name);
-            let xml = runs::sepa_file(&db, id, &Party { name, iban, bic }).await.map_err(CliError::new)?;
+            let xml = runs::sepa_file(&db, id, &Party { name, iban, bic }, None).await.map_err(CliError::new)?;
             std::fs::write(&out, xml).map_err(|e| CliError::new(format!("{} : {e}", out.display())))?;
             println!("Fichier de virements écrit : {}", out.display());
         }

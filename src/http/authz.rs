@@ -115,6 +115,8 @@ pub const POLICIES: &[RoutePolicy] = &[
     rule("POST", "/api/v1/payouts/{id}/confirm", Access::OperatorManager),
     rule("POST", "/api/v1/payouts/{id}/return", Access::OperatorManager),
     rule("GET", "/api/v1/sites/{id}/payouts", Access::Kinds(&[OrgKind::Site])),
+    rule("GET", "/api/v1/funders/{id}/settlements/{run}/sepa.xml", Access::Kinds(&[OrgKind::Funder])),
+    rule("PUT", "/api/v1/funders/{id}/bank-account", Access::OperatorOrManager),
 ];
 
 pub fn policy_for(method: &Method, path: &str) -> Option<Access> {

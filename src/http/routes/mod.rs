@@ -79,4 +79,6 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(settlements::confirm))
         .routes(routes!(settlements::record_return))
         .routes(routes!(settlements::site_payouts))
+        .routes(routes!(settlements::funder_sepa))
+        .routes(routes!(settlements::set_funder_account))
 }

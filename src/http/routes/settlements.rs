@@ -53,7 +53,8 @@ pub async fn prepare(
     Json(b): Json<Prepare>,
 ) -> ApiResult<(StatusCode, Json<Run>)> {
     let minimum = b.minimum_cents.map_or(state.config.settlement_minimum, ledger::Cents);
-    let run = runs::prepare(&state.db, b.period_end, minimum, Some(caller.user_id)).await?;
+    let run =
+        runs::prepare(&state.db, b.period_end, minimum, state.config.settlement_mode, Some(caller.user_id)).await?;
     let mut tx = state.db.begin().await?;
     audit::record(
         &mut tx,
@@ -113,7 +114,7 @@ pub async fn sepa(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResu
         ));
     };
     let name = issuer::organisations::operator(&state.db).await?.map_or_else(|| "Passerelle".to_owned(), |o| o.name);
-    let xml = runs::sepa_file(&state.db, id, &Party { name, iban, bic }).await?;
+    let xml = runs::sepa_file(&state.db, id, &Party { name, iban, bic }, None).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/xml; charset=utf-8".to_owned()),
@@ -153,6 +154,65 @@ pub async fn statement(
     let st = settlement::statement::statement(&state.db, id, site).await?;
     let bytes = settlement::statement::statement_pdf(&st).map_err(ApiError::internal)?;
     Ok(pdf(bytes, format!("releve-reglement-{id}-lieu-{site}.pdf")))
+}
+
+/// Direct mode: the SEPA file a funder sends to its own bank to pay the sites its share (the
+/// operator, the funder).
+#[utoipa::path(get, path = "/api/v1/funders/{id}/settlements/{run}/sepa.xml", tag = "règlements", responses((status = 200, content_type = "application/xml", body = String)))]
+pub async fn funder_sepa(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((funder, run)): Path<(i64, i64)>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require_org(funder)?;
+    let debtor = runs::funder_account(&state.db, funder).await?.ok_or_else(|| {
+        ApiError::unprocessable("funder_account_missing", "Le compte bancaire du financeur n'est pas renseigné.")
+    })?;
+    let xml = runs::sepa_file(&state.db, run, &debtor, Some(funder)).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/xml; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"virements-reglement-{run}-financeur-{funder}.xml\""),
+            ),
+        ],
+        xml,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FunderAccount {
+    #[schema(value_type = String)]
+    iban: redeemer::bank::Iban,
+    #[schema(value_type = Option<String>)]
+    bic: Option<redeemer::bank::Bic>,
+    account_holder: String,
+}
+
+/// The account a funder pays the sites from in direct mode (the operator, the funder's managers).
+#[utoipa::path(put, path = "/api/v1/funders/{id}/bank-account", tag = "règlements", request_body = FunderAccount, responses((status = 204)))]
+pub async fn set_funder_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(b): Json<FunderAccount>,
+) -> ApiResult<StatusCode> {
+    caller.require_org(id)?;
+    let mut tx = state.db.begin().await?;
+    runs::set_funder_account(&mut tx, id, &b.iban, b.bic.as_ref(), &b.account_holder).await?;
+    audit::record(
+        &mut tx,
+        caller.actor(),
+        "funder.bank_account",
+        "organisation",
+        id,
+        serde_json::json!({"iban": b.iban.masked()}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, ToSchema)]
