@@ -47,6 +47,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("anomalies", "id"),
     ("settlement_runs", "id"),
     ("payouts", "id"),
+    ("funder_accounts", "funder_id"),
     ("invoice_counters", "series"),
     ("invoices", "id"),
 ];

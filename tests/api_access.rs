@@ -232,6 +232,21 @@ fn cases() -> Vec<Case> {
                 _ => Forbidden,
             },
         },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/funders/{id}/settlements/{run}/sepa.xml",
+            expect: funder_a_view,
+        },
+        Case {
+            method: Method::PUT,
+            template: "/api/v1/funders/{id}/bank-account",
+            expect: |w| match w {
+                _ if is_op(w) => Ok,
+                "funder_a_manager" => Ok,
+                _ if is_manager(w) => Hidden,
+                _ => Forbidden,
+            },
+        },
         Case { method: Method::POST, template: "/api/v1/payouts/{id}/confirm", expect: op_manager_only },
         Case { method: Method::POST, template: "/api/v1/payouts/{id}/return", expect: op_manager_only },
         Case {
@@ -391,6 +406,28 @@ async fn call(s: &TestServer, t: &Targets, case: &Case, who: &str, counter: usiz
                 .unwrap();
             format!("/api/v1/invoices/{id}/pdf")
         }
+        "/api/v1/funders/{id}/settlements/{run}/sepa.xml" => {
+            // A released direct-mode run with a part paid by funder A from its account.
+            let run = direct_run(s, counter, "released").await;
+            sqlx::query("UPDATE settlement_runs SET mode = 'direct' WHERE id = $1")
+                .bind(run)
+                .execute(s.tdb.db.pool())
+                .await
+                .unwrap();
+            let payout = direct_payout(s, run, site_a, "sent").await;
+            sqlx::query("UPDATE payouts SET funder_id = $1 WHERE id = $2")
+                .bind(funder_a)
+                .bind(payout)
+                .execute(s.tdb.db.pool())
+                .await
+                .unwrap();
+            let mut tx = s.tdb.db.begin().await.unwrap();
+            let iban = "FR7610107001011234567890129".parse().unwrap();
+            settlement::runs::set_funder_account(&mut tx, funder_a, &iban, None, "Financeur A").await.unwrap();
+            tx.commit().await.unwrap();
+            format!("/api/v1/funders/{funder_a}/settlements/{run}/sepa.xml")
+        }
+        "/api/v1/funders/{id}/bank-account" => format!("/api/v1/funders/{funder_a}/bank-account"),
         "/api/v1/settlements/{id}/statements/{site}" => {
             let run = direct_run(s, counter, "released").await;
             format!("/api/v1/settlements/{run}/statements/{site_a}")
@@ -469,6 +506,9 @@ async fn call(s: &TestServer, t: &Targets, case: &Case, who: &str, counter: usiz
             Some(json!({"period_end": (chrono::Utc::now() - chrono::Duration::days(2)).date_naive()}))
         }
         "/api/v1/payouts/{id}/confirm" => Some(json!({})),
+        "/api/v1/funders/{id}/bank-account" => {
+            Some(json!({"iban": "FR76 1010 7001 0112 3456 7890 129", "account_holder": "Département"}))
+        }
         "/api/v1/payouts/{id}/return" => Some(json!({"reason": "AC04 compte clôturé"})),
         "/api/v1/catalogue" => Some(json!({
             "code": format!("NEW-{counter}"), "label": "Nouveau service", "category": "utilisation_securisee",
@@ -579,7 +619,8 @@ async fn every_route_every_role(tdb: TestDb) {
             .replace("{id}", "1")
             .replace("{code}", "bank")
             .replace("{serial}", "C1-00001")
-            .replace("{site}", "1");
+            .replace("{site}", "1")
+            .replace("{run}", "1");
         for auth in [None, Some("Bearer psl_not-a-real-token"), Some("Basic abc")] {
             let mut req = s.client.request(case.method.clone(), s.url(&path));
             if let Some(a) = auth {

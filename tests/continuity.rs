@@ -42,6 +42,27 @@ async fn round_trip(source: TestDb, target: TestDb) {
     assert!(vouchers >= 2000, "the demo's vouchers are exported: {vouchers}");
     assert!(!manifest.tables.iter().any(|t| t.name == "api_tokens"), "tokens are re-issued, never exported");
 
+    // Every table of the schema is exported, but the API tokens.
+    let schema: Vec<String> = match db.engine() {
+        ledger::Engine::Sqlite => sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%' ORDER BY name",
+        )
+        .fetch_all(db.pool())
+        .await
+        .unwrap(),
+        ledger::Engine::Postgres => sqlx::query_scalar(
+            "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = current_schema() \
+             AND table_name NOT LIKE '_sqlx%' ORDER BY table_name",
+        )
+        .fetch_all(db.pool())
+        .await
+        .unwrap(),
+    };
+    let mut exported: Vec<String> =
+        manifest.tables.iter().map(|t| t.name.clone()).chain(["api_tokens".into()]).collect();
+    exported.sort();
+    assert_eq!(exported, schema);
+
     continuity::import(&target.db, &keys_b, &first, &quiet).await.unwrap();
     let second = work.path().join("export-2");
     continuity::export(&target.db, &KeyRing::load(&keys_b).unwrap(), &second, &quiet).await.unwrap();
