@@ -181,18 +181,9 @@ pub async fn books_pdf(
     Path(id): Path<i64>,
     crate::http::problem::Query(range): crate::http::problem::Query<BookRange>,
 ) -> ApiResult<axum::response::Response> {
-    use axum::response::IntoResponse;
     visible_order(&state, &caller, id).await?;
     let pdf = issuer::print_run::render_range(&state.db, id, &state.config.public_url, range.from, range.to).await?;
-    let name = format!("attachment; filename=\"commande-{id}-carnets.pdf\"");
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (axum::http::header::CONTENT_DISPOSITION, name),
-        ],
-        pdf,
-    )
-        .into_response())
+    Ok(crate::http::download("application/pdf", &format!("commande-{id}-carnets.pdf"), pdf))
 }
 
 /// Starts issuing a confirmed order (operator managers): books and signed vouchers are generated

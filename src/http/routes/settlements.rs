@@ -1,11 +1,11 @@
 //! Settlement runs and payouts (DESIGN §8, custody mode).
 use crate::audit;
-use crate::http::AppState;
 use crate::http::authz::Caller;
 use crate::http::problem::{ApiError, ApiResult, Json, Path};
+use crate::http::{AppState, download};
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use settlement::runs::{self, Run, SettlementError, SitePayout};
@@ -106,7 +106,7 @@ pub async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Pat
 
 /// The SEPA credit transfer file (pain.001.001.09) of a released run (operator).
 #[utoipa::path(get, path = "/api/v1/settlements/{id}/sepa.xml", tag = "règlements", responses((status = 200, content_type = "application/xml", body = String)))]
-pub async fn sepa(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult<impl IntoResponse> {
+pub async fn sepa(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult<Response> {
     let Some((iban, bic)) = state.config.operator_account.clone() else {
         return Err(ApiError::unprocessable(
             "operator_account_missing",
@@ -115,28 +115,18 @@ pub async fn sepa(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResu
     };
     let name = issuer::organisations::operator(&state.db).await?.map_or_else(|| "Passerelle".to_owned(), |o| o.name);
     let xml = runs::sepa_file(&state.db, id, &Party { name, iban, bic }, None).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/xml; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"virements-reglement-{id}.xml\"")),
-        ],
-        xml,
-    ))
+    Ok(download(XML, &format!("virements-reglement-{id}.xml"), xml))
 }
 
-fn pdf(bytes: Vec<u8>, name: String) -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
-        ],
-        bytes,
-    )
+const XML: &str = "application/xml; charset=utf-8";
+
+fn pdf(bytes: Vec<u8>, name: String) -> Response {
+    download("application/pdf", &name, bytes)
 }
 
 /// The operator's report of a run, PDF (operator).
 #[utoipa::path(get, path = "/api/v1/settlements/{id}/report.pdf", tag = "règlements", responses((status = 200, content_type = "application/pdf", body = Vec<u8>)))]
-pub async fn report(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult<impl IntoResponse> {
+pub async fn report(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult<Response> {
     let run = runs::get(&state.db, id).await?.ok_or_else(ApiError::not_found)?;
     let bytes = settlement::statement::report_pdf(&run).map_err(ApiError::internal)?;
     Ok(pdf(bytes, format!("rapport-reglement-{id}.pdf")))
@@ -149,7 +139,7 @@ pub async fn statement(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, site)): Path<(i64, i64)>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<Response> {
     caller.require_org(site)?;
     let st = settlement::statement::statement(&state.db, id, site).await?;
     let bytes = settlement::statement::statement_pdf(&st).map_err(ApiError::internal)?;
@@ -163,22 +153,13 @@ pub async fn funder_sepa(
     State(state): State<AppState>,
     caller: Caller,
     Path((funder, run)): Path<(i64, i64)>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<Response> {
     caller.require_org(funder)?;
     let debtor = runs::funder_account(&state.db, funder).await?.ok_or_else(|| {
         ApiError::unprocessable("funder_account_missing", "Le compte bancaire du financeur n'est pas renseigné.")
     })?;
     let xml = runs::sepa_file(&state.db, run, &debtor, Some(funder)).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/xml; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"virements-reglement-{run}-financeur-{funder}.xml\""),
-            ),
-        ],
-        xml,
-    ))
+    Ok(download(XML, &format!("virements-reglement-{run}-financeur-{funder}.xml"), xml))
 }
 
 #[derive(Deserialize, ToSchema)]
