@@ -131,4 +131,49 @@ async fn the_server_prepares_the_closed_period(tdb: TestDb) {
     assert_eq!(runs[0]["period_end"], expected.to_string());
 }
 
-ledger::both_engines!(settle_release_download_confirm_return, the_server_prepares_the_closed_period);
+/// Direct mode over HTTP: the funder gives its account and downloads the file it sends to its
+/// bank; no money passes through the operator.
+async fn direct_mode_end_to_end(tdb: TestDb) {
+    let s = TestServer::start_with(tdb, &[("PASSERELLE_SETTLEMENT_MODE", "direct")]).await;
+    let (site, funder) = (s.who("site_a_member").organisation_id, s.who("funder_a_manager").organisation_id);
+    redeem_at_site_a(&s, 2, "2026-10-15T08:00:00Z").await;
+    let account = json!({"iban": "FR76 1010 7001 0112 3456 7890 129", "account_holder": "Département de la Gironde"});
+    let set = s.put("funder_a_member", &format!("/api/v1/funders/{funder}/bank-account"), account.clone()).send().await;
+    assert_eq!(set.unwrap().status(), StatusCode::FORBIDDEN, "managers only");
+    let set = s.put("funder_a_manager", &format!("/api/v1/funders/{funder}/bank-account"), account).send().await;
+    assert_eq!(set.unwrap().status(), StatusCode::NO_CONTENT);
+    let run = json_of(
+        s.post("operator_manager", "/api/v1/settlements", json!({"period_end": "2026-10-31"})).send().await.unwrap(),
+    )
+    .await;
+    let id = run["id"].as_i64().unwrap();
+    assert_eq!(
+        (&run["mode"], &run["payouts"][0]["funder_id"], &run["payouts"][0]["amount_cents"]),
+        (&json!("direct"), &json!(funder), &json!(2000))
+    );
+    s.post("operator_manager", &format!("/api/v1/settlements/{id}/release"), json!({})).send().await.unwrap();
+    let operator_file = s.get("operator_member", &format!("/api/v1/settlements/{id}/sepa.xml")).send().await.unwrap();
+    assert_eq!(operator_file.status(), StatusCode::CONFLICT, "no operator file in direct mode");
+    let file =
+        s.get("funder_a_member", &format!("/api/v1/funders/{funder}/settlements/{id}/sepa.xml")).send().await.unwrap();
+    assert_eq!(file.status(), StatusCode::OK);
+    let xml = file.text().await.unwrap();
+    assert_valid_sepa(&xml);
+    assert!(
+        xml.contains("<Dbtr><Nm>Departement de la Gironde</Nm></Dbtr>") && xml.contains("<CtrlSum>20.00</CtrlSum>"),
+        "{xml}"
+    );
+    let other =
+        s.get("funder_b_manager", &format!("/api/v1/funders/{funder}/settlements/{id}/sepa.xml")).send().await.unwrap();
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
+    let in_transit = ledger::query::balance(&s.tdb.db, &ledger::AccountCode::payouts_in_transit()).await.unwrap();
+    assert_eq!(in_transit.natural.0, 0);
+    let payable = ledger::query::balance(&s.tdb.db, &ledger::AccountCode::site_payable(site)).await.unwrap();
+    assert_eq!(payable.natural.0, 0);
+}
+
+ledger::both_engines!(
+    settle_release_download_confirm_return,
+    the_server_prepares_the_closed_period,
+    direct_mode_end_to_end
+);

@@ -221,6 +221,34 @@ async fn verified(t: &TestDb) {
 async fn a_custody_cycle(t: TestDb) {
     let w = world(&t).await;
     let [(a, _), (b, _), (c, _)] = w.sites[..] else { unreachable!() };
+    // The first book goes to a prescriber, who hands it to a beneficiary.
+    let mut tx = t.db.begin().await.unwrap();
+    let ccas = profiles::create(
+        &mut tx,
+        OrgKind::Prescriber,
+        "CCAS de Talence",
+        &siret("2633000150004"),
+        "ccas",
+        Territory::new(["33"]).unwrap(),
+    )
+    .await
+    .unwrap()
+    .organisation
+    .id;
+    let first = issuance::serial(w.order, 1);
+    issuer::books::assign(&mut tx, &issuer::books::BookSelection::Serials { serials: vec![first.clone()] }, ccas)
+        .await
+        .unwrap();
+    let book = issuer::books::by_serial(&mut tx, &first).await.unwrap().unwrap();
+    let profile = issuer::books::BeneficiaryProfile {
+        age_band: "65_74".into(),
+        commune_insee: "33522".into(),
+        autonomy: issuer::books::Autonomy::Excluded,
+        referral_reason: Some("Retraite".into()),
+    };
+    issuer::books::distribute(&mut tx, book.id, ccas, &profile, None).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(natural(&t, AccountCode::order_outstanding(w.order)).await, 100_000, "distribution moves no money");
     let mut next = 0;
     // September: A 3 vouchers, B 2, C 1 (below the 15 € minimum). 10 € each, 2,5 % fee: 9,75 € owed.
     redeem_at(&t, &w, &mut next, 0, 3, "2026-09-10T08:00:00Z").await;

@@ -233,6 +233,10 @@ impl TestServer {
         self.client.post(self.url(path)).bearer_auth(&self.who(who).token).json(&body)
     }
 
+    pub fn put(&self, who: &str, path: &str, body: serde_json::Value) -> reqwest::RequestBuilder {
+        self.client.put(self.url(path)).bearer_auth(&self.who(who).token).json(&body)
+    }
+
     /// Stops the server gracefully and waits for it to finish.
     pub async fn stop(&mut self) {
         if let Some(s) = self.stop.take() {
