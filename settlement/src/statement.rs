@@ -134,7 +134,7 @@ impl<'a> Table<'a> {
     fn new(w: &'a mut Writer, title: &str, subtitle: &[String], columns: &'a [(f32, &'a str)]) -> Table<'a> {
         let mut page = w.canvas();
         page.fill(0.0);
-        page.text(15.0, TOP + 10.0, 16.0, true, title);
+        page.text(15.0, TOP + 10.0, 14.0, true, &cut(title, 60));
         let mut y = TOP + 2.0;
         for s in subtitle {
             page.text(15.0, y, 10.0, false, s);
@@ -206,11 +206,16 @@ pub fn statement_pdf(st: &Statement) -> Result<Vec<u8>, PrintError> {
         Some(p) => format!("Versement {} : {} ({})", p.end_to_end_id, euros(p.amount_cents), status(&p.status)),
         None => "Pas de versement dans ce règlement (montant dû sous le minimum, ou coordonnées bancaires à fournir ou à vérifier).".into(),
     });
-    let columns = [(15.0, "Date"), (45.0, "Chèque(s)"), (85.0, "Service"), (150.0, "Montant"), (175.0, "Commission")];
-    let mut t = Table::new(&mut w, &format!("Relevé de passages — {}", cut(&st.site_name, 45)), &subtitle, &columns);
+    let columns = [(15.0, "Date"), (45.0, "Chèque(s)"), (80.0, "Service"), (145.0, "Montant"), (170.0, "Commission")];
+    let mut t = Table::new(&mut w, &format!("Relevé de passages — {}", st.site_name), &subtitle, &columns);
     for l in &st.lines {
         let when = local_time::local(l.performed_at).format("%d/%m/%Y %H:%M").to_string();
-        t.row(&[when, l.codes.join(" "), cut(&l.service, 38), euros(l.value_cents), euros(l.fee_cents)]);
+        let first = l.codes.first().cloned().unwrap_or_default();
+        t.row(&[when, first, cut(&l.service, 32), euros(l.value_cents), euros(l.fee_cents)]);
+        // A service paid with several vouchers: one line for each further voucher.
+        for code in l.codes.iter().skip(1) {
+            t.row(&[String::new(), code.clone(), String::new(), String::new(), String::new()]);
+        }
     }
     let gross = st.gross_cents();
     let fee = st.fee_cents();

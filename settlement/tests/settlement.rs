@@ -320,7 +320,7 @@ async fn a_custody_cycle(t: TestDb) {
         "Relevé de passages — Médiathèque d'Écouen-sur-Garonne",
         "passages jusqu'au 30/09/2026",
         "10/09/2026 10:00",
-        "Accompagnement à une démarche en ligne",
+        "Accompagnement à une démarche",
         "3 passage(s)",
         "Montant des chèques",
         "30,00 €",
