@@ -396,6 +396,9 @@ pub async fn run(mut config: Config, listen: SocketAddr, database: &Path, serve:
         let iban = "FR7610107001011234567890129".parse().map_err(CliError::new)?;
         config.operator_account = Some((iban, Some("BREDFRPP".parse().map_err(CliError::new)?)));
     }
+    if config.operator_address.starts_with("Adresse à configurer") {
+        config.operator_address = "Passerelle — démonstration\n1 place de la Bourse\n33000 Bordeaux".into();
+    }
     let (db, logins) = seed(&config).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
