@@ -220,9 +220,37 @@ async fn health_metrics_and_keys(tdb: TestDb) {
     assert!(s.client.get(s.url("/healthz")).send().await.is_err());
 }
 
+/// Every answer carries the security headers; pages use no inline script or style.
+async fn security_headers_everywhere(tdb: TestDb) {
+    let s = TestServer::start(tdb).await;
+    let answers = [
+        s.client.get(s.url("/healthz")).send().await.unwrap(),
+        s.client.get(s.url("/v?code=7KQ2-M9XD-3TWP-A")).send().await.unwrap(),
+        s.client.get(s.url("/api/v1/nowhere")).send().await.unwrap(),
+        s.get("operator_member", "/api/v1/me").send().await.unwrap(),
+        s.client.get(s.url("/api/v1/me")).send().await.unwrap(),
+    ];
+    for r in &answers {
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert_eq!(h["x-frame-options"], "DENY");
+    }
+    let page = s.client.get(s.url("/v")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("href=\"/assets/site.css\""), "{page}");
+    assert!(!page.contains("<script") && !page.contains("<style") && !page.contains("style="), "{page}");
+    let css = s.client.get(s.url("/assets/site.css")).send().await.unwrap();
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    assert!(css.text().await.unwrap().contains("font-family"));
+}
+
 ledger::both_engines!(
     errors_are_problem_documents,
     organisations_members_and_audit,
     ledger_views,
-    health_metrics_and_keys
+    health_metrics_and_keys,
+    security_headers_everywhere
 );

@@ -29,11 +29,7 @@ fn page(title: &str, body: &str) -> Html<String> {
         "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{} — Passerelle</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:1.5rem auto;padding:0 1rem;font-size:1.15rem;line-height:1.5;color:#1a1a1a}}\
-         .ok{{border-left:.5rem solid #18753c;padding:.5rem 1rem;background:#eef8f1}}\
-         .ko{{border-left:.5rem solid #b3261e;padding:.5rem 1rem;background:#fcefee}}\
-         label,input,button{{font-size:1.15rem}}input{{width:100%;padding:.6rem;box-sizing:border-box}}\
-         button{{margin-top:.6rem;padding:.6rem 1.2rem}}</style></head>\
+         <link rel=\"stylesheet\" href=\"/assets/site.css\"></head>\
          <body><main><h1>{}</h1>{}</main></body></html>",
         escape(title),
         escape(title),

@@ -13,6 +13,7 @@ pub fn routes(doc: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {
     let json = Arc::new(doc.to_pretty_json().unwrap_or_default());
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/assets/site.css", get(stylesheet))
         .route("/metrics", get(metrics))
         .route("/.well-known/passerelle-keys.json", get(keys))
         .route("/v", get(crate::http::pages::check::by_code))
@@ -45,4 +46,12 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 /// The operator's public keys, for offline verification of voucher signatures.
 async fn keys(State(state): State<AppState>) -> impl IntoResponse {
     axum::Json(serde_json::json!({ "keys": state.keys.public_keys() }))
+}
+
+/// The pages' stylesheet (no inline style or script: the CSP forbids them).
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../assets/site.css"),
+    )
 }
