@@ -78,6 +78,11 @@ pub enum Command {
         #[arg(long)]
         as_of: Option<chrono::NaiveDate>,
     },
+    /// Copy the SQLite database consistently while the server runs (PostgreSQL: pg_dump).
+    Backup {
+        #[arg(long, value_name = "FICHIER.db")]
+        out: PathBuf,
+    },
     /// Write the whole state as documented open files (JSON Lines, a manifest with row counts,
     /// SHA-256 checksums and the public keys), for another deployment to take over.
     Export {
@@ -526,6 +531,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Command::Ledger(cmd) => commands::ledger::run(&config, cmd).await,
         Command::Site(cmd) => commands::site::run(&config, cmd).await,
+        Command::Backup { out } => commands::backup::run(&config, &out).await.map(|_| ExitCode::SUCCESS),
         Command::Export { out } => commands::continuity::export(&config, &out).await.map(|_| ExitCode::SUCCESS),
         Command::Import { dir } => commands::continuity::import(&config, &dir).await.map(|_| ExitCode::SUCCESS),
         Command::Invoice(cmd) => commands::settle::invoice(&config, cmd).await.map(|_| ExitCode::SUCCESS),

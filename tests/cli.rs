@@ -452,6 +452,32 @@ fn demo_serves_and_stops_on_sigterm() {
             .unwrap();
         assert_eq!(me["organisation"]["name"], "Département de la Gironde");
     });
+    // An online backup while the server runs, restored and verified.
+    let on = |db: &str, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_passerelle"))
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", format!("sqlite:{db}"))
+            .env("RUST_LOG", "warn")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let backup = on("passerelle-demo.db", &["backup", "--out", "sauvegarde.db"]);
+    assert!(backup.status.success() && text(&backup).contains("Sauvegarde écrite"), "{}", text(&backup));
+    let again = on("passerelle-demo.db", &["backup", "--out", "sauvegarde.db"]);
+    assert!(!again.status.success() && text(&again).contains("existe déjà"), "{}", text(&again));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("sauvegarde.db")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "owner only");
+    }
+    let verified = on("sauvegarde.db", &["ledger", "verify"]);
+    assert!(verified.status.success() && text(&verified).contains("tout concorde"), "{}", text(&verified));
+    let balances = |db: &str| String::from_utf8(on(db, &["ledger", "trial-balance"]).stdout).unwrap();
+    assert_eq!(balances("sauvegarde.db"), balances("passerelle-demo.db"));
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -1,5 +1,6 @@
 //! What each CLI subcommand does.
 
+pub mod backup;
 pub mod bench;
 pub mod continuity;
 pub mod demo;
