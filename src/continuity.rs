@@ -5,7 +5,8 @@
 //! row's values in the manifest's column order (integers, text, `{"hex": …}` for bytes, `null`)
 //! and the first 16 hex digits of the SHA-256 of the row's JSON, which names a damaged line.
 //! `manifest.json` lists the tables in load order with their columns, row counts and SHA-256,
-//! and the public keys. API tokens are not exported (they are re-issued). The format is
+//! and the public keys. API tokens and web sessions are
+//! not exported (people sign in again). The format is
 //! documented in docs/export-format.md.
 
 use issuer::keys::{KeyRing, PublicKey};

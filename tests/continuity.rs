@@ -59,7 +59,7 @@ async fn round_trip(source: TestDb, target: TestDb) {
         .unwrap(),
     };
     let mut exported: Vec<String> =
-        manifest.tables.iter().map(|t| t.name.clone()).chain(["api_tokens".into()]).collect();
+        manifest.tables.iter().map(|t| t.name.clone()).chain(["api_tokens".into(), "web_sessions".into()]).collect();
     exported.sort();
     assert_eq!(exported, schema);
 

@@ -1,3 +1,5 @@
-//! Server-rendered pages in French. For now: the public voucher check reached from the QR code.
+//! Server-rendered pages in French: signing in and the home page (`account`), the public voucher
+//! check reached from the QR code (`check`).
 
+pub mod account;
 pub mod check;

@@ -14,6 +14,13 @@ pub fn routes(doc: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/assets/site.css", get(stylesheet))
+        .route("/", get(crate::http::pages::account::home))
+        .route("/connexion", get(crate::http::pages::account::login_form).post(crate::http::pages::account::login))
+        .route("/deconnexion", axum::routing::post(crate::http::pages::account::logout))
+        .route(
+            "/mot-de-passe",
+            get(crate::http::pages::account::password_form).post(crate::http::pages::account::change_password),
+        )
         .route("/metrics", get(metrics))
         .route("/.well-known/passerelle-keys.json", get(keys))
         .route("/v", get(crate::http::pages::check::by_code))

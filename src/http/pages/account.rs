@@ -1,0 +1,194 @@
+//! Signing in and out, the home page, changing one's password (server-rendered, no script).
+//!
+//! The session cookie is HttpOnly, SameSite=Lax, Secure when the public URL is https, and its
+//! value is new at every sign-in. Every form carries a CSRF token: the session's, or before
+//! sign-in a random value also set in a short-lived cookie (double submit).
+
+use crate::http::AppState;
+use crate::identity::sessions::{self, Session, SignInError};
+use askama::Template;
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+pub const SESSION_COOKIE: &str = "psl_session";
+const LOGIN_COOKIE: &str = "psl_login";
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn set_cookie(state: &AppState, name: &str, value: &str, path: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.config.public_url.starts_with("https://") { "; Secure" } else { "" };
+    let same_site = if name == LOGIN_COOKIE { "Strict" } else { "Lax" };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn render(t: impl Template, status: StatusCode) -> Response {
+    match t.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => crate::http::problem::ApiError::internal(e).into_response(),
+    }
+}
+
+/// The session of the request, if any.
+pub async fn current(state: &AppState, headers: &HeaderMap) -> Option<Session> {
+    let value = cookie(headers, SESSION_COOKIE)?;
+    sessions::find(&state.db, &value).await.ok().flatten()
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    csrf: String,
+    email: String,
+    error: Option<String>,
+}
+
+fn login_page(state: &AppState, email: String, error: Option<String>, status: StatusCode) -> Response {
+    let csrf = crate::identity::tokens::generate().trim_start_matches("psl_").to_owned();
+    let mut response = render(LoginPage { csrf: csrf.clone(), email, error }, status);
+    response.headers_mut().append(header::SET_COOKIE, set_cookie(state, LOGIN_COOKIE, &csrf, "/connexion", 1800));
+    response
+}
+
+pub async fn login_form(State(state): State<AppState>) -> Response {
+    login_page(&state, String::new(), None, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    csrf: String,
+}
+
+pub async fn login(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+    if cookie(&headers, LOGIN_COOKIE).is_none_or(|c| c != f.csrf) {
+        let error = "Le formulaire a expiré : réessayez.".to_owned();
+        return login_page(&state, f.email, Some(error), StatusCode::FORBIDDEN);
+    }
+    match sessions::sign_in(&state.db, &f.email, &f.password).await {
+        Ok((_, value)) => {
+            let mut response = Redirect::to("/").into_response();
+            let max_age = sessions::SESSION_HOURS * 3600;
+            response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, &value, "/", max_age));
+            response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, LOGIN_COOKIE, "", "/connexion", 0));
+            response
+        }
+        Err(e @ (SignInError::Wrong | SignInError::Locked(_))) => {
+            login_page(&state, f.email, Some(format!("{}.", capitalise(&e.to_string()))), StatusCode::UNAUTHORIZED)
+        }
+        Err(SignInError::Db(e)) => crate::http::problem::ApiError::from(e).into_response(),
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    name: String,
+    organisation: String,
+    role: &'static str,
+    csrf: String,
+    message: Option<&'static str>,
+}
+
+pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(session) = current(&state, &headers).await else { return Redirect::to("/connexion").into_response() };
+    let organisation = issuer::organisations::get(&state.db, session.user.organisation_id).await.ok().flatten();
+    let role = match (organisation.as_ref().map(|o| o.kind), session.user.role) {
+        (Some(issuer::organisations::OrgKind::Operator), _) => "Opérateur",
+        (Some(issuer::organisations::OrgKind::Funder), _) => "Financeur",
+        (Some(issuer::organisations::OrgKind::Prescriber), _) => "Prescripteur",
+        (Some(issuer::organisations::OrgKind::Site), _) => "Lieu de médiation",
+        (None, _) => "—",
+    };
+    render(
+        HomePage {
+            name: session.user.display_name.clone(),
+            organisation: organisation.map(|o| o.name).unwrap_or_default(),
+            role,
+            csrf: session.csrf.clone(),
+            message: None,
+        },
+        StatusCode::OK,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Response {
+    let Some(session) = current(&state, &headers).await else { return Redirect::to("/connexion").into_response() };
+    if session.csrf != f.csrf {
+        return (StatusCode::FORBIDDEN, "Jeton de formulaire invalide.").into_response();
+    }
+    if let Err(e) = sessions::revoke(&state.db, session.id).await {
+        return crate::http::problem::ApiError::from(e).into_response();
+    }
+    let mut response = Redirect::to("/connexion").into_response();
+    response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", "/", 0));
+    response
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    name: String,
+    csrf: String,
+    error: Option<String>,
+}
+
+pub async fn password_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(s) = current(&state, &headers).await else { return Redirect::to("/connexion").into_response() };
+    render(PasswordPage { name: s.user.display_name.clone(), csrf: s.csrf.clone(), error: None }, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    csrf: String,
+    current: String,
+    new: String,
+    confirm: String,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<PasswordForm>,
+) -> Response {
+    let Some(s) = current(&state, &headers).await else { return Redirect::to("/connexion").into_response() };
+    if s.csrf != f.csrf {
+        return (StatusCode::FORBIDDEN, "Jeton de formulaire invalide.").into_response();
+    }
+    let result = if f.new != f.confirm {
+        Err("les deux nouveaux mots de passe diffèrent".to_owned())
+    } else {
+        sessions::change_password(&state.db, &s, &f.current, &f.new).await
+    };
+    match result {
+        Ok(()) => Redirect::to("/").into_response(),
+        Err(e) => render(
+            PasswordPage { name: s.user.display_name.clone(), csrf: s.csrf.clone(), error: Some(capitalise(&e) + ".") },
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    }
+}

@@ -1,0 +1,148 @@
+//! Signing in with a browser's requests over real HTTP, on both engines: CSRF on every form,
+//! session cookies (HttpOnly, SameSite, a new value at each sign-in), lockout after repeated
+//! failures, sign-out, password change ending the other sessions.
+
+mod common;
+
+use common::TestServer;
+use ledger::testing::TestDb;
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+
+const EMAIL: &str = "funder_a_manager@test.example";
+const PASSWORD: &str = "not-used-password";
+
+/// A client that does not follow redirects and keeps no cookies: the test handles both.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
+}
+
+/// `name=value` of the named cookie set by a response, and the whole header.
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<(String, String)> {
+    r.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
+        let pair = v.split(';').next()?.trim();
+        pair.starts_with(&format!("{name}=")).then(|| (pair.to_owned(), v.to_owned()))
+    })
+}
+
+fn hidden_csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+/// Opens the sign-in form: its CSRF value and the matching cookie.
+async fn login_form(s: &TestServer, b: &reqwest::Client) -> (String, String) {
+    let r = b.get(s.url("/connexion")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (cookie, header) = set_cookie(&r, "psl_login").unwrap();
+    assert!(header.contains("HttpOnly") && header.contains("SameSite=Strict"), "{header}");
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<html lang=\"fr\">") && html.contains("<label for=\"email\">"), "{html}");
+    (hidden_csrf(&html), cookie)
+}
+
+async fn sign_in(s: &TestServer, b: &reqwest::Client, password: &str) -> reqwest::Response {
+    let (csrf, cookie) = login_form(s, b).await;
+    b.post(s.url("/connexion"))
+        .header("cookie", cookie)
+        .form(&[("email", EMAIL), ("password", password), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn sign_in_out_and_csrf(tdb: TestDb) {
+    let s = TestServer::start(tdb).await;
+    let b = browser();
+    // Not signed in: the home page sends to the sign-in form.
+    let home = b.get(s.url("/")).send().await.unwrap();
+    assert_eq!((home.status(), home.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/connexion"));
+    // A form posted without its CSRF cookie is refused.
+    let (csrf, _) = login_form(&s, &b).await;
+    let forged =
+        b.post(s.url("/connexion")).form(&[("email", EMAIL), ("password", PASSWORD), ("csrf", &csrf)]).send().await;
+    assert_eq!(forged.unwrap().status(), StatusCode::FORBIDDEN);
+
+    let ok = sign_in(&s, &b, PASSWORD).await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    let (session, header) = set_cookie(&ok, "psl_session").unwrap();
+    assert!(header.contains("HttpOnly") && header.contains("SameSite=Lax") && header.contains("Path=/"), "{header}");
+    assert!(!header.contains("Secure"), "plain http on loopback");
+    // A second sign-in gives another value: a session cannot be fixed in advance.
+    let (again, _) = set_cookie(&sign_in(&s, &b, PASSWORD).await, "psl_session").unwrap();
+    assert_ne!(again, session);
+
+    let page = b.get(s.url("/")).header("cookie", &session).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Bonjour funder_a_manager") && html.contains("Financeur"), "{html}");
+    assert!(!html.contains("<script") && !html.contains("style="), "{html}");
+    let session_csrf = hidden_csrf(&html);
+
+    // Sign-out needs the session's CSRF token; afterwards the cookie opens nothing.
+    let bad = b.post(s.url("/deconnexion")).header("cookie", &session).form(&[("csrf", "nope")]).send().await;
+    assert_eq!(bad.unwrap().status(), StatusCode::FORBIDDEN);
+    let out = b.post(s.url("/deconnexion")).header("cookie", &session).form(&[("csrf", &session_csrf)]).send().await;
+    let out = out.unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert!(set_cookie(&out, "psl_session").unwrap().1.contains("Max-Age=0"));
+    let after = b.get(s.url("/")).header("cookie", &session).send().await.unwrap();
+    assert_eq!(after.status(), StatusCode::SEE_OTHER, "a revoked session is not reused");
+    // The other session is still open.
+    assert_eq!(b.get(s.url("/")).header("cookie", &again).send().await.unwrap().status(), StatusCode::OK);
+}
+
+async fn lockout_after_five_failures(tdb: TestDb) {
+    let s = TestServer::start(tdb).await;
+    let b = browser();
+    for _ in 0..4 {
+        let r = sign_in(&s, &b, "wrong password").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(r.text().await.unwrap().contains("Adresse ou mot de passe incorrect."));
+    }
+    let fifth = sign_in(&s, &b, "wrong password").await;
+    assert!(fifth.text().await.unwrap().contains("Compte verrouillé"));
+    // Locked: even the right password is refused for now.
+    let right = sign_in(&s, &b, PASSWORD).await;
+    assert_eq!(right.status(), StatusCode::UNAUTHORIZED);
+    assert!(right.text().await.unwrap().contains("Compte verrouillé"));
+    // An unknown account answers like a wrong password.
+    let (csrf, cookie) = login_form(&s, &b).await;
+    let unknown = b
+        .post(s.url("/connexion"))
+        .header("cookie", cookie)
+        .form(&[("email", "personne@test.example"), ("password", PASSWORD), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert!(unknown.text().await.unwrap().contains("Adresse ou mot de passe incorrect."));
+}
+
+async fn changing_the_password_ends_other_sessions(tdb: TestDb) {
+    let s = TestServer::start(tdb).await;
+    let b = browser();
+    let (here, _) = set_cookie(&sign_in(&s, &b, PASSWORD).await, "psl_session").unwrap();
+    let (elsewhere, _) = set_cookie(&sign_in(&s, &b, PASSWORD).await, "psl_session").unwrap();
+    let form = b.get(s.url("/mot-de-passe")).header("cookie", &here).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden_csrf(&form);
+    let post = |fields: [(&'static str, &'static str); 3]| {
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf", &csrf));
+        b.post(s.url("/mot-de-passe")).header("cookie", &here).form(&all).send()
+    };
+    let short = post([("current", PASSWORD), ("new", "court"), ("confirm", "court")]).await.unwrap();
+    assert_eq!(short.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.text().await.unwrap().contains("12 caractères"));
+    let wrong =
+        post([("current", "pas le bon"), ("new", "un nouveau mot de passe"), ("confirm", "un nouveau mot de passe")]);
+    assert!(wrong.await.unwrap().text().await.unwrap().contains("Mot de passe actuel incorrect."));
+    let done =
+        post([("current", PASSWORD), ("new", "un nouveau mot de passe"), ("confirm", "un nouveau mot de passe")]);
+    assert_eq!(done.await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(b.get(s.url("/")).header("cookie", &here).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(b.get(s.url("/")).header("cookie", &elsewhere).send().await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(sign_in(&s, &b, PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(sign_in(&s, &b, "un nouveau mot de passe").await.status(), StatusCode::SEE_OTHER);
+}
+
+ledger::both_engines!(sign_in_out_and_csrf, lockout_after_five_failures, changing_the_password_ends_other_sessions);
