@@ -45,4 +45,10 @@ fi
 echo "$XSD_SHA256  $XSD" | sha256sum --check --quiet
 export PASSERELLE_SEPA_XSD="$(cd "$XSD_DIR" && pwd)/pain.001.001.09.xsd"
 
+# The browser tests' packages (playwright-core drives Debian's Chromium; axe-core checks
+# accessibility), at the versions of browser-tests/package-lock.json.
+if [ ! -d browser-tests/node_modules/playwright-core ] || [ browser-tests/package-lock.json -nt browser-tests/node_modules ]; then
+  (cd browser-tests && npm ci --silent --no-audit --no-fund)
+fi
+
 cargo test --workspace --locked "$@"

@@ -29,7 +29,7 @@ fn page(title: &str, body: &str) -> Html<String> {
         "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{} — Passerelle</title>\
-         <link rel=\"stylesheet\" href=\"/assets/site.css\"></head>\
+         <link rel=\"stylesheet\" href=\"/assets/site.css\"><link rel=\"icon\" href=\"data:,\"></head>\
          <body><main><h1>{}</h1>{}</main></body></html>",
         escape(title),
         escape(title),

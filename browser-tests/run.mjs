@@ -1,0 +1,88 @@
+// Browser tests of Passerelle's pages, run by tests/browser.rs against a real server:
+// node run.mjs <base-url> <email> <password>
+// Debian's Chromium (headless) driven by playwright-core; every page checked with axe-core
+// (WCAG 2.1 A and AA rules). Prints one line per check; exits 1 at the first failure.
+import { chromium } from "playwright-core";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const [base, email, password] = process.argv.slice(2);
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+
+function fail(message) {
+  console.error(`ÉCHEC : ${message}`);
+  process.exit(1);
+}
+
+async function accessible(page, name) {
+  // axe is injected by the test harness (CDP), not by the page: the CSP stays strict.
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () =>
+    await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }));
+  if (result.violations.length > 0) {
+    const detail = result.violations.map((v) => `${v.id} (${v.nodes.length}) : ${v.help}`).join("; ");
+    fail(`${name} : ${detail}`);
+  }
+  console.log(`axe ${name} : aucune violation (${result.passes.length} règles respectées)`);
+}
+
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+const errors = [];
+try {
+  const context = await browser.newContext({ locale: "fr-FR" });
+  const page = await context.newPage();
+  // The refused sign-in answers 401 on purpose; any other error in the console fails.
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.text().includes("status of 401")) errors.push(m.text());
+  });
+
+  await page.goto(`${base}/connexion`);
+  if ((await page.getAttribute("html", "lang")) !== "fr") fail("langue de la page de connexion");
+  await accessible(page, "connexion");
+
+  // A wrong password says so.
+  await page.fill("#email", email);
+  await page.fill("#password", "pas le bon mot de passe");
+  await page.click("button[type=submit]");
+  if (!(await page.textContent("[role=alert]")).includes("incorrect")) fail("message d'erreur de connexion");
+  await accessible(page, "connexion refusée");
+
+  // Keyboard only: tab to the fields, type, submit with Enter.
+  await page.goto(`${base}/connexion`);
+  await page.keyboard.press("Tab"); // the home link
+  await page.keyboard.press("Tab");
+  if ((await page.evaluate(() => document.activeElement.id)) !== "email") fail("ordre du focus : l'adresse d'abord");
+  await page.keyboard.type(email);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(password);
+  await page.keyboard.press("Enter");
+  await page.waitForURL(`${base}/`);
+  if (!(await page.textContent("h1")).startsWith("Bonjour")) fail("page d'accueil après connexion");
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === "psl_session");
+  if (!session || !session.httpOnly || session.sameSite !== "Lax") fail(`cookie de session ${JSON.stringify(session)}`);
+  await accessible(page, "accueil");
+  console.log("connexion au clavier : accueil affiché");
+
+  await page.click("text=Changer mon mot de passe");
+  await accessible(page, "mot de passe");
+
+  await page.goto(`${base}/v?code=7KQ2-M9XD-3TWP-A`);
+  await accessible(page, "vérification d'un chèque");
+
+  await page.goto(`${base}/`);
+  await page.click("text=Se déconnecter");
+  await page.waitForURL(`${base}/connexion`);
+  await page.goto(`${base}/`);
+  if (!page.url().endsWith("/connexion")) fail("la session reste ouverte après déconnexion");
+  console.log("déconnexion : session fermée");
+  if (errors.length > 0) fail(`erreurs dans la console : ${errors.join(" | ")}`);
+} finally {
+  await browser.close();
+}
