@@ -451,6 +451,29 @@ fn demo_serves_and_stops_on_sigterm() {
             .await
             .unwrap();
         assert_eq!(me["organisation"]["name"], "Département de la Gironde");
+        // Every demo login shown opens its home page in the browser.
+        let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let emails: Vec<&str> =
+            lines.iter().filter_map(|l| l.split_whitespace().find(|w| w.contains(".demo"))).collect();
+        assert!(emails.len() >= 6, "{lines:?}");
+        for email in emails {
+            let form = browser.get(format!("{base}/connexion")).send().await.unwrap();
+            let cookie = form.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+            let html = form.text().await.unwrap();
+            let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+            let csrf = html[at..].split('"').next().unwrap().to_owned();
+            let signed = browser
+                .post(format!("{base}/connexion"))
+                .header("cookie", cookie)
+                .form(&[("email", email), ("password", passerelle::commands::demo::DEMO_PASSWORD), ("csrf", &csrf)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(signed.status(), 303, "{email}");
+            let session = signed.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+            let home = browser.get(format!("{base}/")).header("cookie", session).send().await.unwrap();
+            assert!(home.text().await.unwrap().contains("Bonjour"), "{email}");
+        }
     });
     // An online backup while the server runs, restored and verified.
     let on = |db: &str, args: &[&str]| {
