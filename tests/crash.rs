@@ -40,10 +40,12 @@ async fn start(url: &str, keys: &std::path::Path) -> (Server, String) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Owned at once: killed and waited for on every path.
+    let server = Server(child);
     let base = format!("http://127.0.0.1:{port}");
     for _ in 0..400 {
         if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status().is_success()) {
-            return (Server(child), base);
+            return (server, base);
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
