@@ -188,6 +188,7 @@ fn cases() -> Vec<Case> {
         Case { method: Method::POST, template: "/api/v1/sites/{id}/verify", expect: site_a_scan },
         Case { method: Method::POST, template: "/api/v1/sites/{id}/redemptions", expect: site_a_scan },
         Case { method: Method::POST, template: "/api/v1/sites/{id}/redemptions/batch", expect: site_a_scan },
+        Case { method: Method::POST, template: "/api/v1/users/{id}/password-reset", expect: op_manager_only },
         Case { method: Method::GET, template: "/api/v1/anomalies", expect: |w| if is_op(w) { Ok } else { Forbidden } },
         Case {
             method: Method::POST,
@@ -428,6 +429,9 @@ async fn call(s: &TestServer, t: &Targets, case: &Case, who: &str, counter: usiz
             format!("/api/v1/funders/{funder_a}/settlements/{run}/sepa.xml")
         }
         "/api/v1/funders/{id}/bank-account" => format!("/api/v1/funders/{funder_a}/bank-account"),
+        "/api/v1/users/{id}/password-reset" => {
+            format!("/api/v1/users/{}/password-reset", s.who("funder_a_member").user_id)
+        }
         "/api/v1/settlements/{id}/statements/{site}" => {
             let run = direct_run(s, counter, "released").await;
             format!("/api/v1/settlements/{run}/statements/{site_a}")

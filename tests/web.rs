@@ -145,4 +145,35 @@ async fn changing_the_password_ends_other_sessions(tdb: TestDb) {
     assert_eq!(sign_in(&s, &b, "un nouveau mot de passe").await.status(), StatusCode::SEE_OTHER);
 }
 
-ledger::both_engines!(sign_in_out_and_csrf, lockout_after_five_failures, changing_the_password_ends_other_sessions);
+/// The operator resets a locked-out user's password: a one-time password, the lock lifted, the
+/// old password and the old sessions gone.
+async fn the_operator_resets_a_password(tdb: TestDb) {
+    let s = TestServer::start(tdb).await;
+    let b = browser();
+    let (session, _) = set_cookie(&sign_in(&s, &b, PASSWORD).await, "psl_session").unwrap();
+    for _ in 0..5 {
+        sign_in(&s, &b, "wrong password").await;
+    }
+    let user = s.who("funder_a_manager").user_id;
+    let refused = s.post("funder_a_manager", &format!("/api/v1/users/{user}/password-reset"), serde_json::json!({}));
+    assert_eq!(refused.send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    let reset: serde_json::Value = s
+        .post("operator_manager", &format!("/api/v1/users/{user}/password-reset"), serde_json::json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let one_time = reset["one_time_password"].as_str().unwrap().to_owned();
+    assert_eq!(b.get(s.url("/")).header("cookie", &session).send().await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(sign_in(&s, &b, PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(sign_in(&s, &b, &one_time).await.status(), StatusCode::SEE_OTHER, "unlocked, new password");
+}
+
+ledger::both_engines!(
+    sign_in_out_and_csrf,
+    lockout_after_five_failures,
+    changing_the_password_ends_other_sessions,
+    the_operator_resets_a_password
+);

@@ -53,6 +53,7 @@ pub const POLICIES: &[RoutePolicy] = &[
     rule("GET", "/api/v1/organisations/{id}", Access::AnyUser),
     rule("GET", "/api/v1/organisations/{id}/users", Access::OperatorOrManager),
     rule("POST", "/api/v1/organisations/{id}/users", Access::OperatorOrManager),
+    rule("POST", "/api/v1/users/{id}/password-reset", Access::OperatorManager),
     rule("GET", "/api/v1/tokens", Access::AnyUser),
     rule("POST", "/api/v1/tokens", Access::AnyUser),
     rule("DELETE", "/api/v1/tokens/{id}", Access::AnyUser),

@@ -138,3 +138,25 @@ pub async fn change_password(db: &ledger::Db, session: &Session, current: &str, 
     tx.commit().await.map_err(|e| e.to_string())?;
     Ok(())
 }
+
+/// The operator resets a user's password: a new one-time password (returned once), the lock
+/// lifted, every session of the user ended.
+pub async fn reset_password(db: &ledger::Db, user_id: i64) -> Result<Option<String>, sqlx::Error> {
+    let one_time = password::generate();
+    let mut tx = db.begin().await?;
+    let done = sqlx::query("UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2")
+        .bind(password::hash(&one_time))
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Ok(None);
+    }
+    sqlx::query("UPDATE web_sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(time::to_micros(time::now()))
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(one_time))
+}

@@ -27,6 +27,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(organisations::list, organisations::create))
         .routes(routes!(organisations::get))
         .routes(routes!(organisations::list_users, organisations::create_user))
+        .routes(routes!(organisations::reset_password))
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))
         .routes(routes!(ledger::trial_balance))

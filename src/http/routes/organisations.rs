@@ -162,3 +162,25 @@ impl From<organisations::Organisation> for OrganisationView {
         }
     }
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct PasswordReset {
+    /// Shown once: the person signs in with it, then chooses their own.
+    one_time_password: String,
+}
+
+/// Resets a user's password (operator managers): a new one-time password, the lock lifted,
+/// every session of the user ended.
+#[utoipa::path(post, path = "/api/v1/users/{id}/password-reset", tag = "organisations", responses((status = 200, body = PasswordReset)))]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<PasswordReset>> {
+    let one_time_password =
+        crate::identity::sessions::reset_password(&state.db, id).await?.ok_or_else(ApiError::not_found)?;
+    let mut tx = state.db.begin().await?;
+    audit::record(&mut tx, caller.actor(), "user.password_reset", "user", id, serde_json::json!({})).await?;
+    tx.commit().await?;
+    Ok(Json(PasswordReset { one_time_password }))
+}
