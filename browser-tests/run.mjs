@@ -6,7 +6,7 @@ import { chromium } from "playwright-core";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
-const [base, email, password] = process.argv.slice(2);
+const [base, email, password, siteEmail, voucher] = process.argv.slice(2);
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 
@@ -82,6 +82,23 @@ try {
   await page.goto(`${base}/`);
   if (!page.url().endsWith("/connexion")) fail("la session reste ouverte après déconnexion");
   console.log("déconnexion : session fermée");
+  // A site's member records a passage: check, confirm, receipt.
+  await page.goto(`${base}/connexion`);
+  await page.fill("#email", siteEmail);
+  await page.fill("#password", password);
+  await page.click("button[type=submit]");
+  await page.waitForURL(`${base}/`);
+  await page.click("text=Enregistrer un passage");
+  await accessible(page, "passage");
+  await page.selectOption("#service", "DEM-ACCOMP");
+  await page.fill("#codes", voucher);
+  await page.click("text=Vérifier");
+  if (!(await page.textContent("li.ok")).includes("valable")) fail("le chèque n'est pas affiché valable");
+  await accessible(page, "passage vérifié");
+  await page.click("text=Confirmer le passage");
+  if (!(await page.textContent("h1")).includes("Passage enregistré")) fail("pas de reçu");
+  await accessible(page, "reçu");
+  console.log("passage : vérifié, confirmé, reçu affiché");
   if (errors.length > 0) fail(`erreurs dans la console : ${errors.join(" | ")}`);
 } finally {
   await browser.close();

@@ -15,11 +15,23 @@ async fn pages_in_chromium(tdb: TestDb) {
         std::path::Path::new(dir).join("node_modules/playwright-core").is_dir(),
         "browser-tests/node_modules absent : lancez scripts/test.sh (npm ci) ou `npm ci` dans browser-tests"
     );
+    let order = s.issued_order(s.who("funder_a_manager").organisation_id, 1, 1).await;
+    let mut conn = s.tdb.db.pool().acquire().await.unwrap();
+    let book = issuer::books::by_serial(&mut conn, &issuer::issuance::serial(order.id, 1)).await.unwrap().unwrap();
+    let voucher = issuer::books::vouchers(&mut conn, book.id).await.unwrap()[0].code.clone();
+    drop(conn);
     let base = s.base.clone();
     let out = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .current_dir(dir)
-            .args(["run.mjs", &base, "funder_a_manager@test.example", "not-used-password"])
+            .args([
+                "run.mjs",
+                &base,
+                "funder_a_manager@test.example",
+                "not-used-password",
+                "site_a_member@test.example",
+                &voucher,
+            ])
             .output()
             .expect("node (Node.js)")
     })
@@ -27,11 +39,19 @@ async fn pages_in_chromium(tdb: TestDb) {
     .unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{text}");
+    let redeemed: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM redemptions").fetch_one(s.tdb.db.pool()).await.unwrap();
+    assert_eq!(redeemed, 1, "the passage confirmed in the browser is recorded");
+    let redeemed: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM redemptions").fetch_one(s.tdb.db.pool()).await.unwrap();
+    assert_eq!(redeemed, 1, "the passage confirmed in the browser is recorded");
     for line in [
         "axe connexion : aucune violation",
         "axe accueil : aucune violation",
         "connexion au clavier",
         "déconnexion : session fermée",
+        "axe passage vérifié : aucune violation",
+        "passage : vérifié, confirmé, reçu affiché",
     ] {
         assert!(text.contains(line), "« {line} » in:\n{text}");
     }

@@ -42,10 +42,14 @@ async fn login_form(s: &TestServer, b: &reqwest::Client) -> (String, String) {
 }
 
 async fn sign_in(s: &TestServer, b: &reqwest::Client, password: &str) -> reqwest::Response {
+    sign_in_as(s, b, EMAIL, password).await
+}
+
+async fn sign_in_as(s: &TestServer, b: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
     let (csrf, cookie) = login_form(s, b).await;
     b.post(s.url("/connexion"))
         .header("cookie", cookie)
-        .form(&[("email", EMAIL), ("password", password), ("csrf", &csrf)])
+        .form(&[("email", email), ("password", password), ("csrf", &csrf)])
         .send()
         .await
         .unwrap()
@@ -171,7 +175,76 @@ async fn the_operator_resets_a_password(tdb: TestDb) {
     assert_eq!(sign_in(&s, &b, &one_time).await.status(), StatusCode::SEE_OTHER, "unlocked, new password");
 }
 
+/// A site's member records a passage in the browser: each voucher checked (green or red with its
+/// reason), then confirmed once, with a receipt; the same confirmation sent twice records once.
+async fn a_passage_through_the_site_page(tdb: TestDb) {
+    let s = TestServer::start(tdb).await;
+    let b = browser();
+    let (funder, _) = set_cookie(&sign_in(&s, &b, PASSWORD).await, "psl_session").unwrap();
+    assert_eq!(
+        b.get(s.url("/passage")).header("cookie", &funder).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let signed = sign_in_as(&s, &b, "site_a_member@test.example", PASSWORD).await;
+    let (cookie, _) = set_cookie(&signed, "psl_session").unwrap();
+    let home = b.get(s.url("/")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("href=\"/passage\""), "{home}");
+    let page = b.get(s.url("/passage")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Accompagnement à une démarche en ligne — 1 chèque(s)"), "{page}");
+    let csrf = hidden_csrf(&page);
+    let place: i64 = sqlx::query_scalar("SELECT MIN(id) FROM site_places WHERE site_id = $1")
+        .bind(s.who("site_a_member").organisation_id)
+        .fetch_one(s.tdb.db.pool())
+        .await
+        .unwrap();
+    let order = s.issued_order(s.who("funder_a_manager").organisation_id, 1, 2).await;
+    let mut conn = s.tdb.db.pool().acquire().await.unwrap();
+    let book = issuer::books::by_serial(&mut conn, &issuer::issuance::serial(order.id, 1)).await.unwrap().unwrap();
+    let code = issuer::books::vouchers(&mut conn, book.id).await.unwrap()[0].code.clone();
+    drop(conn);
+    let place = place.to_string();
+    let verify = |codes: String| {
+        b.post(s.url("/passage/verifier"))
+            .header("cookie", &cookie)
+            .form(&[("csrf", csrf.as_str()), ("place", &place), ("service", "DEM-ACCOMP"), ("codes", &codes)])
+            .send()
+    };
+    let bad = verify("ABCD-EFGH-JKMN-P".into()).await.unwrap().text().await.unwrap();
+    assert!(bad.contains("class=\"ko\"") && !bad.contains("Confirmer le passage"), "{bad}");
+    let good = verify(format!("{}\n", code.to_lowercase())).await.unwrap().text().await.unwrap();
+    assert!(good.contains("valable (10,00") && good.contains("Confirmer le passage"), "{good}");
+    let key_at = good.find("name=\"key\" value=\"").unwrap() + 18;
+    let key = good[key_at..].split('"').next().unwrap().to_owned();
+    let confirm = || {
+        b.post(s.url("/passage/confirmer"))
+            .header("cookie", &cookie)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("place", &place),
+                ("service", "DEM-ACCOMP"),
+                ("codes", &code),
+                ("key", &key),
+            ])
+            .send()
+    };
+    let receipt = confirm().await.unwrap().text().await.unwrap();
+    assert!(receipt.contains("Passage enregistré") && receipt.contains("1 chèque(s), 10,00"), "{receipt}");
+    let again = confirm().await.unwrap().text().await.unwrap();
+    assert!(again.contains("Passage enregistré"), "a retried confirmation answers the same: {again}");
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM redemptions").fetch_one(s.tdb.db.pool()).await.unwrap();
+    assert_eq!(n, 1);
+    let forged = b
+        .post(s.url("/passage/confirmer"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", "x"), ("place", &place), ("service", "DEM-ACCOMP"), ("codes", &code), ("key", "k")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+}
+
 ledger::both_engines!(
+    a_passage_through_the_site_page,
     sign_in_out_and_csrf,
     lockout_after_five_failures,
     changing_the_password_ends_other_sessions,

@@ -17,6 +17,9 @@ pub fn routes(doc: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {
         .route("/", get(crate::http::pages::account::home))
         .route("/connexion", get(crate::http::pages::account::login_form).post(crate::http::pages::account::login))
         .route("/deconnexion", axum::routing::post(crate::http::pages::account::logout))
+        .route("/passage", get(crate::http::pages::scan::form))
+        .route("/passage/verifier", axum::routing::post(crate::http::pages::scan::verify))
+        .route("/passage/confirmer", axum::routing::post(crate::http::pages::scan::confirm))
         .route(
             "/mot-de-passe",
             get(crate::http::pages::account::password_form).post(crate::http::pages::account::change_password),
