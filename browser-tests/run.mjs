@@ -6,7 +6,7 @@ import { chromium } from "playwright-core";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
-const [base, email, password, siteEmail, voucher] = process.argv.slice(2);
+const [base, email, password, siteEmail, voucher, prescriberEmail] = process.argv.slice(2);
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 
@@ -99,6 +99,20 @@ try {
   if (!(await page.textContent("h1")).includes("Passage enregistré")) fail("pas de reçu");
   await accessible(page, "reçu");
   console.log("passage : vérifié, confirmé, reçu affiché");
+
+  // A prescriber's page to hand a book over.
+  await context.clearCookies();
+  await page.goto(`${base}/connexion`);
+  await page.fill("#email", prescriberEmail);
+  await page.fill("#password", password);
+  await page.click("button[type=submit]");
+  await page.waitForURL(`${base}/`);
+  await page.click("text=Remettre un carnet");
+  await accessible(page, "remise d'un carnet");
+  await page.fill("#voucher", "ABCD-EFGH-JKMN-P");
+  await page.fill("#commune", "Saint-Médard");
+  await page.click("button[type=submit]");
+  await accessible(page, "remise : choix de la commune");
   if (errors.length > 0) fail(`erreurs dans la console : ${errors.join(" | ")}`);
 } finally {
   await browser.close();

@@ -31,6 +31,7 @@ async fn pages_in_chromium(tdb: TestDb) {
                 "not-used-password",
                 "site_a_member@test.example",
                 &voucher,
+                "prescriber_member@test.example",
             ])
             .output()
             .expect("node (Node.js)")
@@ -52,6 +53,7 @@ async fn pages_in_chromium(tdb: TestDb) {
         "déconnexion : session fermée",
         "axe passage vérifié : aucune violation",
         "passage : vérifié, confirmé, reçu affiché",
+        "axe remise : choix de la commune : aucune violation",
     ] {
         assert!(text.contains(line), "« {line} » in:\n{text}");
     }

@@ -243,7 +243,75 @@ async fn a_passage_through_the_site_page(tdb: TestDb) {
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 }
 
+/// A prescriber hands a book over: the first voucher, an age band, the commune found by name or
+/// postcode (a list when several match), the autonomy level; nothing that identifies the person.
+async fn a_book_handed_over_by_a_prescriber(tdb: TestDb) {
+    let s = TestServer::start(tdb).await;
+    let b = browser();
+    let prescriber = s.who("prescriber_member").organisation_id;
+    let order = s.issued_order(s.who("funder_a_manager").organisation_id, 2, 3).await;
+    let mut tx = s.tdb.db.begin().await.unwrap();
+    let all = issuer::books::BookSelection::Range { order_id: order.id, from: 1, to: 1 };
+    issuer::books::assign(&mut tx, &all, prescriber).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut conn = s.tdb.db.pool().acquire().await.unwrap();
+    let first = |n: u32| {
+        let serial = issuer::issuance::serial(order.id, n);
+        async move { serial }
+    };
+    let mine = issuer::books::by_serial(&mut conn, &first(1).await).await.unwrap().unwrap();
+    let other = issuer::books::by_serial(&mut conn, &first(2).await).await.unwrap().unwrap();
+    let code = issuer::books::vouchers(&mut conn, mine.id).await.unwrap()[0].code.clone();
+    let not_mine = issuer::books::vouchers(&mut conn, other.id).await.unwrap()[0].code.clone();
+    drop(conn);
+
+    let (cookie, _) =
+        set_cookie(&sign_in_as(&s, &b, "prescriber_member@test.example", PASSWORD).await, "psl_session").unwrap();
+    let home = b.get(s.url("/")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("href=\"/remise\""), "{home}");
+    let page = b.get(s.url("/remise")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden_csrf(&page);
+    let post = |voucher: String, commune: &'static str| {
+        b.post(s.url("/remise"))
+            .header("cookie", &cookie)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("voucher", voucher.as_str()),
+                ("age_band", "75_et_plus"),
+                ("commune", commune),
+                ("autonomy", "excluded"),
+            ])
+            .send()
+    };
+    let several = post(code.clone(), "Saint-Médard").await.unwrap().text().await.unwrap();
+    assert!(
+        several.contains("Plusieurs communes correspondent") && several.contains("<select id=\"commune\""),
+        "{several}"
+    );
+    let none = post(code.clone(), "Zzzyx").await.unwrap();
+    assert_eq!(none.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let foreign = post(not_mine, "33400").await.unwrap().text().await.unwrap();
+    assert!(foreign.contains("ne fait pas partie de ceux que vous avez reçus"), "{foreign}");
+    let done = post(code.clone(), "33400").await.unwrap().text().await.unwrap();
+    assert!(done.contains(&format!("Carnet {} remis (Talence)", mine.serial)), "{done}");
+    let (status, commune, age): (String, Option<String>, Option<String>) =
+        sqlx::query_as("SELECT status, commune_insee, age_band FROM books WHERE id = $1")
+            .bind(mine.id)
+            .fetch_one(s.tdb.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        (status.as_str(), commune.as_deref(), age.as_deref()),
+        ("distributed", Some("33522"), Some("75_et_plus"))
+    );
+    let twice = post(code, "33400").await.unwrap();
+    assert_eq!(twice.status(), StatusCode::UNPROCESSABLE_ENTITY, "a book is handed over once");
+    let (funder, _) = set_cookie(&sign_in(&s, &b, PASSWORD).await, "psl_session").unwrap();
+    assert_eq!(b.get(s.url("/remise")).header("cookie", &funder).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+}
+
 ledger::both_engines!(
+    a_book_handed_over_by_a_prescriber,
     a_passage_through_the_site_page,
     sign_in_out_and_csrf,
     lockout_after_five_failures,

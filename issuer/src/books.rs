@@ -30,7 +30,7 @@ impl Autonomy {
             Autonomy::Advanced => "advanced",
         }
     }
-    fn parse(s: &str) -> Option<Self> {
+    pub fn parse(s: &str) -> Option<Self> {
         [Self::Excluded, Self::Beginner, Self::Advanced].into_iter().find(|a| a.as_str() == s)
     }
 }

@@ -3,4 +3,5 @@
 
 pub mod account;
 pub mod check;
+pub mod handover;
 pub mod scan;
