@@ -310,7 +310,51 @@ async fn a_book_handed_over_by_a_prescriber(tdb: TestDb) {
     assert_eq!(b.get(s.url("/remise")).header("cookie", &funder).send().await.unwrap().status(), StatusCode::FORBIDDEN);
 }
 
+/// The operator's home says what waits: sites to accredit, anomalies, orders to issue,
+/// settlements to release.
+async fn the_operator_home_lists_what_waits(tdb: TestDb) {
+    let s = TestServer::start(tdb).await;
+    let b = browser();
+    let (cookie, _) =
+        set_cookie(&sign_in_as(&s, &b, "operator_manager@test.example", PASSWORD).await, "psl_session").unwrap();
+    let home = || async { b.get(s.url("/")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap() };
+    let before = home().await;
+    assert!(before.contains("À traiter"), "{before}");
+    let waiting_sites: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sites WHERE status = 'pending'")
+        .fetch_one(s.tdb.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(before.contains("Rien n'attend."), waiting_sites == 0, "{before}");
+    let mut tx = s.tdb.db.begin().await.unwrap();
+    redeemer::sites::create_pending(&mut tx, "Association en attente", &common::valid_siret("7843912500001"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    s.confirmed_order(s.who("funder_a_manager").organisation_id, 1, 1).await;
+    sqlx::query("INSERT INTO anomalies (kind, dedup_key, site_id, detected_at, evidence) VALUES ('burst', 'web-1', NULL, 0, '{}')")
+        .execute(s.tdb.db.pool())
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO settlement_runs (period_end, status, minimum_cents, created_at) VALUES ('2026-10-31', 'draft', 1000, 0)")
+        .execute(s.tdb.db.pool())
+        .await
+        .unwrap();
+    let after = home().await;
+    for item in [
+        format!("{} lieu(x) en attente d&#39;agrément", waiting_sites + 1),
+        "1 anomalie(s) à examiner".to_owned(),
+        "1 commande(s) confirmée(s) à émettre".to_owned(),
+        "1 règlement(s) à valider".to_owned(),
+    ] {
+        assert!(after.contains(&item), "« {item} » in {after}");
+    }
+    let (funder, _) = set_cookie(&sign_in(&s, &b, PASSWORD).await, "psl_session").unwrap();
+    let funder_home = b.get(s.url("/")).header("cookie", &funder).send().await.unwrap().text().await.unwrap();
+    assert!(!funder_home.contains("À traiter"), "{funder_home}");
+}
+
 ledger::both_engines!(
+    the_operator_home_lists_what_waits,
     a_book_handed_over_by_a_prescriber,
     a_passage_through_the_site_page,
     sign_in_out_and_csrf,

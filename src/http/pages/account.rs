@@ -106,7 +106,29 @@ struct HomePage {
     organisation: String,
     role: &'static str,
     csrf: String,
-    message: Option<&'static str>,
+    /// The operator's home: what needs attention.
+    attention: Vec<String>,
+}
+
+/// What waits for the operator, in French, only what is not zero.
+async fn attention(db: &ledger::Db) -> Result<Vec<String>, sqlx::Error> {
+    let (sites, anomalies, orders, runs, payouts): (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM sites WHERE status = 'pending'), \
+         (SELECT COUNT(*) FROM anomalies WHERE status = 'open'), \
+         (SELECT COUNT(*) FROM orders WHERE status = 'confirmed'), \
+         (SELECT COUNT(*) FROM settlement_runs WHERE status = 'draft'), \
+         (SELECT COUNT(*) FROM payouts WHERE status = 'sent')",
+    )
+    .fetch_one(db.pool())
+    .await?;
+    let items = [
+        (sites, "lieu(x) en attente d'agrément"),
+        (anomalies, "anomalie(s) à examiner"),
+        (orders, "commande(s) confirmée(s) à émettre"),
+        (runs, "règlement(s) à valider"),
+        (payouts, "versement(s) en attente de confirmation bancaire"),
+    ];
+    Ok(items.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")).collect())
 }
 
 pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -119,13 +141,21 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
         (Some(issuer::organisations::OrgKind::Site), _) => "Lieu de médiation",
         (None, _) => "—",
     };
+    let attention = if role == "Opérateur" {
+        match attention(&state.db).await {
+            Ok(items) => items,
+            Err(e) => return crate::http::problem::ApiError::from(e).into_response(),
+        }
+    } else {
+        Vec::new()
+    };
     render(
         HomePage {
             name: session.user.display_name.clone(),
             organisation: organisation.map(|o| o.name).unwrap_or_default(),
             role,
             csrf: session.csrf.clone(),
-            message: None,
+            attention,
         },
         StatusCode::OK,
     )
