@@ -353,7 +353,38 @@ async fn the_operator_home_lists_what_waits(tdb: TestDb) {
     assert!(!funder_home.contains("À traiter"), "{funder_home}");
 }
 
+/// A funder's home: its orders, those ending soon, its invoices, downloadable by its own users.
+async fn the_funder_home_shows_orders_and_invoices(tdb: TestDb) {
+    let s = TestServer::start(tdb).await;
+    let b = browser();
+    let order = s.issued_order(s.who("funder_a_manager").organisation_id, 2, 5).await;
+    let soon = (chrono::Utc::now() + chrono::Duration::days(10)).date_naive();
+    sqlx::query("UPDATE orders SET valid_until = $1 WHERE id = $2")
+        .bind(soon.to_string())
+        .bind(order.id)
+        .execute(s.tdb.db.pool())
+        .await
+        .unwrap();
+    let (cookie, _) = set_cookie(&sign_in(&s, &b, PASSWORD).await, "psl_session").unwrap();
+    let home = b.get(s.url("/")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains(&format!("n°{} — Commande de test — émise — 10 chèque(s)", order.id)), "{home}");
+    assert!(home.contains("Échéances dans les 30 jours") && home.contains("10 chèque(s) encore actifs"), "{home}");
+    let at = home.find("href=\"/factures/").expect("an invoice link") + 16;
+    let id = home[at..].split('"').next().unwrap().to_owned();
+    assert!(home.contains("Facture F"), "{home}");
+    let pdf = b.get(s.url(&format!("/factures/{id}"))).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    assert!(common::pdf_text(&pdf.bytes().await.unwrap()).contains("Facture F"));
+    let (other, _) =
+        set_cookie(&sign_in_as(&s, &b, "funder_b_manager@test.example", PASSWORD).await, "psl_session").unwrap();
+    let refused = b.get(s.url(&format!("/factures/{id}"))).header("cookie", &other).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    let anonymous = b.get(s.url(&format!("/factures/{id}"))).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+}
+
 ledger::both_engines!(
+    the_funder_home_shows_orders_and_invoices,
     the_operator_home_lists_what_waits,
     a_book_handed_over_by_a_prescriber,
     a_passage_through_the_site_page,

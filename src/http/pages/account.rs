@@ -108,6 +108,83 @@ struct HomePage {
     csrf: String,
     /// The operator's home: what needs attention.
     attention: Vec<String>,
+    /// A funder's home: its orders, those ending within 30 days, its invoices and credit notes.
+    orders: Vec<String>,
+    expiring: Vec<String>,
+    invoices: Vec<(i64, String)>,
+}
+
+/// A funder's home: (orders, orders ending within 30 days, documents with their id).
+async fn funder_view(state: &AppState, funder: i64) -> Result<(Vec<String>, Vec<String>, Vec<(i64, String)>), String> {
+    let orders = issuer::orders::list(&state.db, Some(funder)).await.map_err(|e| e.to_string())?;
+    let orders = orders
+        .iter()
+        .map(|o| {
+            let status = match o.status.as_str() {
+                "draft" => "brouillon",
+                "confirmed" => "confirmée",
+                "issuing" => "en cours d'émission",
+                "issued" => "émise",
+                _ => "annulée",
+            };
+            format!("n°{} — {} — {} — {} chèque(s)", o.id, o.label, status, o.voucher_count())
+        })
+        .collect();
+    let today = issuer::local_time::day(ledger::time::now());
+    let expiring = issuer::expiry::expiring(&state.db, funder, today)
+        .await
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|e| {
+            format!(
+                "n°{} — {} : fin le {}, {} chèque(s) encore actifs ({}), {} carnet(s) jamais utilisés",
+                e.order_id,
+                e.label,
+                e.valid_until.format("%d/%m/%Y"),
+                e.active_vouchers,
+                ledger::Cents(e.active_value_cents).to_french(),
+                e.books_untouched + e.books_issued - e.books_distributed
+            )
+        })
+        .collect();
+    crate::server::write_invoices(&state.db, &state.config).await.map_err(|e| e.to_string())?;
+    let invoices = issuer::invoices::list(&state.db, Some(funder))
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|d| {
+            let what = if d.kind == "invoice" { "Facture" } else { "Avoir" };
+            (
+                d.id,
+                format!(
+                    "{what} {} du {} — {}",
+                    d.reference,
+                    d.issued_on.format("%d/%m/%Y"),
+                    ledger::Cents(d.total_cents).to_french()
+                ),
+            )
+        })
+        .collect();
+    Ok((orders, expiring, invoices))
+}
+
+/// A funder's invoice or credit note as a PDF, for its own users signed in (the operator too).
+pub async fn invoice_pdf(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Response {
+    let Some(session) = current(&state, &headers).await else { return Redirect::to("/connexion").into_response() };
+    let doc = issuer::invoices::get(&state.db, id).await.ok().flatten();
+    let org = issuer::organisations::get(&state.db, session.user.organisation_id).await.ok().flatten();
+    let operator = org.is_some_and(|o| o.kind == issuer::organisations::OrgKind::Operator);
+    match doc {
+        Some(d) if operator || d.funder_id == session.user.organisation_id => match issuer::invoices::pdf(&d) {
+            Ok(bytes) => crate::http::download("application/pdf", &format!("{}.pdf", d.reference), bytes),
+            Err(e) => crate::http::problem::ApiError::internal(e).into_response(),
+        },
+        _ => (StatusCode::NOT_FOUND, "Document introuvable.").into_response(),
+    }
 }
 
 /// What waits for the operator, in French, only what is not zero.
@@ -149,6 +226,14 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
     } else {
         Vec::new()
     };
+    let (orders, expiring, invoices) = if role == "Financeur" {
+        match funder_view(&state, session.user.organisation_id).await {
+            Ok(v) => v,
+            Err(e) => return crate::http::problem::ApiError::internal(e).into_response(),
+        }
+    } else {
+        Default::default()
+    };
     render(
         HomePage {
             name: session.user.display_name.clone(),
@@ -156,6 +241,9 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
             role,
             csrf: session.csrf.clone(),
             attention,
+            orders,
+            expiring,
+            invoices,
         },
         StatusCode::OK,
     )

@@ -18,6 +18,7 @@ pub fn routes(doc: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {
         .route("/connexion", get(crate::http::pages::account::login_form).post(crate::http::pages::account::login))
         .route("/deconnexion", axum::routing::post(crate::http::pages::account::logout))
         .route("/passage", get(crate::http::pages::scan::form))
+        .route("/factures/{id}", get(crate::http::pages::account::invoice_pdf))
         .route("/remise", get(crate::http::pages::handover::form).post(crate::http::pages::handover::hand_over))
         .route("/passage/verifier", axum::routing::post(crate::http::pages::scan::verify))
         .route("/passage/confirmer", axum::routing::post(crate::http::pages::scan::confirm))
