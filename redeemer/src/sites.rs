@@ -65,9 +65,6 @@ pub async fn create(
     bic: &Bic,
     holder: &str,
 ) -> Result<i64, IssuerError> {
-    if holder.trim().is_empty() || holder.trim().chars().count() > 140 {
-        return Err(IssuerError::invalid("invalid_holder", "titulaire du compte : de 1 à 140 caractères"));
-    }
     let id = create_pending(conn, name, siret).await?;
     set_bank_account(conn, id, iban, Some(bic), holder).await?;
     Ok(id)

@@ -624,10 +624,12 @@ pub struct SitePayout {
 }
 
 pub async fn site_payouts(db: &Db, site: i64) -> Result<Vec<SitePayout>, SettlementError> {
-    let runs: Vec<i64> = sqlx::query_scalar("SELECT run_id FROM payouts WHERE site_id = $1 ORDER BY id DESC")
-        .bind(site)
-        .fetch_all(db.pool())
-        .await?;
+    // One line per run: in direct mode a site has one payout per funder in the same run.
+    let runs: Vec<i64> =
+        sqlx::query_scalar("SELECT DISTINCT run_id FROM payouts WHERE site_id = $1 ORDER BY run_id DESC")
+            .bind(site)
+            .fetch_all(db.pool())
+            .await?;
     let mut out = Vec::with_capacity(runs.len());
     for id in runs {
         if let Some(run) = get(db, id).await? {

@@ -35,11 +35,17 @@ fn set_cookie(state: &AppState, name: &str, value: &str, path: &str, max_age: i6
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-fn render(t: impl Template, status: StatusCode) -> Response {
+/// A rendered page with its status.
+pub(crate) fn render(t: impl Template, status: StatusCode) -> Response {
     match t.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => crate::http::problem::ApiError::internal(e).into_response(),
     }
+}
+
+/// The refusal of a form whose CSRF token is not the session's, if it is not.
+pub(crate) fn csrf_refusal(session: &Session, token: &str) -> Option<Response> {
+    (session.csrf != token).then(|| (StatusCode::FORBIDDEN, "Jeton de formulaire invalide.").into_response())
 }
 
 /// The session of the request, if any.
@@ -105,6 +111,8 @@ struct HomePage {
     name: String,
     organisation: String,
     role: &'static str,
+    /// `operator`, `funder`, `prescriber` or `site`: what the page shows.
+    kind: &'static str,
     csrf: String,
     /// The operator's home: what needs attention.
     attention: Vec<String>,
@@ -211,14 +219,16 @@ async fn attention(db: &ledger::Db) -> Result<Vec<String>, sqlx::Error> {
 pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(session) = current(&state, &headers).await else { return Redirect::to("/connexion").into_response() };
     let organisation = issuer::organisations::get(&state.db, session.user.organisation_id).await.ok().flatten();
-    let role = match (organisation.as_ref().map(|o| o.kind), session.user.role) {
-        (Some(issuer::organisations::OrgKind::Operator), _) => "Opérateur",
-        (Some(issuer::organisations::OrgKind::Funder), _) => "Financeur",
-        (Some(issuer::organisations::OrgKind::Prescriber), _) => "Prescripteur",
-        (Some(issuer::organisations::OrgKind::Site), _) => "Lieu de médiation",
-        (None, _) => "—",
+    use issuer::organisations::OrgKind;
+    let kind = organisation.as_ref().map(|o| o.kind);
+    let role = match kind {
+        Some(OrgKind::Operator) => "Opérateur",
+        Some(OrgKind::Funder) => "Financeur",
+        Some(OrgKind::Prescriber) => "Prescripteur",
+        Some(OrgKind::Site) => "Lieu de médiation",
+        None => "—",
     };
-    let attention = if role == "Opérateur" {
+    let attention = if kind == Some(OrgKind::Operator) {
         match attention(&state.db).await {
             Ok(items) => items,
             Err(e) => return crate::http::problem::ApiError::from(e).into_response(),
@@ -226,7 +236,7 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
     } else {
         Vec::new()
     };
-    let (orders, expiring, invoices) = if role == "Financeur" {
+    let (orders, expiring, invoices) = if kind == Some(OrgKind::Funder) {
         match funder_view(&state, session.user.organisation_id).await {
             Ok(v) => v,
             Err(e) => return crate::http::problem::ApiError::internal(e).into_response(),
@@ -239,6 +249,7 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
             name: session.user.display_name.clone(),
             organisation: organisation.map(|o| o.name).unwrap_or_default(),
             role,
+            kind: kind.map_or("", |k| k.as_str()),
             csrf: session.csrf.clone(),
             attention,
             orders,
@@ -256,8 +267,8 @@ pub struct CsrfForm {
 
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Response {
     let Some(session) = current(&state, &headers).await else { return Redirect::to("/connexion").into_response() };
-    if session.csrf != f.csrf {
-        return (StatusCode::FORBIDDEN, "Jeton de formulaire invalide.").into_response();
+    if let Some(refused) = csrf_refusal(&session, &f.csrf) {
+        return refused;
     }
     if let Err(e) = sessions::revoke(&state.db, session.id).await {
         return crate::http::problem::ApiError::from(e).into_response();
@@ -294,8 +305,8 @@ pub async fn change_password(
     Form(f): Form<PasswordForm>,
 ) -> Response {
     let Some(s) = current(&state, &headers).await else { return Redirect::to("/connexion").into_response() };
-    if s.csrf != f.csrf {
-        return (StatusCode::FORBIDDEN, "Jeton de formulaire invalide.").into_response();
+    if let Some(refused) = csrf_refusal(&s, &f.csrf) {
+        return refused;
     }
     let result = if f.new != f.confirm {
         Err("les deux nouveaux mots de passe diffèrent".to_owned())

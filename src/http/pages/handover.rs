@@ -3,11 +3,11 @@
 //! autonomy level. Nothing that identifies the person is asked.
 
 use crate::http::AppState;
-use crate::http::pages::account::current;
+use crate::http::pages::account::{csrf_refusal, current, render};
 use askama::Template;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use issuer::books::{self, Autonomy, BeneficiaryProfile};
 use issuer::organisations::OrgKind;
 use issuer::{scan, territory};
@@ -45,13 +45,6 @@ struct HandoverPage {
     error: Option<String>,
 }
 
-fn html(t: HandoverPage, status: StatusCode) -> Response {
-    match t.render() {
-        Ok(h) => (status, Html(h)).into_response(),
-        Err(e) => crate::http::problem::ApiError::internal(e).into_response(),
-    }
-}
-
 async fn page(
     state: &AppState,
     headers: &HeaderMap,
@@ -80,7 +73,7 @@ async fn page(
 
 pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match page(&state, &headers).await {
-        Ok((_, p)) => html(p, StatusCode::OK),
+        Ok((_, p)) => render(p, StatusCode::OK),
         Err(r) => r,
     }
 }
@@ -99,8 +92,8 @@ pub async fn hand_over(State(state): State<AppState>, headers: HeaderMap, Form(f
         Ok(x) => x,
         Err(r) => return r,
     };
-    if session.csrf != f.csrf {
-        return (StatusCode::FORBIDDEN, "Jeton de formulaire invalide.").into_response();
+    if let Some(refused) = csrf_refusal(&session, &f.csrf) {
+        return refused;
     }
     (p.voucher, p.age_band, p.autonomy) = (f.voucher.trim().to_owned(), f.age_band.clone(), f.autonomy.clone());
     // The commune: chosen from a list (`insee:33522`), or a name or postcode to look up (a
@@ -115,7 +108,7 @@ pub async fn hand_over(State(state): State<AppState>, headers: HeaderMap, Form(f
                 [one] => *one,
                 [] => {
                     p.error = Some(format!("Aucune commune ne correspond à « {} ».", f.commune.trim()));
-                    return html(p, StatusCode::UNPROCESSABLE_ENTITY);
+                    return render(p, StatusCode::UNPROCESSABLE_ENTITY);
                 }
                 many => {
                     p.communes = many
@@ -123,14 +116,14 @@ pub async fn hand_over(State(state): State<AppState>, headers: HeaderMap, Form(f
                         .map(|c| (format!("insee:{}", c.insee), format!("{} ({})", c.name, c.postcodes.join(", "))))
                         .collect();
                     p.error = Some("Plusieurs communes correspondent : choisissez-la dans la liste.".into());
-                    return html(p, StatusCode::OK);
+                    return render(p, StatusCode::OK);
                 }
             }
         }
     };
     let Some(autonomy) = Autonomy::parse(&f.autonomy) else {
         p.error = Some("Niveau d'autonomie inconnu.".into());
-        return html(p, StatusCode::UNPROCESSABLE_ENTITY);
+        return render(p, StatusCode::UNPROCESSABLE_ENTITY);
     };
     let profile = BeneficiaryProfile {
         age_band: f.age_band,
@@ -167,11 +160,11 @@ pub async fn hand_over(State(state): State<AppState>, headers: HeaderMap, Form(f
         Ok(serial) => {
             p.done = Some(format!("Carnet {serial} remis ({}).", commune.name));
             p.voucher.clear();
-            html(p, StatusCode::OK)
+            render(p, StatusCode::OK)
         }
         Err(e) => {
             p.error = Some(e);
-            html(p, StatusCode::UNPROCESSABLE_ENTITY)
+            render(p, StatusCode::UNPROCESSABLE_ENTITY)
         }
     }
 }

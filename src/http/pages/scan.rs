@@ -3,12 +3,12 @@
 //! Only members of an accredited site reach it. Camera scanning and offline queues come later.
 
 use crate::http::AppState;
-use crate::http::pages::account::current;
+use crate::http::pages::account::{csrf_refusal, current, render};
 use crate::identity::sessions::Session;
 use askama::Template;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use issuer::organisations::OrgKind;
 use redeemer::redeem::{self, RedeemError, RedeemRequest};
 use serde::Deserialize;
@@ -47,13 +47,6 @@ struct Receipt {
     payable: String,
 }
 
-fn html(t: impl Template, status: StatusCode) -> Response {
-    match t.render() {
-        Ok(h) => (status, Html(h)).into_response(),
-        Err(e) => crate::http::problem::ApiError::internal(e).into_response(),
-    }
-}
-
 /// The signed-in member of a site, with the site's places and offered services.
 async fn site_member(state: &AppState, headers: &HeaderMap) -> Result<(Session, ScanPage), Response> {
     let Some(session) = current(state, headers).await else { return Err(Redirect::to("/connexion").into_response()) };
@@ -88,7 +81,7 @@ async fn site_member(state: &AppState, headers: &HeaderMap) -> Result<(Session, 
 
 pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match site_member(&state, &headers).await {
-        Ok((_, page)) => html(page, StatusCode::OK),
+        Ok((_, page)) => render(page, StatusCode::OK),
         Err(r) => r,
     }
 }
@@ -111,8 +104,8 @@ pub async fn verify(State(state): State<AppState>, headers: HeaderMap, Form(f): 
         Ok(x) => x,
         Err(r) => return r,
     };
-    if session.csrf != f.csrf {
-        return (StatusCode::FORBIDDEN, "Jeton de formulaire invalide.").into_response();
+    if let Some(refused) = csrf_refusal(&session, &f.csrf) {
+        return refused;
     }
     let codes = inputs(&f.codes);
     page.place = f.place;
@@ -140,11 +133,11 @@ pub async fn verify(State(state): State<AppState>, headers: HeaderMap, Form(f): 
                     Some(format!("Ce service se règle avec {price} chèque(s) ; {} présenté(s).", verdicts.len()));
             }
             page.key = crate::identity::tokens::generate().trim_start_matches("psl_").to_owned();
-            html(page, StatusCode::OK)
+            render(page, StatusCode::OK)
         }
         Err(RedeemError::Refused(r)) => {
             page.error = Some(r.message);
-            html(page, StatusCode::UNPROCESSABLE_ENTITY)
+            render(page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => crate::http::problem::ApiError::from(e).into_response(),
     }
@@ -155,8 +148,8 @@ pub async fn confirm(State(state): State<AppState>, headers: HeaderMap, Form(f):
         Ok(x) => x,
         Err(r) => return r,
     };
-    if session.csrf != f.csrf {
-        return (StatusCode::FORBIDDEN, "Jeton de formulaire invalide.").into_response();
+    if let Some(refused) = csrf_refusal(&session, &f.csrf) {
+        return refused;
     }
     if let Err(e) = state.limits.check_scan(session.user.id, session.user.organisation_id) {
         return e.into_response();
@@ -172,7 +165,7 @@ pub async fn confirm(State(state): State<AppState>, headers: HeaderMap, Form(f):
         outcome: None,
     };
     match redeem::redeem(&state.db, &state.keys, &req).await {
-        Ok(done) => html(
+        Ok(done) => render(
             Receipt {
                 name: page.name,
                 site: page.site,
@@ -186,7 +179,7 @@ pub async fn confirm(State(state): State<AppState>, headers: HeaderMap, Form(f):
         Err(RedeemError::Refused(r)) => {
             page.error = Some(r.message);
             page.codes = inputs(&f.codes).join("\n");
-            html(page, StatusCode::CONFLICT)
+            render(page, StatusCode::CONFLICT)
         }
         Err(e) => crate::http::problem::ApiError::from(e).into_response(),
     }
