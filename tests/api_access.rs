@@ -252,6 +252,15 @@ fn cases() -> Vec<Case> {
         Case { method: Method::POST, template: "/api/v1/payouts/{id}/return", expect: op_manager_only },
         Case {
             method: Method::GET,
+            template: "/api/v1/sites/{id}/redemptions",
+            expect: |w| match w {
+                _ if is_op(w) || w.starts_with("site_a") => Ok,
+                _ if w.starts_with("site") => Hidden,
+                _ => Forbidden,
+            },
+        },
+        Case {
+            method: Method::GET,
             template: "/api/v1/sites/{id}/payouts",
             expect: |w| match w {
                 _ if is_op(w) || w.starts_with("site_a") => Ok,

@@ -383,7 +383,97 @@ async fn the_funder_home_shows_orders_and_invoices(tdb: TestDb) {
     assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
 }
 
+/// The working pages ask the API as the signed-in person: a form needs the session's CSRF token,
+/// a person gets exactly what their API policy gives (a funder cannot create an order through a
+/// page), pages of other organisations are not shown, and the scan page's scripts need the token
+/// in a header.
+async fn working_pages_keep_the_api_rules(tdb: TestDb) {
+    let s = TestServer::start(tdb).await;
+    let b = browser();
+    let (session, _) = set_cookie(&sign_in(&s, &b, PASSWORD).await, "psl_session").unwrap();
+    let page = b.get(s.url("/commandes")).header("cookie", &session).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("<h1>Commandes</h1>") && !html.contains("Créer la commande"),
+        "a funder sees no creation form"
+    );
+    let csrf = hidden_csrf(&b.get(s.url("/")).header("cookie", &session).send().await.unwrap().text().await.unwrap());
+    let order = [
+        ("api_method", "POST"),
+        ("api_path", "/api/v1/orders"),
+        ("back", "/commandes"),
+        ("label", "Commande forcée"),
+        ("books:int", "1"),
+    ];
+    // Without the CSRF token: refused before anything.
+    let r = b.post(s.url("/action")).header("cookie", &session).form(&order).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // With it: the API's own policy answers (operator managers only).
+    let mut with_token = order.to_vec();
+    with_token.push(("csrf", &csrf));
+    let r = b.post(s.url("/action")).header("cookie", &session).form(&with_token).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("role=\"alert\""));
+    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders").fetch_one(s.tdb.db.pool()).await.unwrap();
+    assert_eq!(orders, 0, "nothing created");
+    // Only API paths, only local ways back.
+    for (name, value) in [("api_path", "/connexion"), ("api_path", "/api/v1/../connexion"), ("api_method", "GET")] {
+        let mut form = with_token.clone();
+        form.retain(|(k, _)| *k != name);
+        form.push((name, value));
+        let r = b.post(s.url("/action")).header("cookie", &session).form(&form).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{name}={value}");
+    }
+    // Another site's page is not shown; an unknown page is not a page.
+    let site_b = s.who("site_b_manager").organisation_id;
+    let r = b.get(s.url(&format!("/lieux/{site_b}"))).header("cookie", &session).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // Documents only from the API, only as the signed-in person.
+    for path in ["/telecharger?chemin=/connexion", "/telecharger?chemin=/api/v1/organisations"] {
+        let r = b.get(s.url(path)).header("cookie", &session).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{path}");
+    }
+    // A site's scripts: the CSRF token goes in a header.
+    let (site_session, _) =
+        set_cookie(&sign_in_as(&s, &b, "site_a_member@test.example", PASSWORD).await, "psl_session").unwrap();
+    let site_csrf =
+        hidden_csrf(&b.get(s.url("/")).header("cookie", &site_session).send().await.unwrap().text().await.unwrap());
+    let r = b.post(s.url("/passage/decoder")).header("cookie", &site_session).body("x").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = b
+        .post(s.url("/passage/decoder"))
+        .header("cookie", &site_session)
+        .header("x-csrf-token", &site_csrf)
+        .body("pas une image")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("illisible"));
+    let r = b
+        .post(s.url("/passage/synchroniser"))
+        .header("cookie", &site_session)
+        .header("x-csrf-token", &site_csrf)
+        .json(&serde_json::json!({"items": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "an empty batch is refused by the API");
+    // The funder's session is not a site's.
+    let r = b
+        .post(s.url("/passage/synchroniser"))
+        .header("cookie", &session)
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"items": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
 ledger::both_engines!(
+    working_pages_keep_the_api_rules,
     the_funder_home_shows_orders_and_invoices,
     the_operator_home_lists_what_waits,
     a_book_handed_over_by_a_prescriber,

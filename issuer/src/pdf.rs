@@ -242,7 +242,7 @@ impl Canvas {
 /// (a fixed mask once gave a code that zbar failed to read in the tests). `fast_qr` evaluates the
 /// masks several times faster than the `qrcode` crate, which made printing 10 000 books take
 /// 92 s instead of 45 s with the fixed mask.
-fn qr_modules(payload: &str) -> Result<(usize, Vec<bool>), PrintError> {
+pub fn qr_modules(payload: &str) -> Result<(usize, Vec<bool>), PrintError> {
     let failed = || PrintError::Qr(payload.chars().take(40).collect());
     let qr = fast_qr::QRBuilder::new(payload.as_bytes()).ecl(fast_qr::ECL::M).build().map_err(|_| failed())?;
     let width = qr.size;

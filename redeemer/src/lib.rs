@@ -2,7 +2,9 @@
 
 pub mod anomalies;
 pub mod bank;
+pub mod camera;
 pub mod catalogue;
+pub mod history;
 pub mod import;
 pub mod outcome;
 pub mod redeem;

@@ -100,6 +100,7 @@ pub const POLICIES: &[RoutePolicy] = &[
     rule("POST", "/api/v1/sites/{id}/accreditation", Access::OperatorManager),
     rule("POST", "/api/v1/sites/{id}/verify", Access::SiteMembers),
     rule("POST", "/api/v1/sites/{id}/redemptions", Access::SiteMembers),
+    rule("GET", "/api/v1/sites/{id}/redemptions", Access::Kinds(&[OrgKind::Site])),
     rule("POST", "/api/v1/sites/{id}/redemptions/batch", Access::SiteMembers),
     rule("GET", "/api/v1/anomalies", Access::Operator),
     rule("POST", "/api/v1/anomalies/{id}/dismiss", Access::Operator),
@@ -196,6 +197,14 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
         return ApiError::forbidden().into_response();
     };
     if access == Access::Public {
+        return next.run(req).await;
+    }
+    // A web page asking on behalf of its signed-in user (set only inside this process).
+    if let Some(crate::http::pages::console::OnBehalf(caller)) = req.extensions().get().cloned() {
+        if !caller.allows(access) {
+            return ApiError::forbidden().into_response();
+        }
+        req.extensions_mut().insert(caller);
         return next.run(req).await;
     }
     let Some(token) = bearer(&req) else {

@@ -113,6 +113,8 @@ struct HomePage {
     role: &'static str,
     /// `operator`, `funder`, `prescriber` or `site`: what the page shows.
     kind: &'static str,
+    organisation_id: i64,
+    manager: bool,
     csrf: String,
     /// The operator's home: what needs attention.
     attention: Vec<String>,
@@ -250,6 +252,8 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
             organisation: organisation.map(|o| o.name).unwrap_or_default(),
             role,
             kind: kind.map_or("", |k| k.as_str()),
+            organisation_id: session.user.organisation_id,
+            manager: session.user.role == crate::identity::Role::Manager,
             csrf: session.csrf.clone(),
             attention,
             orders,

@@ -184,3 +184,46 @@ pub async fn confirm(State(state): State<AppState>, headers: HeaderMap, Form(f):
         Err(e) => crate::http::problem::ApiError::from(e).into_response(),
     }
 }
+
+/// The session of a site member for the scan page's scripts, with its CSRF token checked from
+/// the `X-CSRF-Token` header (scripts post JSON or images, not forms).
+async fn scripted(state: &AppState, headers: &HeaderMap) -> Result<crate::http::pages::console::Signed, Response> {
+    let who = crate::http::pages::console::signed(state, headers).await?;
+    if who.caller.kind != OrgKind::Site {
+        return Err((StatusCode::FORBIDDEN, "Cette page est celle des lieux de médiation.").into_response());
+    }
+    let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if let Some(refused) = csrf_refusal(&who.session, token) {
+        return Err(refused);
+    }
+    Ok(who)
+}
+
+/// `POST /passage/decoder`: a camera frame (PNG or JPEG) → the text of its QR code, for browsers
+/// without a QR reader of their own.
+pub async fn decode_frame(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    if let Err(r) = scripted(&state, &headers).await {
+        return r;
+    }
+    match tokio::task::spawn_blocking(move || redeemer::camera::read_qr(&body)).await {
+        Ok(Ok(text)) => axum::Json(serde_json::json!({ "text": text })).into_response(),
+        Ok(Err(e)) => (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(serde_json::json!({ "error": e.to_string() })))
+            .into_response(),
+        Err(e) => crate::http::problem::ApiError::internal(e).into_response(),
+    }
+}
+
+/// `POST /passage/synchroniser`: passages queued on the device while offline (`{"items": [...]}`
+/// as the API's batch), redeemed through the API as the signed-in member; per-item results.
+pub async fn sync(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::Json(batch): axum::Json<serde_json::Value>,
+) -> Response {
+    let who = match scripted(&state, &headers).await {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let path = format!("/api/v1/sites/{}/redemptions/batch", who.caller.organisation_id);
+    crate::http::pages::console::api_response(&state, &who.caller, axum::http::Method::POST, &path, Some(batch)).await
+}

@@ -64,7 +64,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sites::set_bank_account))
         .routes(routes!(sites::accreditation))
         .routes(routes!(sites::verify))
-        .routes(routes!(sites::redeem))
+        .routes(routes!(sites::redeem, sites::passages))
         .routes(routes!(sites::redeem_batch))
         .routes(routes!(anomalies::list))
         .routes(routes!(anomalies::dismiss))

@@ -320,3 +320,24 @@ pub async fn redeem(
     let done = redeem::redeem(&state.db, &state.keys, &req).await?;
     Ok((if done.replayed { StatusCode::OK } else { StatusCode::CREATED }, Json(done)))
 }
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PassageQuery {
+    /// Passages older than this id (paging).
+    before: Option<i64>,
+    /// At most this many (1–500, default 100).
+    limit: Option<i64>,
+}
+
+/// The site's recorded passages, newest first (the site's members, the operator).
+#[utoipa::path(get, path = "/api/v1/sites/{id}/redemptions", tag = "passage", params(PassageQuery),
+    responses((status = 200, body = Vec<Object>)))]
+pub async fn passages(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    crate::http::problem::Query(q): crate::http::problem::Query<PassageQuery>,
+) -> ApiResult<Json<Vec<redeemer::history::Passage>>> {
+    caller.require_org(id)?;
+    Ok(Json(redeemer::history::passages(&state.db, id, q.before, q.limit.unwrap_or(100)).await?))
+}

@@ -11,7 +11,11 @@ use std::sync::Arc;
 
 pub fn routes(doc: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {
     let json = Arc::new(doc.to_pretty_json().unwrap_or_default());
-    Router::new()
+    let pages = crate::http::pages::directory::patterns()
+        .fold(Router::new(), |r, pattern| r.route(pattern, get(crate::http::pages::console::page)));
+    pages
+        .route("/action", axum::routing::post(crate::http::pages::console::bridge))
+        .route("/telecharger", get(crate::http::pages::console::download))
         .route("/healthz", get(healthz))
         .route("/assets/site.css", get(stylesheet))
         .route("/", get(crate::http::pages::account::home))
@@ -22,6 +26,9 @@ pub fn routes(doc: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {
         .route("/remise", get(crate::http::pages::handover::form).post(crate::http::pages::handover::hand_over))
         .route("/passage/verifier", axum::routing::post(crate::http::pages::scan::verify))
         .route("/passage/confirmer", axum::routing::post(crate::http::pages::scan::confirm))
+        .route("/passage/decoder", axum::routing::post(crate::http::pages::scan::decode_frame))
+        .route("/passage/synchroniser", axum::routing::post(crate::http::pages::scan::sync))
+        .route("/assets/scan.js", get(scan_script))
         .route(
             "/mot-de-passe",
             get(crate::http::pages::account::password_form).post(crate::http::pages::account::change_password),
@@ -58,6 +65,15 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 /// The operator's public keys, for offline verification of voucher signatures.
 async fn keys(State(state): State<AppState>) -> impl IntoResponse {
     axum::Json(serde_json::json!({ "keys": state.keys.public_keys() }))
+}
+
+/// The scan page's script: camera, offline checks and queue (served as a file: the CSP forbids
+/// inline scripts).
+async fn scan_script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")],
+        include_str!("../assets/scan.js"),
+    )
 }
 
 /// The pages' stylesheet (no inline style or script: the CSP forbids them).
