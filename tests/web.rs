@@ -472,7 +472,31 @@ async fn working_pages_keep_the_api_rules(tdb: TestDb) {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
 
+/// The public check page of a valid voucher lists where to use it: the accredited places of its
+/// territory, with address, commune, opening hours in French and services; a suspended site is
+/// not listed.
+async fn the_check_page_lists_where_to_go(tdb: TestDb) {
+    let s = TestServer::start(tdb).await;
+    let order = s.issued_order(s.who("funder_a_manager").organisation_id, 1, 1).await;
+    let printed = issuer::print_run::books(&s.tdb.db, &order, &s.base, 1, 1).await.unwrap();
+    let site_b = s.who("site_b_manager").organisation_id;
+    let mut tx = s.tdb.db.begin().await.unwrap();
+    redeemer::sites::decide(&mut tx, site_b, redeemer::sites::Accreditation::Suspended, None, None, "contrôle")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let token = printed[0].vouchers[0].qr_payload.rsplit('/').next().unwrap().to_owned();
+    let html = browser().get(s.url(&format!("/V/{token}"))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Où l&#39;utiliser") || html.contains("Où l'utiliser"), "{html}");
+    assert!(html.contains("<strong>Organisation site_a</strong>"), "{html}");
+    assert!(!html.contains("<strong>Organisation site_b</strong>"), "a suspended site is not listed: {html}");
+    assert!(html.contains("1 place de la Mairie, Talence"), "{html}");
+    assert!(html.contains("Ouvert : du lundi au vendredi 09:00-18:00"), "{html}");
+    assert!(html.contains("À utiliser au plus tard le"), "{html}");
+}
+
 ledger::both_engines!(
+    the_check_page_lists_where_to_go,
     working_pages_keep_the_api_rules,
     the_funder_home_shows_orders_and_invoices,
     the_operator_home_lists_what_waits,

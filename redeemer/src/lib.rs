@@ -6,6 +6,7 @@ pub mod camera;
 pub mod catalogue;
 pub mod history;
 pub mod import;
+pub mod listing;
 pub mod outcome;
 pub mod redeem;
 pub mod sites;

@@ -59,9 +59,33 @@ fn result(c: &VoucherCheck) -> String {
     if let Some(t) = &c.territory_label {
         html.push_str(&format!("<p>Utilisable en : {}</p>", escape(t)));
     }
+    if let Some(until) = c.last_redemption_day.or(c.valid_until) {
+        html.push_str(&format!("<p>À utiliser au plus tard le {}</p>", until.format("%d/%m/%Y")));
+    }
     html.push_str(
         "</div><p>Ce chèque donne droit à un accompagnement au numérique dans un lieu de médiation agréé.</p>",
     );
+    html
+}
+
+/// Where the voucher can be used: the accredited places of its territory.
+fn places(list: &[redeemer::listing::PublicPlace]) -> String {
+    if list.is_empty() {
+        return "<h2>Où l'utiliser</h2><p>Aucun lieu agréé pour l'instant sur ce territoire.</p>".to_owned();
+    }
+    let mut html = String::from("<h2>Où l'utiliser</h2><ul class=\"places\">");
+    for p in list {
+        html.push_str(&format!(
+            "<li><strong>{}</strong> — {}<br>{}, {}<br>Ouvert : {}<br>Services : {}</li>",
+            escape(&p.site),
+            escape(&p.place),
+            escape(&p.address),
+            escape(&p.commune),
+            escape(&p.hours),
+            escape(&if p.services.is_empty() { "à demander sur place".to_owned() } else { p.services.join(", ") })
+        ));
+    }
+    html.push_str("</ul>");
     html
 }
 
@@ -70,7 +94,18 @@ async fn answer(state: &AppState, peer: SocketAddr, input: &str) -> Response {
         return e.into_response();
     }
     match check::check(&state.db, &state.keys, input, ledger::time::now().date_naive()).await {
-        Ok(c) => page("Vérifier un chèque", &format!("{}{}", result(&c), form())).into_response(),
+        Ok(c) => {
+            let listed = if c.valid {
+                let today = issuer::local_time::day(ledger::time::now());
+                match redeemer::listing::accredited_places(&state.db, &c.territory, today, 30).await {
+                    Ok(list) => places(&list),
+                    Err(e) => return ApiError::from(e).into_response(),
+                }
+            } else {
+                String::new()
+            };
+            page("Vérifier un chèque", &format!("{}{listed}{}", result(&c), form())).into_response()
+        }
         Err(e) => ApiError::from(e).into_response(),
     }
 }

@@ -61,9 +61,9 @@ pub async fn list(state: &AppState, who: &Signed, _: &HashMap<String, String>) -
                 .field(Field::new("date", "valid_from", "Valable à partir du").value(today.to_string()))
                 .field(Field::new("date", "valid_until", "Valable jusqu'au"))
                 .field(
-                    Field::new("text", "territory:list", "Territoire (codes INSEE de communes ou de départements)")
+                    Field::new("text", "territory:list", "Territoire (codes de départements)")
                         .optional()
-                        .hint("Séparés par des virgules ; vide : toute la France."),
+                        .hint("Séparés par des virgules, ex. 33, 40 ; vide : toute la France."),
                 )
                 .field(Field::select(
                     "unused_policy",
