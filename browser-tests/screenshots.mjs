@@ -1,9 +1,9 @@
 // Screenshots of the main pages at phone and desktop widths, for docs/screenshots/:
-// node screenshots.mjs <base-url> <site-email> <prescriber-email> <password> <out-dir>
+// node screenshots.mjs <base-url> <site-email> <prescriber-email> <password> <out-dir> <operator-email> <funder-email>
 // Run by scripts/screenshots.sh against a fresh demo.
 import { chromium } from "playwright-core";
 
-const [base, siteEmail, prescriberEmail, password, out] = process.argv.slice(2);
+const [base, siteEmail, prescriberEmail, password, out, operatorEmail, funderEmail] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   headless: true,
@@ -35,6 +35,22 @@ try {
     await signIn(prescriberEmail);
     await page.goto(`${base}/remise`);
     await shot("remise");
+    await page.goto(`${base}/carnets`);
+    await shot("carnets-prescripteur");
+    await signIn(operatorEmail);
+    await shot("accueil-operateur");
+    await page.goto(`${base}/commandes`);
+    await shot("commandes-operateur");
+    await page.goto(`${base}/reglements`);
+    await shot("reglements");
+    await page.goto(`${base}/grand-livre`);
+    await shot("grand-livre");
+    await signIn(funderEmail);
+    await page.goto(`${base}/carnets`);
+    await shot("carnets-financeur");
+    await signIn(siteEmail);
+    await page.goto(`${base}/passages`);
+    await shot("passages-lieu");
     await context.close();
   }
 } finally {

@@ -15,4 +15,5 @@ for _ in $(seq 1 200); do grep -q "Essayez" "$WORK/demo.txt" 2>/dev/null && brea
 SITE=site@talence.demo
 PRESCRIBER=prescripteur@ccas-bordeaux.demo
 mkdir -p docs/screenshots
-node browser-tests/screenshots.mjs "http://127.0.0.1:$PORT" "$SITE" "$PRESCRIBER" demo-passerelle-2026 "$PWD/docs/screenshots"
+node browser-tests/screenshots.mjs "http://127.0.0.1:$PORT" "$SITE" "$PRESCRIBER" demo-passerelle-2026 "$PWD/docs/screenshots" \
+  admin@passerelle.demo financeur@gironde.demo
