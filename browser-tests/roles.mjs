@@ -153,6 +153,11 @@ try {
   await accessible(page, "carnets par prescripteur");
   await page.goto(`${base}/releve`);
   await accessible(page, "relevé du financeur");
+  const account = page.locator("form", { hasText: "Compte à débiter" });
+  await account.getByLabel("IBAN").fill("FR76 3000 6000 0112 3456 7890 189");
+  await account.getByLabel("Titulaire du compte").fill("Département de test");
+  await account.getByRole("button", { name: "Enregistrer le compte" }).click();
+  await notice(page, "C'est fait", "compte du financeur");
   console.log("financeur : carnets par prescripteur");
 
   // ---- Prescriber ---------------------------------------------------------------------------

@@ -224,15 +224,41 @@ async fn a_passage_through_the_site_page(tdb: TestDb) {
                 ("service", "DEM-ACCOMP"),
                 ("codes", &code),
                 ("key", &key),
+                ("result", "skill_acquired"),
+                ("autonomy_before", "1"),
+                ("autonomy_after", "3"),
             ])
             .send()
     };
+    let wrong = b
+        .post(s.url("/passage/confirmer"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("place", &place),
+            ("service", "DEM-ACCOMP"),
+            ("codes", &code),
+            ("key", "another-key"),
+            ("result", "referred"),
+            ("autonomy_before", "9"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.text().await.unwrap().contains("de 1 à 4"));
     let receipt = confirm().await.unwrap().text().await.unwrap();
     assert!(receipt.contains("Passage enregistré") && receipt.contains("1 chèque(s), 10,00"), "{receipt}");
     let again = confirm().await.unwrap().text().await.unwrap();
     assert!(again.contains("Passage enregistré"), "a retried confirmation answers the same: {again}");
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM redemptions").fetch_one(s.tdb.db.pool()).await.unwrap();
     assert_eq!(n, 1);
+    let outcome: (String, i64, i64) =
+        sqlx::query_as("SELECT outcome, autonomy_before, autonomy_after FROM redemptions")
+            .fetch_one(s.tdb.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(outcome, ("skill_acquired".to_owned(), 1, 3), "the outcome given on the page is recorded");
     let forged = b
         .post(s.url("/passage/confirmer"))
         .header("cookie", &cookie)

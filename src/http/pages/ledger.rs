@@ -3,7 +3,7 @@
 
 use crate::http::AppState;
 use crate::http::pages::console::{
-    Field, Filter, Page, Section, Signed, Table, api, date, euros, items, link, may, text,
+    Field, Filter, FormSpec, Page, Section, Signed, Table, api, date, euros, items, link, may, text,
 };
 use axum::http::Method;
 use issuer::organisations::OrgKind;
@@ -102,5 +102,24 @@ pub async fn statement(state: &AppState, who: &Signed, q: &HashMap<String, Strin
     }
     section.table = Some(table);
     page.sections.push(section);
+    if c.kind == OrgKind::Funder && c.is_manager() && may(c, "PUT", "/api/v1/funders/{id}/bank-account") {
+        let mut bank = Section::new("Compte bancaire du financeur");
+        bank.paragraphs.push(
+            "En règlement direct, les lieux sont payés depuis ce compte : chaque règlement produit votre fichier de virements."
+                .into(),
+        );
+        bank.forms.push(
+            FormSpec::new(
+                "PUT",
+                format!("/api/v1/funders/{}/bank-account", c.organisation_id),
+                "Compte à débiter",
+                "Enregistrer le compte",
+            )
+            .field(Field::new("text", "iban", "IBAN"))
+            .field(Field::new("text", "bic", "BIC").optional())
+            .field(Field::new("text", "account_holder", "Titulaire du compte")),
+        );
+        page.sections.push(bank);
+    }
     Ok(page)
 }

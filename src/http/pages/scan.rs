@@ -93,6 +93,34 @@ pub struct Passage {
     service: String,
     codes: String,
     key: Option<String>,
+    /// The outcome, when the mediator gives it at confirmation.
+    result: Option<String>,
+    autonomy_before: Option<String>,
+    autonomy_after: Option<String>,
+}
+
+impl Passage {
+    /// The outcome given with the confirmation: none without a result; a result with optional
+    /// autonomy levels (1 to 4).
+    fn outcome(&self) -> Result<Option<redeemer::outcome::Outcome>, String> {
+        let Some(result) = self.result.as_deref().filter(|r| !r.is_empty()) else { return Ok(None) };
+        let result: redeemer::outcome::OutcomeKind =
+            serde_json::from_value(serde_json::Value::from(result)).map_err(|_| "résultat inconnu".to_owned())?;
+        let level = |v: &Option<String>| -> Result<Option<redeemer::outcome::Autonomy>, String> {
+            match v.as_deref().filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(v) => {
+                    let n: i64 = v.parse().map_err(|_| format!("autonomie « {v} » : un chiffre de 1 à 4"))?;
+                    redeemer::outcome::Autonomy::try_from(n).map(Some)
+                }
+            }
+        };
+        Ok(Some(redeemer::outcome::Outcome {
+            result,
+            autonomy_before: level(&self.autonomy_before)?,
+            autonomy_after: level(&self.autonomy_after)?,
+        }))
+    }
 }
 
 fn inputs(codes: &str) -> Vec<String> {
@@ -154,6 +182,14 @@ pub async fn confirm(State(state): State<AppState>, headers: HeaderMap, Form(f):
     if let Err(e) = state.limits.check_scan(session.user.id, session.user.organisation_id) {
         return e.into_response();
     }
+    let outcome = match f.outcome() {
+        Ok(o) => o,
+        Err(e) => {
+            page.error = Some(format!("Résultat de l'accompagnement : {e}."));
+            page.codes = inputs(&f.codes).join("\n");
+            return render(page, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    };
     let req = RedeemRequest {
         site_id: session.user.organisation_id,
         place_id: f.place,
@@ -162,7 +198,7 @@ pub async fn confirm(State(state): State<AppState>, headers: HeaderMap, Form(f):
         performed_at: None,
         idempotency_key: f.key.clone().unwrap_or_default(),
         scanned_by: Some(session.user.id),
-        outcome: None,
+        outcome,
     };
     match redeem::redeem(&state.db, &state.keys, &req).await {
         Ok(done) => render(
