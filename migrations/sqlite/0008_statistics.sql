@@ -47,8 +47,12 @@ CREATE TABLE stats_books (
     used_value_cents  INTEGER NOT NULL
 );
 
--- The aggregates: one row per metric, breakdown dimension and value, order, site (0: none) and
--- month (Europe/Paris, YYYY-MM). Every column after the key is an additive measure.
+-- The aggregates: one row per metric, breakdown dimension and value, order, site and month
+-- (Europe/Paris, YYYY-MM). Every column after the key is an additive measure. Each fact is kept
+-- at the levels queries read, so that none sums more than it shows: all orders and sites
+-- (order_id 0, site_id 0: the operator), each order over all sites (site_id 0: funders), each
+-- site over all orders (order_id 0: a site), and each order at each site (dimension `total`
+-- only: a funder's table by site).
 CREATE TABLE stats_cells (
     metric              TEXT    NOT NULL,
     dim                 TEXT    NOT NULL,
@@ -72,6 +76,5 @@ CREATE TABLE stats_cells (
     autonomy_before     INTEGER NOT NULL,
     autonomy_after      INTEGER NOT NULL,
     autonomy_improved   INTEGER NOT NULL,
-    PRIMARY KEY (metric, dim, month, order_id, site_id, dim_value)
+    PRIMARY KEY (metric, dim, order_id, site_id, month, dim_value)
 );
-CREATE INDEX stats_cells_site ON stats_cells (site_id, metric, dim, month);

@@ -191,10 +191,23 @@ struct Fold {
     services: HashMap<String, Service>,
 }
 
+/// Adds `sign × m` to a cell, at every level queries read: the cell's order over all sites, all
+/// orders and sites, and when it has a site, that site over all orders and (for the total) the
+/// order at that site. Order and site 0 mean "all".
 fn add(cells: &mut HashMap<CellKey, Measures>, key: CellKey, m: &Measures, sign: i64) {
-    let cell = cells.entry(key).or_insert([0; MEASURES.len()]);
-    for (c, v) in cell.iter_mut().zip(m) {
-        *c += sign * v;
+    let (order, site) = (key.order_id, key.site_id);
+    let mut levels = vec![(order, 0), (0, 0)];
+    if site != 0 {
+        levels.push((0, site));
+        if key.dim == dims::TOTAL {
+            levels.push((order, site));
+        }
+    }
+    for (order_id, site_id) in levels {
+        let cell = cells.entry(CellKey { order_id, site_id, ..key.clone() }).or_insert([0; MEASURES.len()]);
+        for (c, v) in cell.iter_mut().zip(m) {
+            *c += sign * v;
+        }
     }
 }
 
@@ -525,7 +538,7 @@ impl Fold {
                 MEASURES.iter().map(|c| format!("{c} = stats_cells.{c} + excluded.{c}")).collect();
             let sql = format!(
                 "INSERT INTO stats_cells (metric, dim, month, order_id, site_id, dim_value, {}) VALUES {} \
-                 ON CONFLICT (metric, dim, month, order_id, site_id, dim_value) DO UPDATE SET {}",
+                 ON CONFLICT (metric, dim, order_id, site_id, month, dim_value) DO UPDATE SET {}",
                 MEASURES.join(", "),
                 rows.join(", "),
                 updates.join(", ")

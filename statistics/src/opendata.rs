@@ -68,8 +68,8 @@ fn protect_grid(cells: &[(String, String, i64)]) -> Vec<State> {
 pub async fn open_data(db: &Db, period: Period) -> Result<Table, StatsError> {
     let (from, to) = period.keys();
     let sql = format!(
-        "SELECT month, dim_value, {} FROM stats_cells WHERE metric = $1 AND dim = $2 AND month >= $3 AND month <= $4 \
-         GROUP BY month, dim_value ORDER BY month, dim_value",
+        "SELECT month, dim_value, {} FROM stats_cells WHERE metric = $1 AND dim = $2 AND order_id = 0 AND site_id = 0 \
+         AND month >= $3 AND month <= $4 GROUP BY month, dim_value ORDER BY month, dim_value",
         MEASURES.iter().map(|m| format!("COALESCE(CAST(SUM({m}) AS BIGINT), 0)")).collect::<Vec<_>>().join(", ")
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))

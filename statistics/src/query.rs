@@ -204,10 +204,18 @@ async fn sums(
         Group::Site => "CAST(site_id AS TEXT)",
     };
     let measures: Vec<String> = MEASURES.iter().map(|m| format!("COALESCE(CAST(SUM({m}) AS BIGINT), 0)")).collect();
-    let filter = match (scope.funder(), scope.site()) {
-        (Some(_), _) => " AND order_id IN (SELECT order_id FROM order_funders WHERE funder_id = $5)",
-        (None, Some(_)) => " AND site_id = $5",
-        (None, None) => "",
+    // The level of the aggregates to read (see migration 0008): order or site 0 mean "all".
+    let by_site = matches!(group, Group::Site);
+    let filter = match (scope.funder(), scope.site(), by_site) {
+        (_, Some(_), _) => " AND order_id = 0 AND site_id = $5",
+        (Some(_), None, false) => {
+            " AND site_id = 0 AND order_id IN (SELECT order_id FROM order_funders WHERE funder_id = $5)"
+        }
+        (Some(_), None, true) => {
+            " AND site_id <> 0 AND order_id IN (SELECT order_id FROM order_funders WHERE funder_id = $5)"
+        }
+        (None, None, false) => " AND order_id = 0 AND site_id = 0",
+        (None, None, true) => " AND order_id = 0 AND site_id <> 0",
     };
     let group_by = if matches!(group, Group::None) { String::new() } else { format!(" GROUP BY {g}") };
     let sql = format!(

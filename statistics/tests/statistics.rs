@@ -327,6 +327,23 @@ async fn figures_follow_the_lifecycle(t: TestDb) {
     assert_eq!(by_site.rows.len(), 2);
     assert_eq!(by_site.rows[0][0], Cell::Text("Espace numérique « Bordeaux Nord »".into()));
     assert_eq!(by_site.rows[0][3], Cell::Money(Cents(3_000)));
+    // The CAF's orders were used at Talence only; Talence's own table has itself alone.
+    let caf_sites =
+        statistics::breakdown(&t.db, Scope::Funder { id: w.funders[1] }, Period::all(), Dimension::Site).await.unwrap();
+    assert_eq!(caf_sites.rows.len(), 1);
+    assert_eq!(
+        caf_sites.rows[0][..4],
+        [Cell::Text("Médiathèque de Talence".into()), Cell::Int(1), Cell::Int(1), Cell::Money(Cents(500))]
+    );
+    let talence_services =
+        statistics::breakdown(&t.db, Scope::Site { id: w.sites[0].0 }, Period::all(), Dimension::Service)
+            .await
+            .unwrap();
+    assert_eq!(talence_services.rows.len(), 1);
+    assert_eq!(talence_services.rows[0][3], Cell::Int(5));
+    let talence_sites =
+        statistics::breakdown(&t.db, Scope::Site { id: w.sites[0].0 }, Period::all(), Dimension::Site).await.unwrap();
+    assert_eq!(talence_sites.rows.len(), 1);
     let by_service = statistics::breakdown(&t.db, all(), Period::all(), Dimension::Service).await.unwrap();
     assert_eq!(by_service.rows.len(), 2);
     assert_eq!(by_service.rows[1][0], Cell::Text("DEM-DOSSIER".into()));
