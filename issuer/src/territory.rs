@@ -97,6 +97,11 @@ pub fn commune(insee: &str) -> Option<&'static Commune> {
     reference().communes.get(insee)
 }
 
+/// Every commune of the reference data, in no particular order.
+pub fn communes() -> impl Iterator<Item = &'static Commune> {
+    reference().communes.values()
+}
+
 /// The population of a département: the sum of its communes' (0 for an unknown code).
 pub fn departement_population(code: &str) -> u64 {
     static TOTALS: OnceLock<HashMap<String, u64>> = OnceLock::new();
@@ -243,6 +248,7 @@ mod tests {
         // Territoire de Belfort: the sum of its communes in the shipped file.
         assert_eq!(departement_population("90"), 140_255);
         assert_eq!(departement_population("99"), 0);
+        assert!(communes().count() > 34_000);
     }
 
     #[test]

@@ -97,26 +97,26 @@ struct CellKey {
 
 /// The state of a book that was handed over or used.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct BookState {
-    order_id: i64,
-    vouchers: i64,
-    face: i64,
+pub(crate) struct BookState {
+    pub(crate) order_id: i64,
+    pub(crate) vouchers: i64,
+    pub(crate) face: i64,
     /// Set once the book is handed to a beneficiary.
-    distribution: Option<Distribution>,
+    pub(crate) distribution: Option<Distribution>,
     /// The prescriber holding the book now (also for books never handed over).
-    prescriber_id: Option<i64>,
-    first_used_at: Option<i64>,
-    first_site_id: Option<i64>,
-    used_vouchers: i64,
-    used_value: i64,
+    pub(crate) prescriber_id: Option<i64>,
+    pub(crate) first_used_at: Option<i64>,
+    pub(crate) first_site_id: Option<i64>,
+    pub(crate) used_vouchers: i64,
+    pub(crate) used_value: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Distribution {
-    at: i64,
-    commune: String,
-    age_band: String,
-    autonomy: String,
+pub(crate) struct Distribution {
+    pub(crate) at: i64,
+    pub(crate) commune: String,
+    pub(crate) age_band: String,
+    pub(crate) autonomy: String,
 }
 
 impl BookState {
@@ -172,10 +172,10 @@ pub(crate) fn departement_of(insee: &str) -> String {
 }
 
 /// Where a flow happened: its month, order and site (0: none).
-struct At {
-    month: String,
-    order: i64,
-    site: i64,
+pub(crate) struct At {
+    pub month: String,
+    pub order: i64,
+    pub site: i64,
 }
 
 struct Service {
@@ -185,7 +185,7 @@ struct Service {
 
 /// One refresh step's work in memory, written at the end.
 #[derive(Default)]
-struct Fold {
+pub(crate) struct Fold {
     cells: HashMap<CellKey, Measures>,
     books: HashMap<i64, BookState>,
     services: HashMap<String, Service>,
@@ -213,7 +213,7 @@ fn add(cells: &mut HashMap<CellKey, Measures>, key: CellKey, m: &Measures, sign:
 
 impl Fold {
     /// Adds `m` to the cell of a flow `metric` by `dim` = `dim_value` at `at`.
-    fn flow(&mut self, metric: &'static str, dim: &'static str, dim_value: String, at: &At, m: &Measures) {
+    pub(crate) fn flow(&mut self, metric: &'static str, dim: &'static str, dim_value: String, at: &At, m: &Measures) {
         let key = CellKey { metric, dim, month: at.month.clone(), order_id: at.order, site_id: at.site, dim_value };
         add(&mut self.cells, key, m, 1);
     }
@@ -249,6 +249,18 @@ impl Fold {
             slot.insert(state);
         }
         Ok(self.books.get_mut(&book_id))
+    }
+
+    /// Adds a book's whole cohort contribution (for generated data).
+    pub(crate) fn add_contribution(&mut self, state: &BookState) {
+        for (k, m) in state.contribution() {
+            add(&mut self.cells, k, &m, 1);
+        }
+    }
+
+    /// Cells touched so far.
+    pub(crate) fn cell_count(&self) -> usize {
+        self.cells.len()
     }
 
     /// Applies `change` to a book's state, moving its cohort contribution accordingly.
@@ -494,7 +506,7 @@ impl Fold {
     }
 
     /// Writes the book states and adds the deltas to the aggregates.
-    async fn write(self, conn: &mut AnyConnection) -> Result<(), StatsError> {
+    pub(crate) async fn write(self, conn: &mut AnyConnection) -> Result<(), StatsError> {
         for (id, s) in &self.books {
             let d = s.distribution.as_ref();
             sqlx::query(

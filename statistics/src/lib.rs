@@ -16,6 +16,7 @@
 //! count in the month the book was **handed over** — the cohort of that month — with what they did
 //! since.
 
+pub mod bench;
 mod fold;
 mod opendata;
 mod period;

@@ -650,7 +650,46 @@ async fn small_counts_are_secret(t: TestDb) {
     assert!(csv.starts_with("\u{feff}mois;code_insee;commune;departement;personnes;"), "{csv}");
 }
 
+/// The national-scale generator, at a tiny scale: the figures add up to what it generated, and
+/// every dashboard request is timed.
+async fn the_bench_generates_consistent_aggregates(t: TestDb) {
+    let scale = statistics::bench::Scale {
+        orders: 4,
+        books_per_order: 30,
+        vouchers_per_book: 10,
+        redemptions: 400,
+        sites: 300,
+        funders: 3,
+        months: 24,
+    };
+    let last = month("2026-10");
+    let g = statistics::bench::generate(&t.db, scale, last, &|_, _| {}).await.unwrap();
+    assert_eq!(g.vouchers, 1200);
+    assert!(g.redemptions > 300 && g.redemptions <= 400, "{g:?}");
+    let f = statistics::figures(&t.db, all(), Period::all()).await.unwrap();
+    assert_eq!(f.issued.unwrap().vouchers, 1200);
+    assert_eq!(f.passages as u64, g.redemptions);
+    assert_eq!(f.books.unwrap().distributed, 4 * 24);
+    let by_funder: i64 = {
+        let mut total = 0;
+        for id in 1_000_000..1_000_003 {
+            total += statistics::figures(&t.db, Scope::Funder { id }, Period::all())
+                .await
+                .unwrap()
+                .issued
+                .unwrap()
+                .books
+                .unwrap();
+        }
+        total
+    };
+    assert!(by_funder >= 120, "co-funded orders count for each of their funders");
+    let timings = statistics::bench::measure(&t.db, last, 1).await.unwrap();
+    assert_eq!(timings.last().unwrap().count, (1 + 3 + 5) * 11);
+}
+
 both_engines!(
+    the_bench_generates_consistent_aggregates,
     figures_follow_the_lifecycle,
     redeemed_value_matches_the_ledger,
     concurrent_refreshes_never_count_twice,
