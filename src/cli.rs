@@ -423,6 +423,23 @@ pub enum BenchCommand {
         #[arg(long)]
         reference: bool,
     },
+    /// Statistics at national scale (bench/stats.sh): write the aggregates of 10 million vouchers
+    /// and 5 million redemptions (or a tenth with --scale regional) into an initialised, empty
+    /// database, then time every dashboard request and print the percentiles.
+    Stats {
+        /// `national` or `regional`.
+        #[arg(long, default_value = "national")]
+        scale: String,
+        /// The last month of the generated data (AAAA-MM).
+        #[arg(long, default_value = "2026-10")]
+        last_month: String,
+        /// Times each request is measured.
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+        /// Only measure (the data is already there).
+        #[arg(long)]
+        measure_only: bool,
+    },
     /// Post three-posting redemption transactions from concurrent clients on DATABASE_URL.
     /// Prepare a redemption load test (bench/redeem.sh): issue vouchers, accredit sites open
     /// 24/7 with a member and an API token each, and write the plan for `passerelle loadtest`.
@@ -553,6 +570,9 @@ pub async fn run(cli: Cli) -> ExitCode {
             commands::loadtest::run(&url, &plan, clients, std::time::Duration::from_secs(seconds))
                 .await
                 .map(|_| ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Stats { scale, last_month, rounds, measure_only }) => {
+            commands::bench::stats(&config, &scale, &last_month, rounds, measure_only).await.map(|_| ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Print { books, out }) => {
             commands::bench::print(&config, books, out).await.map(|_| ExitCode::SUCCESS)

@@ -6,7 +6,8 @@
 //! and the first 16 hex digits of the SHA-256 of the row's JSON, which names a damaged line.
 //! `manifest.json` lists the tables in load order with their columns, row counts and SHA-256,
 //! and the public keys. API tokens and web sessions are
-//! not exported (people sign in again). The format is
+//! not exported (people sign in again), nor the statistics aggregates (`stats_*`, derived data
+//! recomputed after an import). The format is
 //! documented in docs/export-format.md.
 
 use issuer::keys::{KeyRing, PublicKey};
@@ -97,6 +98,8 @@ pub enum ContinuityError {
     Keys(#[from] issuer::keys::KeyError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Statistics(#[from] statistics::StatsError),
 }
 
 fn file_error(file: &Path, reason: impl ToString) -> ContinuityError {
@@ -348,6 +351,8 @@ pub async fn import(
             .await?;
         }
     }
+    // Statistics are derived, not exported: the next refresh recomputes them from what was loaded.
+    statistics::rebuild_in(&mut tx).await?;
     tx.commit().await?;
     let public: Vec<PublicKey> = manifest
         .public_keys

@@ -97,6 +97,24 @@ pub fn commune(insee: &str) -> Option<&'static Commune> {
     reference().communes.get(insee)
 }
 
+/// Every commune of the reference data, in no particular order.
+pub fn communes() -> impl Iterator<Item = &'static Commune> {
+    reference().communes.values()
+}
+
+/// The population of a département: the sum of its communes' (0 for an unknown code).
+pub fn departement_population(code: &str) -> u64 {
+    static TOTALS: OnceLock<HashMap<String, u64>> = OnceLock::new();
+    let totals = TOTALS.get_or_init(|| {
+        let mut totals = HashMap::new();
+        for c in reference().communes.values() {
+            *totals.entry(c.departement.clone()).or_insert(0u64) += u64::from(c.population);
+        }
+        totals
+    });
+    totals.get(code).copied().unwrap_or(0)
+}
+
 /// Communes whose name starts with `query` (accents and case ignored) or whose postcode starts
 /// with it; at most `limit`, most populated first.
 pub fn search_communes(query: &str, limit: usize) -> Vec<&'static Commune> {
@@ -227,6 +245,10 @@ mod tests {
         assert_eq!(search_communes("bordeaux", 3)[0].insee, "33063");
         assert_eq!(search_communes("33400", 5)[0].name, "Talence");
         assert_eq!(search_communes("Saint-Émilion", 1)[0].departement, "33");
+        // Territoire de Belfort: the sum of its communes in the shipped file.
+        assert_eq!(departement_population("90"), 140_255);
+        assert_eq!(departement_population("99"), 0);
+        assert!(communes().count() > 34_000);
     }
 
     #[test]

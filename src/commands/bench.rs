@@ -120,6 +120,61 @@ pub async fn ledger(
     if report.is_ok() { Ok(()) } else { Err(CliError::new("le grand livre ne vérifie pas après le banc d'essai")) }
 }
 
+/// Writes national-scale statistics aggregates (unless `measure_only`), then times every
+/// dashboard request `rounds` times; prints one line per kind of request and the overall p95.
+pub async fn stats(
+    config: &Config,
+    scale: &str,
+    last_month: &str,
+    rounds: usize,
+    measure_only: bool,
+) -> Result<(), CliError> {
+    let scale = match scale {
+        "national" => statistics::bench::Scale::national(),
+        "regional" => statistics::bench::Scale::regional(),
+        other => return Err(CliError::new(format!("échelle inconnue : « {other} » (national ou regional)"))),
+    };
+    let last: statistics::Month = last_month.parse().map_err(CliError::new)?;
+    let db = connect_and_migrate(config).await?;
+    if !measure_only {
+        let bar = indicatif::ProgressBar::new(u64::from(scale.orders));
+        let generated = statistics::bench::generate(&db, scale, last, &|done, _| bar.set_position(u64::from(done)))
+            .await
+            .map_err(CliError::new)?;
+        bar.finish_and_clear();
+        println!(
+            "generate engine={} vouchers={} redemptions={} cells={} seconds={:.1}",
+            db.engine().as_str(),
+            generated.vouchers,
+            generated.redemptions,
+            generated.cells,
+            generated.seconds
+        );
+    }
+    let rows: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM stats_cells").fetch_one(db.pool()).await.map_err(CliError::new)?;
+    println!("aggregate rows={rows}");
+    let timings = statistics::bench::measure(&db, last, rounds).await.map_err(CliError::new)?;
+    for t in &timings {
+        println!(
+            "{:<60} n={:<4} p50={:>7.1} ms p95={:>7.1} ms max={:>7.1} ms",
+            t.request, t.count, t.p50_ms, t.p95_ms, t.max_ms
+        );
+    }
+    let worst = timings.iter().map(|t| t.p95_ms).fold(0.0, f64::max);
+    if let Some(all) = timings.last() {
+        println!(
+            "stats engine={} requests={} p50_ms={:.1} p95_ms={:.1} worst_request_p95_ms={worst:.1}",
+            db.engine().as_str(),
+            all.count,
+            all.p50_ms,
+            all.p95_ms
+        );
+    }
+    db.close().await;
+    Ok(())
+}
+
 /// Times the issuance of one order of `books` × `per_book` vouchers on a fresh database. With
 /// `reference`, bulk-inserts the same rows (unsigned, same statements and chunk sizes) instead.
 pub async fn issue(config: &Config, books: u32, per_book: u32, reference: bool) -> Result<(), CliError> {

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Dashboard speed at national scale, on PostgreSQL and on SQLite: `passerelle bench stats` writes
+# the statistics aggregates of 10 million vouchers and 5 million redemptions (1 000 orders of
+# 1 000 books of 10 vouchers, 5 000 sites, communes of residence drawn by population, 24 months)
+# through the code that folds real events, then times every dashboard request — headline figures
+# and the ten breakdowns, for the operator, five funders and five sites, over twelve months —
+# ROUNDS times each, and prints p50/p95/max per request and overall. Goal: p95 < 100 ms.
+#
+#   bash bench/stats.sh                      # national scale, 20 rounds
+#   SCALE=regional ROUNDS=10 bash bench/stats.sh
+#
+# PASSERELLE_BENCH_POSTGRES_URL names the server (default postgres://postgres@127.0.0.1:5432/test);
+# the script creates and drops its own database passerelle_bench_stats.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SCALE="${SCALE:-national}"
+ROUNDS="${ROUNDS:-20}"
+ADMIN_URL="${PASSERELLE_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+SERVER_URL="${ADMIN_URL%/*}"
+
+command -v psql >/dev/null || { echo "psql manquant (apt-get install postgresql-client)" >&2; exit 1; }
+
+echo "== build (release)"
+cargo build --release --locked --quiet
+BIN="$PWD/target/release/passerelle"
+WORK="$(mktemp -d)"
+cleanup() {
+  rm -rf "$WORK"
+  psql -q -X "$ADMIN_URL" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS passerelle_bench_stats" \
+    >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+measure() { # label database-url
+  export DATABASE_URL="$2" PASSERELLE_KEY_DIR="$WORK/$1-keys" RUST_LOG=warn
+  "$BIN" init >/dev/null
+  "$BIN" bench stats --scale "$SCALE" --rounds "$ROUNDS"
+}
+
+echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, PostgreSQL $(psql -X -At "$ADMIN_URL" -c 'SHOW server_version')"
+echo "== PostgreSQL, scale $SCALE, $ROUNDS rounds"
+psql -q -X "$ADMIN_URL" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS passerelle_bench_stats" \
+  -c "CREATE DATABASE passerelle_bench_stats" >/dev/null
+PG_OUT=$(measure postgres "$SERVER_URL/passerelle_bench_stats" | tee /dev/stderr)
+psql -q -X "$ADMIN_URL" -c "DROP DATABASE IF EXISTS passerelle_bench_stats" >/dev/null
+
+echo "== SQLite, scale $SCALE, $ROUNDS rounds"
+SQLITE_OUT=$(measure sqlite "sqlite:$WORK/stats.db" | tee /dev/stderr)
+
+echo
+echo "== summary ($(date -u +%Y-%m-%d))"
+for out in "$PG_OUT" "$SQLITE_OUT"; do
+  echo "$out" | grep -E '^(generate|stats) '
+done
