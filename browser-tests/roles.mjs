@@ -122,7 +122,7 @@ try {
   await accessible(page, "grand livre");
   await page.locator("tbody a").first().click();
   await accessible(page, "relevé d'un compte");
-  for (const [path, name] of [["/reglements", "règlements"], ["/journal", "journal d'audit"], ["/anomalies", "anomalies"],
+  for (const [path, name] of [["/tableau-de-bord", "tableau de bord de l'opérateur"], ["/reglements", "règlements"], ["/journal", "journal d'audit"], ["/anomalies", "anomalies"],
     ["/organisations", "financeurs et prescripteurs"]]) {
     await page.goto(`${base}${path}`);
     await accessible(page, name);
@@ -147,6 +147,13 @@ try {
   if (!(await page.textContent("main")).includes("Commande navigateur")) fail("la commande du financeur");
   await accessible(page, "commandes du financeur");
   await page.goto(`${base}/`);
+  await page.click("text=Tableau de bord");
+  if (!(await page.textContent("main")).includes("Chiffres clés")) fail("tableau de bord du financeur");
+  if ((await page.locator("svg[role=img]").count()) < 2) fail("graphiques du tableau de bord");
+  await accessible(page, "tableau de bord du financeur");
+  const report = await page.request.get(base + await page.getAttribute("text=Rapport d'impact (PDF)", "href"));
+  if (report.headers()["content-type"] !== "application/pdf") fail("rapport d'impact");
+  await page.goto(`${base}/`);
   await page.click("text=Carnets par prescripteur");
   const funderBooks = row(page, "prescriber");
   if ((await funderBooks.count()) === 0) fail("aucune ligne par prescripteur");
@@ -158,7 +165,7 @@ try {
   await account.getByLabel("Titulaire du compte").fill("Département de test");
   await account.getByRole("button", { name: "Enregistrer le compte" }).click();
   await notice(page, "C'est fait", "compte du financeur");
-  console.log("financeur : carnets par prescripteur");
+  console.log("financeur : tableau de bord, rapport d'impact, carnets par prescripteur");
 
   // ---- Prescriber ---------------------------------------------------------------------------
   await signIn(page, cfg.prescriber);

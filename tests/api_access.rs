@@ -252,6 +252,27 @@ fn cases() -> Vec<Case> {
         Case { method: Method::POST, template: "/api/v1/payouts/{id}/return", expect: op_manager_only },
         Case {
             method: Method::GET,
+            template: "/api/v1/statistics",
+            expect: |w| if w.starts_with("prescriber") { Forbidden } else { Ok },
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/statistics/tables/{dimension}",
+            expect: |w| if w.starts_with("prescriber") { Forbidden } else { Ok },
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/statistics/tables/{dimension}/csv",
+            expect: |w| if w.starts_with("prescriber") { Forbidden } else { Ok },
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/statistics/report.pdf",
+            expect: |w| if is_op(w) || w.starts_with("funder") { Ok } else { Forbidden },
+        },
+        Case { method: Method::GET, template: "/api/v1/open-data/communes.csv", expect: |_| Ok },
+        Case {
+            method: Method::GET,
             template: "/api/v1/sites/{id}/redemptions",
             expect: |w| match w {
                 _ if is_op(w) || w.starts_with("site_a") => Ok,
@@ -385,6 +406,9 @@ async fn call(s: &TestServer, t: &Targets, case: &Case, who: &str, counter: usiz
         "/api/v1/books/{serial}" => format!("/api/v1/books/{}", issuer::issuance::serial(t.order, 1)),
         "/api/v1/books/{serial}/cancel" => format!("/api/v1/books/{}/cancel", fresh_book()),
         "/api/v1/vouchers/{code}" => format!("/api/v1/vouchers/{}", t.voucher),
+        "/api/v1/statistics/tables/{dimension}" | "/api/v1/statistics/tables/{dimension}/csv" => {
+            case.template.replace("{dimension}", "age_band")
+        }
         "/api/v1/catalogue/{code}/retire" => {
             let code = format!("TEST-{counter}");
             let service: redeemer::catalogue::Service = serde_json::from_value(json!({
@@ -633,7 +657,8 @@ async fn every_route_every_role(tdb: TestDb) {
             .replace("{code}", "bank")
             .replace("{serial}", "C1-00001")
             .replace("{site}", "1")
-            .replace("{run}", "1");
+            .replace("{run}", "1")
+            .replace("{dimension}", "month");
         for auth in [None, Some("Bearer psl_not-a-real-token"), Some("Basic abc")] {
             let mut req = s.client.request(case.method.clone(), s.url(&path));
             if let Some(a) = auth {

@@ -125,7 +125,7 @@ async fn roles_in_chromium(tdb: TestDb) {
     for line in [
         "opérateur : commande créée, confirmée, émise, carnets confiés",
         "opérateur : agrément suspendu, service ajouté, grand livre contrôlé, membre invité",
-        "financeur : carnets par prescripteur",
+        "financeur : tableau de bord, rapport d'impact, carnets par prescripteur",
         "prescripteur : carnet remis",
         "lieu : chèque lu par la caméra, passage confirmé, visible dans l'historique",
         "lieu : passage hors ligne mis en attente puis synchronisé",

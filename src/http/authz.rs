@@ -119,6 +119,11 @@ pub const POLICIES: &[RoutePolicy] = &[
     rule("GET", "/api/v1/sites/{id}/payouts", Access::Kinds(&[OrgKind::Site])),
     rule("GET", "/api/v1/funders/{id}/settlements/{run}/sepa.xml", Access::Kinds(&[OrgKind::Funder])),
     rule("PUT", "/api/v1/funders/{id}/bank-account", Access::OperatorOrManager),
+    rule("GET", "/api/v1/statistics", Access::Kinds(&[OrgKind::Funder, OrgKind::Site])),
+    rule("GET", "/api/v1/statistics/tables/{dimension}", Access::Kinds(&[OrgKind::Funder, OrgKind::Site])),
+    rule("GET", "/api/v1/statistics/tables/{dimension}/csv", Access::Kinds(&[OrgKind::Funder, OrgKind::Site])),
+    rule("GET", "/api/v1/statistics/report.pdf", Access::Kinds(&[OrgKind::Funder])),
+    rule("GET", "/api/v1/open-data/communes.csv", Access::Public),
 ];
 
 pub fn policy_for(method: &Method, path: &str) -> Option<Access> {

@@ -17,11 +17,13 @@
 //! since.
 
 pub mod bench;
+pub mod chart;
 mod fold;
 mod opendata;
 mod period;
 pub mod privacy;
 mod query;
+pub mod report;
 mod table;
 
 pub use fold::{Refreshed, rebuild, rebuild_in, refresh};

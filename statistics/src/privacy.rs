@@ -9,14 +9,14 @@
 //! « secret »), until no hidden value can be recovered; when nothing more can be hidden, the whole
 //! column is withheld.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The smallest number of people a published cell may count.
 pub const THRESHOLD: i64 = 5;
 
 /// A number of people as it may be published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum Count {
     /// Shown as is.

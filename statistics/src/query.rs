@@ -44,7 +44,7 @@ impl Scope {
 }
 
 /// Books, vouchers and their face value.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Flow {
     /// `None` where books do not apply (expiry is counted by voucher).
     pub books: Option<i64>,
@@ -53,7 +53,7 @@ pub struct Flow {
 }
 
 /// What became of the books handed over in the period.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BookUse {
     pub distributed: i64,
     /// No voucher used yet.
@@ -65,7 +65,7 @@ pub struct BookUse {
 }
 
 /// A range of days from hand-over to first use, and how many books fell in it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bucket {
     /// French label, e.g. « 8 à 30 jours ».
     pub label: String,
@@ -73,7 +73,7 @@ pub struct Bucket {
 }
 
 /// Time from hand-over to first use, of the books handed over in the period and used since.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FirstUse {
     /// The median, in whole days (the lower median for an even count); `None` if no book was used.
     pub median_days: Option<i64>,
@@ -81,7 +81,7 @@ pub struct FirstUse {
 }
 
 /// What the mediations achieved, as the mediators recorded it (optional at redemption).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcomes {
     pub procedure_completed: i64,
     pub skill_acquired: i64,
@@ -100,7 +100,7 @@ pub struct Outcomes {
 
 /// Headline figures of a scope over a period. `None` marks what does not apply to the scope
 /// (a site issues and hands over no books).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Figures {
     pub scope: Scope,
     pub period: Period,

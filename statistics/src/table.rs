@@ -4,10 +4,10 @@
 use crate::privacy::Count;
 use ledger::Cents;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One cell of a table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum Cell {
     /// A label (name, code, month).
@@ -49,7 +49,7 @@ pub fn money(c: Cents) -> String {
 }
 
 /// A breakdown table: columns, rows and, when it can be published, the total.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Table {
     /// French title, e.g. « Par tranche d'âge ».
     pub title: String,

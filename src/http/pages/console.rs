@@ -293,6 +293,8 @@ pub struct Section {
     pub filter: Option<Filter>,
     pub table: Option<Table>,
     pub forms: Vec<FormSpec>,
+    /// Charts drawn on the server (SVG built and escaped by `statistics::chart`).
+    pub charts: Vec<String>,
 }
 
 impl Section {

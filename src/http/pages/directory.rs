@@ -2,7 +2,7 @@
 
 use crate::http::pages::console::Builder;
 use crate::http::pages::{
-    audit, books, catalogue, ledger, members, orders, organisations, redemptions, settlements, sites,
+    audit, books, catalogue, dashboard, ledger, members, orders, organisations, redemptions, settlements, sites,
 };
 
 /// (address pattern, title, builder); `{id}` parts are passed to the builder as `id`.
@@ -23,6 +23,7 @@ const PAGES: &[(&str, &str, Builder)] = &[
     ("/membres", "Membres", |s, w, q| Box::pin(members::list(s, w, q))),
     ("/passages", "Passages enregistrés", |s, w, q| Box::pin(redemptions::history(s, w, q))),
     ("/versements", "Versements et relevés", |s, w, q| Box::pin(redemptions::payouts(s, w, q))),
+    ("/tableau-de-bord", "Tableau de bord", |s, w, q| Box::pin(dashboard::show(s, w, q))),
 ];
 
 /// A page found at an address: its title, its builder, the values of its `{…}` parts.

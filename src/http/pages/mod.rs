@@ -9,6 +9,7 @@ pub mod books;
 pub mod catalogue;
 pub mod check;
 pub mod console;
+pub mod dashboard;
 pub mod directory;
 pub mod handover;
 pub mod ledger;

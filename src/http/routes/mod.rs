@@ -13,6 +13,7 @@ pub mod payments;
 pub mod profiles;
 pub mod settlements;
 pub mod sites;
+pub mod statistics;
 pub mod system;
 pub mod tokens;
 pub mod vouchers;
@@ -82,4 +83,9 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(settlements::site_payouts))
         .routes(routes!(settlements::funder_sepa))
         .routes(routes!(settlements::set_funder_account))
+        .routes(routes!(statistics::figures))
+        .routes(routes!(statistics::table))
+        .routes(routes!(statistics::table_csv))
+        .routes(routes!(statistics::report))
+        .routes(routes!(statistics::open_data))
 }
