@@ -79,15 +79,21 @@ struct Seen {
     errors: u64,
 }
 
+/// Where the passages are recorded, and the time given to those that took place yesterday.
+#[derive(Clone, Copy)]
+struct Passages {
+    site: i64,
+    place: i64,
+    yesterday: chrono::DateTime<chrono::Utc>,
+}
+
 async fn drive(
     base: &str,
     token: &str,
-    site: i64,
-    place: i64,
+    Passages { site, place, yesterday }: Passages,
     pending: &Arc<Mutex<Vec<String>>>,
     acked: &Arc<Mutex<BTreeSet<String>>>,
     seen: &Arc<Mutex<Seen>>,
-    yesterday: chrono::DateTime<chrono::Utc>,
 ) {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
     let mut tasks = Vec::new();
@@ -204,7 +210,7 @@ async fn killed_twenty_times(tdb: TestDb) {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let today = issuer::local_time::day(ledger::time::now());
     let day = today.pred_opt().unwrap();
-    let yesterday = issuer::local_time::at(day, 12, 0);
+    let passages = Passages { site, place, yesterday: issuer::local_time::at(day, 12, 0) };
     let operator = s.who("operator_manager").token.clone();
     let settled = Arc::new(Mutex::new(false));
     let postgres = s.tdb.url.starts_with("postgres");
@@ -219,7 +225,7 @@ async fn killed_twenty_times(tdb: TestDb) {
         let driving = {
             let (base, token, pending, acked, seen) =
                 (base.clone(), token.clone(), pending.clone(), acked.clone(), seen.clone());
-            tokio::spawn(async move { drive(&base, &token, site, place, &pending, &acked, &seen, yesterday).await })
+            tokio::spawn(async move { drive(&base, &token, passages, &pending, &acked, &seen).await })
         };
         let settling = {
             let (base, operator, settled, acked) = (base.clone(), operator.clone(), settled.clone(), acked.clone());
@@ -260,7 +266,7 @@ async fn killed_twenty_times(tdb: TestDb) {
     // A last run lets the clients finish what is left, and the operator its settlement.
     let (_server, base) = start(&s.tdb.url, s.keys_dir()).await;
     while !pending.lock().unwrap().is_empty() {
-        drive(&base, &token, site, place, &pending, &acked, &seen, yesterday).await;
+        drive(&base, &token, passages, &pending, &acked, &seen).await;
     }
     while !*settled.lock().unwrap() {
         *settled.lock().unwrap() = settle(&base, &operator, day).await;
