@@ -46,6 +46,10 @@ try {
     await page.goto(`${base}/grand-livre`);
     await shot("grand-livre");
     await signIn(funderEmail);
+    // The statistics are refreshed every few seconds after the demo starts.
+    await page.waitForTimeout(8000);
+    await page.goto(`${base}/tableau-de-bord`);
+    await shot("tableau-de-bord-financeur");
     await page.goto(`${base}/carnets`);
     await shot("carnets-financeur");
     await signIn(siteEmail);
