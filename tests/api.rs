@@ -247,7 +247,68 @@ async fn security_headers_everywhere(tdb: TestDb) {
     assert!(css.text().await.unwrap().contains("font-family"));
 }
 
+/// Hostile clients: a huge CSV import and a huge camera frame are refused before being read; a
+/// client that sends its body too slowly is answered 408 while others are served meanwhile; the
+/// server keeps working afterwards.
+async fn huge_and_slow_inputs(tdb: TestDb) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = TestServer::start_with(tdb, &[("PASSERELLE_REQUEST_TIMEOUT_SECS", "1")]).await;
+    let t = &s.who("operator_manager").token;
+    let mut csv = String::from("id;nom;adresse\n");
+    while csv.len() < 3_000_000 {
+        csv.push_str("x;Lieu;1 rue de la Paix\n");
+    }
+    let (st, p) = problem(
+        s.client
+            .post(s.url("/api/v1/sites/import"))
+            .bearer_auth(t)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((st, p["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")));
+    let sites: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sites").fetch_one(s.tdb.db.pool()).await.unwrap();
+    assert_eq!(sites, 2, "nothing imported: the fixture's two sites only");
+
+    // A slow client: headers, then one byte of a 1 000-byte body, then nothing.
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/tokens HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {t}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    // Meanwhile others are served.
+    let me = s.get("operator_manager", "/api/v1/me").send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match slow.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    answer.extend_from_slice(&buf[..n]);
+                    if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the server answers a stalled request within its timeout");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let me = s.get("operator_manager", "/api/v1/me").send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::OK, "the server keeps working");
+}
+
 ledger::both_engines!(
+    huge_and_slow_inputs,
     errors_are_problem_documents,
     organisations_members_and_audit,
     ledger_views,

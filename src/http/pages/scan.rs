@@ -237,7 +237,11 @@ async fn scripted(state: &AppState, headers: &HeaderMap) -> Result<crate::http::
 
 /// `POST /passage/decoder`: a camera frame (PNG or JPEG) → the text of its QR code, for browsers
 /// without a QR reader of their own.
-pub async fn decode_frame(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+pub async fn decode_frame(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    crate::http::problem::Bytes(body): crate::http::problem::Bytes,
+) -> Response {
     if let Err(r) = scripted(&state, &headers).await {
         return r;
     }

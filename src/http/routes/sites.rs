@@ -48,7 +48,7 @@ pub async fn create(
 pub async fn import(
     State(state): State<AppState>,
     caller: Caller,
-    body: axum::body::Bytes,
+    crate::http::problem::Bytes(body): crate::http::problem::Bytes,
 ) -> ApiResult<Json<redeemer::import::ImportReport>> {
     let report = redeemer::import::import_csv(&state.db, &body).await?;
     let mut tx = state.db.begin().await?;
