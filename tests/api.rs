@@ -69,6 +69,18 @@ async fn errors_are_problem_documents(tdb: TestDb) {
     )
     .await;
     assert!(st.is_client_error());
+    // A NUL character in any text: PostgreSQL cannot store it; refused for every route.
+    let (st, p) = problem(
+        c.post(s.url("/api/v1/organisations/1/users"))
+            .bearer_auth(t)
+            .header("content-type", "application/json")
+            .body(r#"{"role": "member", "email": "a@b.fr", "display_name": "A\u0000B"}"#)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((st, p["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_text")));
     // Oversized body: refused before it is read.
     let big = format!("{{\"name\": \"{}\"}}", "x".repeat(100_000));
     let (st, p) = problem(

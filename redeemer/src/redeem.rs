@@ -221,10 +221,10 @@ impl Recorded {
 
 async fn redeem_checked(db: &Db, keys: &KeyRing, req: &RedeemRequest) -> Result<Recorded, RedeemError> {
     let key = req.idempotency_key.trim();
-    if key.is_empty() || key.len() > 200 {
+    if key.is_empty() || key.len() > 200 || key.chars().any(char::is_control) {
         return Err(refuse(
             "invalid_idempotency_key",
-            "La clé d'idempotence doit compter de 1 à 200 caractères.",
+            "La clé d'idempotence doit compter de 1 à 200 caractères, sans caractère de contrôle.",
             None,
         ));
     }

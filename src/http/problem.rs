@@ -225,10 +225,41 @@ impl From<axum::extract::rejection::PathRejection> for ApiError {
     }
 }
 
-/// `axum::Json` whose rejections are problem documents.
-#[derive(axum::extract::FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `axum::Json` whose rejections are problem documents. Text with the NUL character (`\u0000`)
+/// is refused here, once for every route: PostgreSQL cannot store it in text columns.
 pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| {
+                m.type_() == "application" && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
+            });
+        if !json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Type de contenu non pris en charge",
+                Some("Envoyez un corps JSON avec Content-Type: application/json.".into()),
+            ));
+        }
+        let Bytes(bytes) = Bytes::from_request(req, state).await?;
+        if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+            return Err(ApiError::unprocessable(
+                "invalid_text",
+                "Un texte ne peut pas contenir le caractère nul (U+0000).",
+            ));
+        }
+        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
+        Ok(Json(value))
+    }
+}
 
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
