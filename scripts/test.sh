@@ -52,3 +52,6 @@ if [ ! -d browser-tests/node_modules/playwright-core ] || [ browser-tests/packag
 fi
 
 cargo test --workspace --locked "$@"
+
+# Every parser of outside data under libFuzzer for a bounded time (FUZZ_SECONDS per target).
+bash scripts/fuzz.sh

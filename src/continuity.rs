@@ -215,18 +215,24 @@ pub async fn export(
 fn read_manifest(dir: &Path) -> Result<Manifest, ContinuityError> {
     let path = dir.join("manifest.json");
     let text = std::fs::read_to_string(&path).map_err(|e| file_error(&path, e))?;
-    let m: Manifest = serde_json::from_str(&text).map_err(|e| file_error(&path, format!("illisible : {e}")))?;
+    parse_manifest(&text).map_err(|e| file_error(&path, e))
+}
+
+/// Reads and checks a manifest's text: its format and version, the list of tables, the key
+/// algorithms. Any text ends in a manifest or a reason.
+pub fn parse_manifest(text: &str) -> Result<Manifest, String> {
+    let m: Manifest = serde_json::from_str(text).map_err(|e| format!("illisible : {e}"))?;
     if m.format != FORMAT || m.version != VERSION {
-        return Err(file_error(&path, format!("format {} version {} inconnu", m.format, m.version)));
+        return Err(format!("format {} version {} inconnu", m.format, m.version));
     }
     let names: Vec<&str> = m.tables.iter().map(|t| t.name.as_str()).collect();
     let expected: Vec<&str> = TABLES.iter().map(|t| t.0).collect();
     if names != expected {
-        return Err(file_error(&path, "liste des tables inattendue"));
+        return Err("liste des tables inattendue".into());
     }
     for k in &m.public_keys {
         if k.alg != "Ed25519" {
-            return Err(file_error(&path, format!("algorithme de clé inconnu : {}", k.alg)));
+            return Err(format!("algorithme de clé inconnu : {}", k.alg));
         }
     }
     Ok(m)

@@ -220,4 +220,20 @@ mod tests {
         assert_eq!(sqlite_path("sqlite://./x.db?mode=rwc"), Some("./x.db"));
         assert_eq!(sqlite_path("sqlite::memory:"), None);
     }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_database_file_is_the_owner_s_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("passerelle.db");
+        let db = Db::connect(&format!("sqlite:{}", path.display()), &PoolSettings::default()).await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER)").execute(db.pool()).await.unwrap();
+        db.close().await;
+        for file in std::fs::read_dir(dir.path()).unwrap() {
+            let file = file.unwrap();
+            let mode = file.metadata().unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{} is readable by others: {mode:o}", file.path().display());
+        }
+    }
 }

@@ -117,8 +117,22 @@ fn check(
     Some(Valid { siret: siret?, name, address, insee: insee?, hours: hours.to_owned(), categories })
 }
 
-/// Imports a CSV file (UTF-8, comma-separated, with the standard's header).
-pub async fn import_csv(db: &ledger::Db, bytes: &[u8]) -> Result<ImportReport, IssuerError> {
+/// A checked file: its valid rows, and the errors of the others by line.
+pub struct Checked {
+    rows: Vec<Valid>,
+    pub errors: Vec<RowError>,
+}
+
+impl Checked {
+    /// How many rows are valid.
+    pub fn valid(&self) -> usize {
+        self.rows.len()
+    }
+}
+
+/// Reads and checks a CSV file (UTF-8, comma-separated, with the standard's header) without
+/// writing anything: any bytes end in rows, errors by line, or a refusal of the whole file.
+pub fn check_csv(bytes: &[u8]) -> Result<Checked, IssuerError> {
     if bytes.len() > MAX_BYTES {
         return Err(IssuerError::invalid("file_too_large", "fichier de plus de 20 Mo"));
     }
@@ -130,21 +144,30 @@ pub async fn import_csv(db: &ledger::Db, bytes: &[u8]) -> Result<ImportReport, I
             return Err(IssuerError::invalid("invalid_csv", format!("colonne obligatoire absente : {required}")));
         }
     }
-    let mut report = ImportReport::default();
-    let mut rows = Vec::new();
+    let mut checked = Checked { rows: Vec::new(), errors: Vec::new() };
     for (i, record) in reader.records().enumerate() {
         let line = i as u64 + 2;
         match record {
             Ok(r) => {
-                if let Some(row) = check(&headers, &r, line, &mut report.errors) {
-                    rows.push(row);
+                if let Some(row) = check(&headers, &r, line, &mut checked.errors) {
+                    checked.rows.push(row);
                 }
             }
-            Err(e) => {
-                report.errors.push(RowError { line, field: "(ligne)".into(), reason: format!("ligne illisible : {e}") })
-            }
+            Err(e) => checked.errors.push(RowError {
+                line,
+                field: "(ligne)".into(),
+                reason: format!("ligne illisible : {e}"),
+            }),
         }
     }
+    Ok(checked)
+}
+
+/// Imports a CSV file: every row checked ([`check_csv`]), then the valid ones written in one
+/// transaction.
+pub async fn import_csv(db: &ledger::Db, bytes: &[u8]) -> Result<ImportReport, IssuerError> {
+    let Checked { rows, errors } = check_csv(bytes)?;
+    let mut report = ImportReport { errors, ..ImportReport::default() };
     let mut tx = db.begin().await?;
     let mut seen = std::collections::HashSet::new();
     for row in rows {
