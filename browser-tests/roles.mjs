@@ -3,29 +3,10 @@
 // node roles.mjs '<json: base, password, operator, funder, prescriber, site, siteB, camera, firstCode, secondQr>'
 // The camera is Chromium's fake capture device playing a Y4M file that shows a voucher's QR code.
 // Prints one line per finished task; exits 1 at the first failure.
-import { chromium } from "playwright-core";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { accessible, fail, launch } from "./common.mjs";
 
 const cfg = JSON.parse(process.argv[2]);
 const base = cfg.base;
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-
-function fail(message) {
-  console.error(`ÉCHEC : ${message}`);
-  process.exit(1);
-}
-
-async function accessible(page, name) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(async () =>
-    await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }));
-  if (result.violations.length > 0) {
-    const detail = result.violations.map((v) => `${v.id} (${v.nodes.length}) : ${v.help} — ${v.nodes[0].html}`).join("; ");
-    fail(`${name} : ${detail}`);
-  }
-  console.log(`axe ${name} : aucune violation`);
-}
 
 async function notice(page, expected, what) {
   const box = page.locator("main > div[role]").first();
@@ -48,13 +29,8 @@ function row(page, text) {
   return page.locator("tr", { hasText: text }).first();
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream", `--use-file-for-fake-video-capture=${cfg.camera}`],
-});
+const browser = await launch(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+  `--use-file-for-fake-video-capture=${cfg.camera}`]);
 const errors = [];
 try {
   const context = await browser.newContext({ locale: "fr-FR", permissions: ["camera"] });

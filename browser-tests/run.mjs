@@ -2,37 +2,11 @@
 // node run.mjs <base-url> <email> <password>
 // Debian's Chromium (headless) driven by playwright-core; every page checked with axe-core
 // (WCAG 2.1 A and AA rules). Prints one line per check; exits 1 at the first failure.
-import { chromium } from "playwright-core";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { accessible, fail, launch } from "./common.mjs";
 
 const [base, email, password, siteEmail, voucher, prescriberEmail] = process.argv.slice(2);
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 
-function fail(message) {
-  console.error(`ÉCHEC : ${message}`);
-  process.exit(1);
-}
-
-async function accessible(page, name) {
-  // axe is injected by the test harness (CDP), not by the page: the CSP stays strict.
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(async () =>
-    await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }));
-  if (result.violations.length > 0) {
-    const detail = result.violations.map((v) => `${v.id} (${v.nodes.length}) : ${v.help}`).join("; ");
-    fail(`${name} : ${detail}`);
-  }
-  console.log(`axe ${name} : aucune violation (${result.passes.length} règles respectées)`);
-}
-
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 const errors = [];
 try {
   const context = await browser.newContext({ locale: "fr-FR" });

@@ -1,15 +1,10 @@
 // Screenshots of the main pages at phone and desktop widths, for docs/screenshots/:
 // node screenshots.mjs <base-url> <site-email> <prescriber-email> <password> <out-dir> <operator-email> <funder-email>
 // Run by scripts/screenshots.sh against a fresh demo.
-import { chromium } from "playwright-core";
+import { launch } from "./common.mjs";
 
 const [base, siteEmail, prescriberEmail, password, out, operatorEmail, funderEmail] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 const sizes = { telephone: { width: 390, height: 844 }, bureau: { width: 1280, height: 800 } };
 try {
   for (const [size, viewport] of Object.entries(sizes)) {

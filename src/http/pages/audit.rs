@@ -2,7 +2,7 @@
 //! own organisation's) and the anomalies to review (operator).
 
 use crate::http::AppState;
-use crate::http::pages::console::{Action, Page, Section, Signed, Table, api, date, items, text};
+use crate::http::pages::console::{Action, Page, Section, Signed, Table, api, date, date_time, items, text};
 use axum::http::Method;
 use std::collections::HashMap;
 
@@ -18,10 +18,7 @@ pub async fn trail(state: &AppState, who: &Signed, q: &HashMap<String, String>) 
     let mut table =
         Table::new(&["N°", "Date", "Action", "Objet", "Organisation", "Utilisateur", "Détails"], "Aucune entrée.");
     for e in items(&entries) {
-        let at = e["at"].as_str().and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()).map_or_else(
-            || date(&e["at"]),
-            |t| issuer::local_time::local(t.with_timezone(&chrono::Utc)).format("%d/%m/%Y %H:%M").to_string(),
-        );
+        let at = date_time(&e["at"]);
         table.row(
             vec![
                 text(&e["id"]).into(),

@@ -56,7 +56,7 @@ fn api_router() -> Router<AppState> {
     API.get_or_init(|| crate::http::api().0).clone()
 }
 
-/// Sends one request to the API as `caller`; the raw answer.
+/// Sends one request to the API as `caller` with a JSON body; the raw answer.
 pub async fn api_response(
     state: &AppState,
     caller: &Caller,
@@ -64,15 +64,23 @@ pub async fn api_response(
     uri: &str,
     body: Option<Value>,
 ) -> Response {
-    let mut request = Request::builder().method(method).uri(uri);
-    if body.is_some() {
-        request = request.header(header::CONTENT_TYPE, "application/json");
-    }
-    let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
-    let Ok(mut request) = request.body(body) else {
+    let body = body.map(|b| ("application/json", Body::from(b.to_string())));
+    send(state, caller, method, uri, body).await
+}
+
+/// Sends one request to the API as `caller`, with a body of the given media type.
+async fn send(state: &AppState, caller: &Caller, method: Method, uri: &str, body: Option<(&str, Body)>) -> Response {
+    let mut request = Request::builder().method(method).uri(uri).extension(OnBehalf(caller.clone()));
+    let body = match body {
+        Some((media_type, body)) => {
+            request = request.header(header::CONTENT_TYPE, media_type);
+            body
+        }
+        None => Body::empty(),
+    };
+    let Ok(request) = request.body(body) else {
         return (StatusCode::BAD_REQUEST, "Adresse invalide.").into_response();
     };
-    request.extensions_mut().insert(OnBehalf(caller.clone()));
     let router = api_router()
         .layer(axum::middleware::from_fn_with_state(state.clone(), authz::authorize))
         .with_state(state.clone());
@@ -80,6 +88,15 @@ pub async fn api_response(
         Ok(response) => response,
         Err(never) => match never {},
     }
+}
+
+/// The JSON answer of the API, or its problem in French.
+async fn answer(response: Response) -> Result<Value, String> {
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 16 << 20).await.map_err(|e| e.to_string())?;
+    let value: Value =
+        if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+    if status.is_success() { Ok(value) } else { Err(problem_text(status, &value)) }
 }
 
 /// Sends one request to the API as `caller`: its JSON answer, or the problem in French.
@@ -90,12 +107,7 @@ pub async fn api(
     uri: &str,
     body: Option<Value>,
 ) -> Result<Value, String> {
-    let response = api_response(state, caller, method, uri, body).await;
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 16 << 20).await.map_err(|e| e.to_string())?;
-    let value: Value =
-        if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
-    if status.is_success() { Ok(value) } else { Err(problem_text(status, &value)) }
+    answer(api_response(state, caller, method, uri, body).await).await
 }
 
 /// A problem document in one French sentence (its detail, and the fields at fault).
@@ -498,17 +510,7 @@ pub async fn bridge(
 
 /// A CSV file pasted in a form, posted as the API's `text/csv` body.
 async fn raw_call(state: &AppState, caller: &Caller, api_path: &str, csv: String) -> Result<Value, String> {
-    let mut request = Request::builder().method(Method::POST).uri(api_path).header(header::CONTENT_TYPE, "text/csv");
-    request = request.extension(OnBehalf(caller.clone()));
-    let request = request.body(Body::from(csv)).map_err(|e| e.to_string())?;
-    let router = api_router()
-        .layer(axum::middleware::from_fn_with_state(state.clone(), authz::authorize))
-        .with_state(state.clone());
-    let Ok(response) = router.oneshot(request).await;
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 16 << 20).await.map_err(|e| e.to_string())?;
-    let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    if status.is_success() { Ok(value) } else { Err(problem_text(status, &value)) }
+    answer(send(state, caller, Method::POST, api_path, Some(("text/csv", Body::from(csv)))).await).await
 }
 
 /// What the API did, in a sentence: a count or an import report when it says one.
@@ -628,6 +630,14 @@ pub fn date(v: &Value) -> String {
         return local.format("%d/%m/%Y").to_string();
     }
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_or_else(|_| s.to_owned(), |d| d.format("%d/%m/%Y").to_string())
+}
+
+/// An RFC 3339 instant as French local date and time (`26/11/2026 14:05`).
+pub fn date_time(v: &Value) -> String {
+    v.as_str().and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()).map_or_else(
+        || date(v),
+        |t| issuer::local_time::local(t.with_timezone(&chrono::Utc)).format("%d/%m/%Y %H:%M").to_string(),
+    )
 }
 
 /// The French word for a status the API gives in English.

@@ -2,7 +2,7 @@
 
 use crate::http::AppState;
 use crate::http::pages::console::{
-    Page, Section, Signed, Table, api, date, download_href, euros, items, link, status, text,
+    Page, Section, Signed, Table, api, date, date_time, download_href, euros, items, link, status, text,
 };
 use axum::http::Method;
 use std::collections::HashMap;
@@ -30,10 +30,7 @@ pub async fn history(state: &AppState, who: &Signed, q: &HashMap<String, String>
         "Aucun passage enregistré.",
     );
     for p in items(&list) {
-        let at = p["performed_at"].as_str().and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()).map_or_else(
-            || date(&p["performed_at"]),
-            |t| issuer::local_time::local(t.with_timezone(&chrono::Utc)).format("%d/%m/%Y %H:%M").to_string(),
-        );
+        let at = date_time(&p["performed_at"]);
         table.row(
             vec![
                 text(&p["id"]).into(),
