@@ -42,11 +42,13 @@ echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, Post
 echo "== PostgreSQL, scale $SCALE, $ROUNDS rounds"
 psql -q -X "$ADMIN_URL" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS passerelle_bench_stats" \
   -c "CREATE DATABASE passerelle_bench_stats" >/dev/null
-PG_OUT=$(measure postgres "$SERVER_URL/passerelle_bench_stats" | tee /dev/stderr)
+measure postgres "$SERVER_URL/passerelle_bench_stats" | tee "$WORK/postgres.txt"
+PG_OUT=$(cat "$WORK/postgres.txt")
 psql -q -X "$ADMIN_URL" -c "DROP DATABASE IF EXISTS passerelle_bench_stats" >/dev/null
 
 echo "== SQLite, scale $SCALE, $ROUNDS rounds"
-SQLITE_OUT=$(measure sqlite "sqlite:$WORK/stats.db" | tee /dev/stderr)
+measure sqlite "sqlite:$WORK/stats.db" | tee "$WORK/sqlite.txt"
+SQLITE_OUT=$(cat "$WORK/sqlite.txt")
 
 echo
 echo "== summary ($(date -u +%Y-%m-%d))"

@@ -31,6 +31,9 @@ pub struct Config {
     pub redemption_fee_bps: u32,
     /// `PASSERELLE_SEAL_INTERVAL_MS`: how often the ledger seals new transactions.
     pub seal_interval: Duration,
+    /// `PASSERELLE_STATISTICS_INTERVAL_MS`: how often the server folds new events into the
+    /// statistics; `None` (0) leaves it to another instance.
+    pub statistics_interval: Option<Duration>,
     /// `PASSERELLE_OFFLINE_MAX_AGE_DAYS`: oldest offline scan accepted in a sync.
     pub offline_max_age_days: u32,
     /// `PASSERELLE_SCANS_PER_MINUTE_PER_USER`: verify and redeem calls a minute per user.
@@ -74,6 +77,7 @@ struct FileConfig {
     issuance_fee_bps: Option<u32>,
     redemption_fee_bps: Option<u32>,
     seal_interval_ms: Option<u64>,
+    statistics_interval_ms: Option<u64>,
     offline_max_age_days: Option<u32>,
     scans_per_minute_per_user: Option<u32>,
     scans_per_minute_per_site: Option<u32>,
@@ -206,6 +210,11 @@ impl Config {
         if !(10..=3_600_000).contains(&seal_ms) {
             return Err(bad("PASSERELLE_SEAL_INTERVAL_MS", "entre 10 et 3600000 ms"));
         }
+        let statistics_ms: u64 =
+            pick(env, "PASSERELLE_STATISTICS_INTERVAL_MS", file.statistics_interval_ms.map(|v| v.to_string()), "5000")?;
+        if statistics_ms != 0 && !(100..=3_600_000).contains(&statistics_ms) {
+            return Err(bad("PASSERELLE_STATISTICS_INTERVAL_MS", "0 (jamais) ou entre 100 et 3600000 ms"));
+        }
         let offline_max_age_days: u32 =
             pick(env, "PASSERELLE_OFFLINE_MAX_AGE_DAYS", file.offline_max_age_days.map(|v| v.to_string()), "60")?;
         if !(1..=366).contains(&offline_max_age_days) {
@@ -306,6 +315,7 @@ impl Config {
             issuance_fee_bps,
             redemption_fee_bps,
             seal_interval: Duration::from_millis(seal_ms),
+            statistics_interval: (statistics_ms > 0).then(|| Duration::from_millis(statistics_ms)),
         })
     }
 }
@@ -365,5 +375,14 @@ mod tests {
         let e = load(None, &[("PASSERELLE_REDEMPTION_FEE_BPS", "20000")]).unwrap_err();
         assert_eq!(e.setting, "PASSERELLE_REDEMPTION_FEE_BPS");
         assert!(e.to_string().starts_with("configuration invalide — PASSERELLE_REDEMPTION_FEE_BPS"));
+    }
+
+    #[test]
+    fn statistics_interval() {
+        assert_eq!(load(None, &[]).unwrap().statistics_interval, Some(Duration::from_secs(5)));
+        let off = load(Some("statistics_interval_ms = 0"), &[]).unwrap();
+        assert_eq!(off.statistics_interval, None);
+        let e = load(None, &[("PASSERELLE_STATISTICS_INTERVAL_MS", "5")]).unwrap_err();
+        assert_eq!(e.setting, "PASSERELLE_STATISTICS_INTERVAL_MS");
     }
 }

@@ -32,7 +32,8 @@ pub async fn serve_until(
     }
     crate::http::metrics::handle();
     let sealer = tokio::spawn(seal_loop(db.clone(), config.seal_interval, stop_rx.clone()));
-    let statistics = tokio::spawn(statistics_loop(db.clone(), stop_rx.clone()));
+    let statistics =
+        config.statistics_interval.map(|every| tokio::spawn(statistics_loop(db.clone(), every, stop_rx.clone())));
     let jobs = tokio::spawn(scheduled_jobs(db.clone(), config.clone(), stop_rx));
     let limits =
         crate::http::limits::Limits::new(60, config.scans_per_minute_per_user, config.scans_per_minute_per_site);
@@ -45,7 +46,9 @@ pub async fn serve_until(
     let _ = stop_tx.send(true);
     let _ = sealer.await;
     let _ = jobs.await;
-    let _ = statistics.await;
+    if let Some(statistics) = statistics {
+        let _ = statistics.await;
+    }
     if let Err(e) = ledger::seal::seal_all(&db, 5_000).await {
         tracing::warn!(error = %e, "scellement final impossible");
     }
@@ -67,10 +70,10 @@ async fn seal_loop(db: ledger::Db, every: std::time::Duration, mut stop: watch::
 
 /// Every few seconds: folds what happened into the statistics aggregates (off the redemption
 /// path; see docs/architecture.md, « Statistics »).
-async fn statistics_loop(db: ledger::Db, mut stop: watch::Receiver<bool>) {
+async fn statistics_loop(db: ledger::Db, every: std::time::Duration, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(STATISTICS_INTERVAL) => {}
+            _ = tokio::time::sleep(every) => {}
             _ = stop.changed() => return,
         }
         if let Err(e) = statistics::refresh(&db).await {
@@ -78,9 +81,6 @@ async fn statistics_loop(db: ledger::Db, mut stop: watch::Receiver<bool>) {
         }
     }
 }
-
-/// How often the statistics are refreshed by the server.
-pub const STATISTICS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Hourly: expires the vouchers of orders past their last day, writes the invoices and credit
 /// notes the ledger calls for, and prepares the settlement run of each closed period (the

@@ -77,4 +77,4 @@ CREATE TABLE stats_cells (
     autonomy_after      INTEGER NOT NULL,
     autonomy_improved   INTEGER NOT NULL,
     PRIMARY KEY (metric, dim, order_id, site_id, month, dim_value)
-);
+) WITHOUT ROWID; -- stored in key order: a query reads one contiguous range

@@ -40,7 +40,7 @@ fn protect_grid(cells: &[(String, String, i64)]) -> Vec<State> {
             // Listed cells count at least one person; left-out ones may be empty.
             let lower: Vec<i64> = members.iter().map(|&i| i64::from(state[i] != State::Omitted)).collect();
             let forced: Vec<bool> = members.iter().map(|&i| state[i] != State::Shown).collect();
-            match privacy::protect(&values, &lower, &forced) {
+            match privacy::protect(&values, &lower, &forced, true) {
                 Some(out) => {
                     for (&i, c) in members.iter().zip(out) {
                         if state[i] == State::Shown && c == Count::Secret {

@@ -180,6 +180,21 @@ impl Dimension {
     }
 }
 
+/// Every measure.
+const ALL: [usize; MEASURES.len()] = {
+    let mut all = [0; MEASURES.len()];
+    let mut i = 0;
+    while i < all.len() {
+        all[i] = i;
+        i += 1;
+    }
+    all
+};
+/// The measures of tables of activity (passages, vouchers, value, hours).
+const ACTIVITY: [usize; 4] = [N, VOUCHERS, VALUE, MINUTES];
+/// The measures of tables of people (handed over, started, what they used).
+const COHORT: [usize; 5] = [N, VOUCHERS, STARTED, USED_VOUCHERS, USED_VALUE];
+
 #[derive(Clone, Copy)]
 enum Group {
     None,
@@ -196,6 +211,7 @@ async fn sums(
     scope: Scope,
     period: Period,
     group: Group,
+    wanted: &[usize],
 ) -> Result<Vec<(String, Measures)>, StatsError> {
     let g = match group {
         Group::None => "''",
@@ -203,19 +219,32 @@ async fn sums(
         Group::Month => "month",
         Group::Site => "CAST(site_id AS TEXT)",
     };
-    let measures: Vec<String> = MEASURES.iter().map(|m| format!("COALESCE(CAST(SUM({m}) AS BIGINT), 0)")).collect();
-    // The level of the aggregates to read (see migration 0008): order or site 0 mean "all".
+    // Only the measures the caller shows: fewer values to decode per row.
+    let measures: Vec<String> =
+        wanted.iter().map(|&i| format!("COALESCE(CAST(SUM({}) AS BIGINT), 0)", MEASURES[i])).collect();
+    // The level of the aggregates to read (see migration 0008): order or site 0 mean "all". A
+    // funder's orders are named in the statement, so that both engines read one key range per
+    // order whatever their planner's estimates.
     let by_site = matches!(group, Group::Site);
-    let filter = match (scope.funder(), scope.site(), by_site) {
-        (_, Some(_), _) => " AND order_id = 0 AND site_id = $5",
-        (Some(_), None, false) => {
-            " AND site_id = 0 AND order_id IN (SELECT order_id FROM order_funders WHERE funder_id = $5)"
+    let orders = match scope.funder() {
+        Some(f) => {
+            let ids: Vec<i64> =
+                sqlx::query_scalar("SELECT order_id FROM order_funders WHERE funder_id = $1 ORDER BY order_id")
+                    .bind(f)
+                    .fetch_all(&mut *conn)
+                    .await?;
+            // No order: nothing to read (-1 is no order's id).
+            let ids: Vec<String> =
+                if ids.is_empty() { vec!["-1".to_owned()] } else { ids.iter().map(i64::to_string).collect() };
+            Some(ids.join(", "))
         }
-        (Some(_), None, true) => {
-            " AND site_id <> 0 AND order_id IN (SELECT order_id FROM order_funders WHERE funder_id = $5)"
-        }
-        (None, None, false) => " AND order_id = 0 AND site_id = 0",
-        (None, None, true) => " AND order_id = 0 AND site_id <> 0",
+        None => None,
+    };
+    let site_filter = if by_site { "site_id <> 0" } else { "site_id = 0" };
+    let filter = match (&orders, scope.site()) {
+        (_, Some(_)) => " AND order_id = 0 AND site_id = $5".to_owned(),
+        (Some(ids), None) => format!(" AND {site_filter} AND order_id IN ({ids})"),
+        (None, None) => format!(" AND order_id = 0 AND {site_filter}"),
     };
     let group_by = if matches!(group, Group::None) { String::new() } else { format!(" GROUP BY {g}") };
     let sql = format!(
@@ -223,8 +252,9 @@ async fn sums(
         measures.join(", ")
     );
     let (from, to) = period.keys();
-    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(metric).bind(dim).bind(from).bind(to);
-    if let Some(id) = scope.funder().or(scope.site()) {
+    // Literal order ids: a one-off statement, kept out of the connection's statement cache.
+    let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(orders.is_none()).bind(metric).bind(dim).bind(from).bind(to);
+    if let Some(id) = scope.site() {
         q = q.bind(id);
     }
     let rows = q.fetch_all(&mut *conn).await?;
@@ -232,8 +262,8 @@ async fn sums(
     for r in rows {
         let key: String = r.try_get(0)?;
         let mut m = [0; MEASURES.len()];
-        for (i, v) in m.iter_mut().enumerate() {
-            *v = r.try_get(i + 1)?;
+        for (column, &i) in wanted.iter().enumerate() {
+            m[i] = r.try_get(column + 1)?;
         }
         out.push((key, m));
     }
@@ -241,7 +271,10 @@ async fn sums(
 }
 
 async fn total(conn: &mut AnyConnection, metric: &str, scope: Scope, period: Period) -> Result<Measures, StatsError> {
-    Ok(sums(conn, metric, dims::TOTAL, scope, period, Group::None).await?.pop().map_or([0; MEASURES.len()], |r| r.1))
+    Ok(sums(conn, metric, dims::TOTAL, scope, period, Group::None, &ALL)
+        .await?
+        .pop()
+        .map_or([0; MEASURES.len()], |r| r.1))
 }
 
 fn flow(m: &Measures, books: bool) -> Flow {
@@ -268,7 +301,7 @@ const DELAY_BUCKETS: [(i64, i64, &str); 5] = [
 /// Days before first use → books, in order.
 async fn delays(conn: &mut AnyConnection, scope: Scope, period: Period) -> Result<BTreeMap<i64, i64>, StatsError> {
     let mut out = BTreeMap::new();
-    for (k, m) in sums(conn, metrics::COHORT, dims::DELAY, scope, period, Group::DimValue).await? {
+    for (k, m) in sums(conn, metrics::COHORT, dims::DELAY, scope, period, Group::DimValue, &[N]).await? {
         if let Ok(days) = k.parse::<i64>()
             && m[N] != 0
         {
@@ -449,9 +482,9 @@ pub(crate) fn attribute_table(
     let people: Vec<i64> = rows.iter().map(|r| r.measures[N]).collect();
     let started: Vec<i64> = rows.iter().map(|r| r.measures[STARTED]).collect();
     let lower: Vec<i64> = vec![i64::from(listed); rows.len()];
-    let protected = privacy::protect(&people, &lower, &vec![false; rows.len()]).and_then(|p| {
+    let protected = privacy::protect(&people, &lower, &vec![false; rows.len()], false).and_then(|p| {
         let forced: Vec<bool> = p.iter().map(|c| c.shown().is_none()).collect();
-        privacy::protect(&started, &vec![0; rows.len()], &forced).map(|s| (p, s))
+        privacy::protect(&started, &vec![0; rows.len()], &forced, false).map(|s| (p, s))
     });
     let t = sum_all(rows.iter().map(|r| &r.measures));
     let mut total = vec![text("Total")];
@@ -526,8 +559,8 @@ pub async fn breakdown(db: &Db, scope: Scope, period: Period, dimension: Dimensi
         "Passages : services rendus pendant la période ; heures : durée prévue au catalogue.".to_owned();
     Ok(match dimension {
         Dimension::Month => {
-            let redeemed = sums(conn, metrics::REDEEMED, dims::TOTAL, scope, period, Group::Month).await?;
-            let cohort = sums(conn, metrics::COHORT, dims::TOTAL, scope, period, Group::Month).await?;
+            let redeemed = sums(conn, metrics::REDEEMED, dims::TOTAL, scope, period, Group::Month, &ACTIVITY).await?;
+            let cohort = sums(conn, metrics::COHORT, dims::TOTAL, scope, period, Group::Month, &[N, VOUCHERS]).await?;
             let mut months: BTreeMap<String, (Measures, Measures)> = BTreeMap::new();
             for (k, m) in redeemed {
                 months.entry(k).or_default().0 = m;
@@ -552,7 +585,7 @@ pub async fn breakdown(db: &Db, scope: Scope, period: Period, dimension: Dimensi
             simple(columns, rows, total, vec![redemption_note, "Carnets remis : dans le mois de la remise.".to_owned()])
         }
         Dimension::Site => {
-            let redeemed = sums(conn, metrics::REDEEMED, dims::TOTAL, scope, period, Group::Site).await?;
+            let redeemed = sums(conn, metrics::REDEEMED, dims::TOTAL, scope, period, Group::Site, &ACTIVITY).await?;
             let parsed: Vec<(i64, Measures)> =
                 redeemed.into_iter().filter_map(|(k, m)| Some((k.parse().ok()?, m))).collect();
             let names = names(conn, parsed.iter().map(|(id, _)| *id)).await?;
@@ -574,7 +607,7 @@ pub async fn breakdown(db: &Db, scope: Scope, period: Period, dimension: Dimensi
         }
         Dimension::Service | Dimension::Category => {
             let dim = if dimension == Dimension::Service { dims::SERVICE } else { dims::CATEGORY };
-            let redeemed = sums(conn, metrics::REDEEMED, dim, scope, period, Group::DimValue).await?;
+            let redeemed = sums(conn, metrics::REDEEMED, dim, scope, period, Group::DimValue, &ACTIVITY).await?;
             let labels: HashMap<String, (String, String)> = if dimension == Dimension::Service {
                 let rows =
                     sqlx::query("SELECT code, label, category FROM catalogue_services").fetch_all(&mut *conn).await?;
@@ -614,8 +647,9 @@ pub async fn breakdown(db: &Db, scope: Scope, period: Period, dimension: Dimensi
             simple(columns, rows, total, vec![redemption_note])
         }
         Dimension::Prescriber => {
-            let cohort = sums(conn, metrics::COHORT, dims::PRESCRIBER, scope, period, Group::DimValue).await?;
-            let redeemed = sums(conn, metrics::REDEEMED, dims::PRESCRIBER, scope, period, Group::DimValue).await?;
+            let cohort = sums(conn, metrics::COHORT, dims::PRESCRIBER, scope, period, Group::DimValue, &COHORT).await?;
+            let redeemed =
+                sums(conn, metrics::REDEEMED, dims::PRESCRIBER, scope, period, Group::DimValue, &ACTIVITY).await?;
             let mut by: BTreeMap<String, (Measures, Measures)> = BTreeMap::new();
             for (k, m) in cohort {
                 by.entry(k).or_default().0 = m;
@@ -680,7 +714,7 @@ pub async fn breakdown(db: &Db, scope: Scope, period: Period, dimension: Dimensi
                 (dims::AUTONOMY, &AUTONOMIES[..], "Autonomie")
             };
             let found: HashMap<String, Measures> =
-                sums(conn, metrics::COHORT, dim, scope, period, Group::DimValue).await?.into_iter().collect();
+                sums(conn, metrics::COHORT, dim, scope, period, Group::DimValue, &COHORT).await?.into_iter().collect();
             // Every level is listed, with someone or not.
             let mut rows: Vec<AttributeRow> = list
                 .iter()
@@ -699,7 +733,7 @@ pub async fn breakdown(db: &Db, scope: Scope, period: Period, dimension: Dimensi
         Dimension::Commune | Dimension::Departement => {
             let commune = dimension == Dimension::Commune;
             let dim = if commune { dims::COMMUNE } else { dims::DEPARTEMENT };
-            let found = sums(conn, metrics::COHORT, dim, scope, period, Group::DimValue).await?;
+            let found = sums(conn, metrics::COHORT, dim, scope, period, Group::DimValue, &COHORT).await?;
             let mut rows: Vec<AttributeRow> = found
                 .into_iter()
                 .filter(|(_, m)| m[N] > 0)
