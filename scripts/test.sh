@@ -51,7 +51,7 @@ if [ ! -d browser-tests/node_modules/playwright-core ] || [ browser-tests/packag
   (cd browser-tests && npm ci --silent --no-audit --no-fund)
 fi
 
-cargo test --workspace --locked "$@"
+cargo test --workspace --locked --no-fail-fast "$@"
 
 # Every parser of outside data under libFuzzer for a bounded time (FUZZ_SECONDS per target).
 bash scripts/fuzz.sh
