@@ -24,7 +24,7 @@ pub use account::{AccountCode, Nature};
 pub use db::{Db, Engine};
 pub use error::LedgerError;
 pub use money::Cents;
-pub use post::{Posted, post, post_in, reverse_in};
+pub use post::{Posted, post, post_batch_in, post_in, reverse_in};
 pub use transaction::{NewTransaction, Posting};
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use crate::transaction::{content_bytes, content_hash};
 use crate::{AccountCode, Cents, Db, LedgerError, NewTransaction, time};
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use std::collections::{BTreeMap, HashMap};
 
 /// The result of posting: the transaction and the balance of each account it touched.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -107,6 +108,224 @@ pub async fn post_in(conn: &mut AnyConnection, new: &NewTransaction) -> Result<P
             .map(|(p, (_, _, bal))| (p.account, Cents(bal)))
             .collect(),
     })
+}
+
+/// Posts several transactions inside the caller's database transaction with a fixed number of
+/// statements whatever their number (for group commit): the transactions, one update of every
+/// account row they touch, the sums of the sharded accounts they debit, the postings. Each
+/// transaction's postings and running balances are those [`post_in`] would give, posting them
+/// one after the other in this order.
+///
+/// All or nothing, and nothing is replayed: when a key is already used (or used twice), an
+/// account does not exist yet or an account would go below zero, this returns the error and
+/// the caller must roll back — then [`post_in`] one by one says which transaction is at fault.
+pub async fn post_batch_in(conn: &mut AnyConnection, batch: &[NewTransaction]) -> Result<Vec<Posted>, LedgerError> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ordered = batch.iter().map(NewTransaction::validate).collect::<Result<Vec<_>, _>>()?;
+    let ids = insert_transactions(conn, batch).await?;
+
+    // Every account row touched, in lock order (as `post_in` takes them), with its total change.
+    let shard = rand::random_range(0..SHARDS);
+    let mut rows: BTreeMap<((bool, String), i64), (i64, i64)> = BTreeMap::new();
+    for p in ordered.iter().flatten() {
+        let (sharded, code) = p.account.lock_key();
+        let row = rows.entry(((sharded, code.to_owned()), if sharded { shard } else { 0 })).or_default();
+        row.0 += p.amount.0;
+        row.1 += 1;
+    }
+    let wanted: Vec<(&str, i64, i64, i64)> =
+        rows.iter().map(|(((_, code), shard), (delta, n))| (code.as_str(), *shard, *delta, *n)).collect();
+    let mut updated = update_accounts(conn, &wanted).await?;
+    let missing: Vec<(&str, i64, i64, i64)> =
+        wanted.iter().copied().filter(|w| !updated.iter().any(|u| u.1 == w.0)).collect();
+    if !missing.is_empty() {
+        // First use of an account (or of this shard of it): created, then updated.
+        create_accounts(conn, &missing).await?;
+        updated.extend(update_accounts(conn, &missing).await?);
+    }
+    // Per account code (one row each in a batch): the row id and its balance before the batch.
+    let mut before: HashMap<String, (i64, i64)> = HashMap::with_capacity(rows.len());
+    for (id, code, balance) in updated {
+        let delta = wanted.iter().find(|w| w.0 == code).map_or(0, |w| w.2);
+        before.insert(code, (id, balance - delta));
+    }
+    if let Some(w) = wanted.iter().find(|w| !before.contains_key(w.0)) {
+        return Err(LedgerError::AccountNotFound(w.0.parse()?));
+    }
+
+    // A sharded account's balance is the sum of its rows: the sums of those debited, before.
+    let debited: Vec<&str> = rows
+        .keys()
+        .filter(|k| k.0.0)
+        .map(|k| k.0.1.as_str())
+        .filter(|code| ordered.iter().flatten().any(|p| p.account.as_str() == *code && p.amount.0 > 0))
+        .filter(|code| code.parse::<AccountCode>().is_ok_and(|a| a.no_overdraft()))
+        .collect();
+    let mut sums: HashMap<String, i64> = HashMap::new();
+    if !debited.is_empty() {
+        let marks: Vec<String> = (1..=debited.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT code, CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM ledger_accounts WHERE code IN ({}) GROUP BY code",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for code in &debited {
+            q = q.bind(*code);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            let code: String = r.try_get(0)?;
+            let delta: i64 = ordered.iter().flatten().filter(|p| p.account.as_str() == code).map(|p| p.amount.0).sum();
+            sums.insert(code, r.try_get::<i64, _>(1)? - delta);
+        }
+    }
+
+    // Running balances, posting after posting, and the same overdraft rule as `post_in`.
+    let mut posted = Vec::with_capacity(batch.len());
+    let mut lines = Vec::new();
+    for (t, postings) in ordered.into_iter().enumerate() {
+        let mut balances = Vec::new();
+        for p in postings {
+            let code = p.account.as_str();
+            let (account_id, balance) =
+                before.get_mut(code).ok_or_else(|| LedgerError::AccountNotFound(p.account.clone()))?;
+            *balance += p.amount.0;
+            let total = match sums.get_mut(code) {
+                Some(sum) => {
+                    *sum += p.amount.0;
+                    *sum
+                }
+                None => *balance,
+            };
+            let checked = !p.account.is_sharded() || p.amount.0 > 0;
+            if checked && p.account.no_overdraft() && p.account.nature().natural(total) < 0 {
+                return Err(LedgerError::Overdraft(p.account.clone()));
+            }
+            lines.push((ids[t], *account_id, p.amount.0, *balance));
+            if !p.account.is_sharded() {
+                balances.push((p.account, Cents(*balance)));
+            }
+        }
+        posted.push(Posted { transaction_id: ids[t], replayed: false, balances });
+    }
+    insert_postings(conn, &lines).await?;
+    Ok(posted)
+}
+
+/// Adds `(code, shard, delta, postings)` to each account row in one statement; the rows found,
+/// as `(id, code, balance after)`. Rows are listed in lock order.
+async fn update_accounts(
+    conn: &mut AnyConnection,
+    rows: &[(&str, i64, i64, i64)],
+) -> Result<Vec<(i64, String, i64)>, LedgerError> {
+    let selects: Vec<String> = (0..rows.len())
+        .map(|i| {
+            let b = i * 4;
+            format!("SELECT ${} AS code, ${} AS shard, ${} AS delta, ${} AS n", b + 1, b + 2, b + 3, b + 4)
+        })
+        .collect();
+    let sql = format!(
+        "UPDATE ledger_accounts SET balance = ledger_accounts.balance + d.delta, \
+         posting_count = ledger_accounts.posting_count + d.n FROM ({}) AS d \
+         WHERE ledger_accounts.code = d.code AND ledger_accounts.shard = d.shard \
+         RETURNING ledger_accounts.id, ledger_accounts.code, ledger_accounts.balance",
+        selects.join(" UNION ALL ")
+    );
+    let mut update = sqlx::query(AssertSqlSafe(sql));
+    for (code, shard, delta, n) in rows {
+        update = update.bind(*code).bind(*shard).bind(*delta).bind(*n);
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for r in update.fetch_all(&mut *conn).await? {
+        out.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?));
+    }
+    Ok(out)
+}
+
+/// Creates account rows at a zero balance (those that exist meanwhile are left alone).
+async fn create_accounts(conn: &mut AnyConnection, rows: &[(&str, i64, i64, i64)]) -> Result<(), LedgerError> {
+    let values: Vec<String> = (0..rows.len())
+        .map(|i| {
+            let b = i * 3;
+            format!("(${}, ${}, ${}, 0, 0, ${})", b + 1, b + 2, b + 3, rows.len() * 3 + 1)
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO ledger_accounts (code, shard, nature, balance, posting_count, created_at) VALUES {} \
+         ON CONFLICT (code, shard) DO NOTHING",
+        values.join(", ")
+    );
+    let mut insert = sqlx::query(AssertSqlSafe(sql));
+    for (code, shard, _, _) in rows {
+        let account: AccountCode = code.parse()?;
+        insert = insert.bind(*code).bind(*shard).bind(account.nature().as_str());
+    }
+    insert.bind(time::to_micros(time::now())).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Inserts the transactions of a batch; their ids in the batch's order. Refuses a key already
+/// used (or used twice in the batch).
+async fn insert_transactions(conn: &mut AnyConnection, batch: &[NewTransaction]) -> Result<Vec<i64>, LedgerError> {
+    let recorded_at = time::to_micros(time::now());
+    let values: Vec<String> = (0..batch.len())
+        .map(|i| {
+            let b = i * 7;
+            format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7)
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO ledger_transactions (idempotency_key, kind, memo, at, recorded_at, reverses_id, content_hash) \
+         VALUES {} ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key",
+        values.join(", ")
+    );
+    let mut insert = sqlx::query(AssertSqlSafe(sql));
+    for t in batch {
+        insert = insert
+            .bind(t.key.as_str())
+            .bind(t.kind.as_str())
+            .bind(t.memo.as_str())
+            .bind(time::to_micros(t.at))
+            .bind(recorded_at)
+            .bind(t.reverses)
+            .bind(content_hash(&t.content_bytes()));
+    }
+    let mut ids: HashMap<String, i64> = HashMap::with_capacity(batch.len());
+    for r in insert.fetch_all(&mut *conn).await? {
+        ids.insert(r.try_get(1)?, r.try_get(0)?);
+    }
+    let mut out = Vec::with_capacity(batch.len());
+    for t in batch {
+        // A key used twice in the batch was inserted once: the second one is refused here.
+        match ids.remove(&t.key) {
+            Some(id) => out.push(id),
+            None => return Err(LedgerError::IdempotencyConflict(t.key.clone())),
+        }
+    }
+    Ok(out)
+}
+
+/// Inserts postings `(transaction, account row, amount, balance after)`, many per statement.
+async fn insert_postings(conn: &mut AnyConnection, lines: &[(i64, i64, i64, i64)]) -> Result<(), LedgerError> {
+    for chunk in lines.chunks(1000) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = i * 4;
+                format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4)
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO ledger_postings (transaction_id, account_id, amount, balance_after) VALUES {}",
+            values.join(", ")
+        );
+        let mut insert = sqlx::query(AssertSqlSafe(sql));
+        for (transaction, account, amount, balance) in chunk {
+            insert = insert.bind(*transaction).bind(*account).bind(*amount).bind(*balance);
+        }
+        insert.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Shared accounts keep their balance in this many rows; a transaction updates one of them,

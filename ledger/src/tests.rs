@@ -180,7 +180,85 @@ async fn concurrent_writers_on_hot_accounts(t: TestDb) {
     assert_eq!(report.transactions, 1 + 16 * 25);
 }
 
+/// Rows of every posting, in posting order: (key, account, amount, balance after).
+async fn postings(t: &TestDb) -> Vec<(String, String, i64, i64)> {
+    sqlx::query_as(
+        "SELECT tr.idempotency_key, a.code, p.amount, p.balance_after FROM ledger_postings p \
+         JOIN ledger_transactions tr ON tr.id = p.transaction_id JOIN ledger_accounts a ON a.id = p.account_id \
+         WHERE a.code NOT IN ('fees', 'bank') AND a.code NOT LIKE 'order:%' ORDER BY p.id",
+    )
+    .fetch_all(t.db.pool())
+    .await
+    .unwrap()
+}
+
+async fn batch_posting_matches_one_by_one(t: TestDb) {
+    let other = match t.db.engine() {
+        crate::Engine::Sqlite => crate::testing::sqlite().await,
+        crate::Engine::Postgres => crate::testing::postgres().await,
+    };
+    let batch: Vec<NewTransaction> = (0..12)
+        .map(|i| redemption(&format!("r-{i}"), 1 + i % 2, 5 + i % 3, 1000 + i * 10, if i % 4 == 0 { 0 } else { 25 }))
+        .collect();
+    for db in [&t, &other] {
+        post(&db.db, &issuance("issue-1", 1, 1, 100_000)).await.unwrap();
+        post(&db.db, &issuance("issue-2", 2, 1, 100_000)).await.unwrap();
+        // Every account exists before a batch (the first posting on an account creates it).
+        post(&db.db, &redemption("first", 1, 5, 500, 10)).await.unwrap();
+        post(&db.db, &redemption("first-6", 1, 6, 500, 10)).await.unwrap();
+        post(&db.db, &redemption("first-7", 2, 7, 500, 10)).await.unwrap();
+    }
+    let mut tx = t.db.begin().await.unwrap();
+    let together = crate::post_batch_in(&mut tx, &batch).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut one_by_one = Vec::new();
+    for b in &batch {
+        one_by_one.push(post(&other.db, b).await.unwrap());
+    }
+    assert_eq!(together.len(), batch.len());
+    for (a, b) in together.iter().zip(&one_by_one) {
+        assert_eq!(a.balances, b.balances, "running balances of each transaction");
+        assert!(!a.replayed);
+    }
+    assert_eq!(postings(&t).await, postings(&other).await, "same postings, same balances after");
+    for db in [&t, &other] {
+        assert_eq!(natural(db, AccountCode::fees()).await, natural(&other, AccountCode::fees()).await);
+        assert_eq!(
+            natural(db, AccountCode::order_outstanding(1)).await,
+            natural(&other, AccountCode::order_outstanding(1)).await
+        );
+        let report = verify::verify(&db.db).await.unwrap();
+        assert!(report.is_ok(), "{report:?}");
+    }
+    // An account's first posting creates it, in a batch as one by one.
+    let mut tx = t.db.begin().await.unwrap();
+    let fresh = crate::post_batch_in(&mut tx, &[redemption("new-0", 2, 42, 300, 20)]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(fresh[0].natural_balance(&AccountCode::site_payable(42)), Some(Cents(280)));
+    // The batch is all or nothing: a key already used, a key twice, an overdraft — each refuses
+    // the whole batch, and the caller rolls back.
+    let used = vec![redemption("new-1", 1, 5, 100, 0), redemption("r-3", 1, 5, 100, 0)];
+    let twice = vec![redemption("new-2", 1, 5, 100, 0), redemption("new-2", 1, 5, 100, 0)];
+    let overdraft = vec![redemption("new-3", 1, 5, 100, 0), redemption("new-4", 2, 5, 10_000_000, 0)];
+    type Expected = fn(&LedgerError) -> bool;
+    let checks: [(&[NewTransaction], Expected); 3] = [
+        (&used, |e| matches!(e, LedgerError::IdempotencyConflict(k) if k == "r-3")),
+        (&twice, |e| matches!(e, LedgerError::IdempotencyConflict(k) if k == "new-2")),
+        (&overdraft, |e| matches!(e, LedgerError::Overdraft(a) if *a == AccountCode::order_outstanding(2))),
+    ];
+    let before = postings(&t).await;
+    for (batch, expected) in checks {
+        let mut tx = t.db.begin().await.unwrap();
+        let err = crate::post_batch_in(&mut tx, batch).await.unwrap_err();
+        assert!(expected(&err), "{err:?}");
+        drop(tx);
+    }
+    assert_eq!(postings(&t).await, before, "nothing left behind");
+    assert!(verify::verify(&t.db).await.unwrap().is_ok());
+}
+
 crate::both_engines!(
+    batch_posting_matches_one_by_one,
     posting_balances_and_idempotency,
     refusals_leave_nothing_behind,
     reversal_and_statement,
