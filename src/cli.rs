@@ -425,7 +425,8 @@ pub enum BenchCommand {
     },
     /// Statistics at national scale (bench/stats.sh): write the aggregates of 10 million vouchers
     /// and 5 million redemptions (or a tenth with --scale regional) into an initialised, empty
-    /// database, then time every dashboard request and print the percentiles.
+    /// database, then time every dashboard request as the pages make it (long tables limited to
+    /// 50 rows) and print the percentiles; the CSV exports of the long tables are timed apart.
     Stats {
         /// `national` or `regional`.
         #[arg(long, default_value = "national")]

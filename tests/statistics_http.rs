@@ -1,7 +1,8 @@
 //! Statistics over HTTP on both engines: each caller sees its own scope; the dashboard's redeemed
 //! value equals the ledger's redemption postings; tables by beneficiary attribute hide counts
-//! under 5; CSV for French spreadsheets; the impact report read back with `pdftotext`; the public
-//! open-data file; bad periods and unknown tables answered clearly.
+//! under 5; CSV for French spreadsheets; the long tables limited with `top` (the CSV keeps every
+//! row); the impact report read back with `pdftotext`; the public open-data file; bad periods,
+//! bad `top` values and unknown tables answered clearly.
 
 mod common;
 
@@ -45,6 +46,37 @@ async fn activity(s: &TestServer, funder: &str, site: &str, n: usize) -> i64 {
         assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
     }
     order.face_value_cents
+}
+
+/// Signs in with the sign-in form (CSRF cookie and field) and reads a page.
+async fn dashboard(s: &TestServer, email: &str, page: &str) -> String {
+    let b = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let form = b.get(s.url("/connexion")).send().await.unwrap();
+    let cookie = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok()?.split(';').next())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(str::to_owned)
+            .unwrap()
+    };
+    let login = cookie(&form, "psl_login");
+    let html = form.text().await.unwrap();
+    let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = html[at..].split('"').next().unwrap().to_owned();
+    let signed = b
+        .post(s.url("/connexion"))
+        .header("cookie", login)
+        .form(&[("email", email), ("password", "not-used-password"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+    let session = cookie(&signed, "psl_session");
+    let r = b.get(s.url(page)).header("cookie", session).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.text().await.unwrap()
 }
 
 async fn statistics_over_http(tdb: TestDb) {
@@ -134,6 +166,71 @@ async fn statistics_over_http(tdb: TestDb) {
     let open = s.client.get(s.url("/api/v1/open-data/communes.csv")).send().await.unwrap();
     assert_eq!(open.status(), StatusCode::OK);
     assert!(open.bytes().await.unwrap().starts_with(b"\xEF\xBB\xBF"));
+
+    // The long tables limited with `top`: site A (3 passages), then « Autres lieux (1) » with
+    // site B's 2; the total is the whole table's.
+    let sites = ok_json(s.get("operator_member", "/api/v1/statistics/tables/site")).await;
+    assert_eq!(sites["rows"].as_array().unwrap().len(), 2);
+    assert_eq!(sites["merged_rows"], 0);
+    let top = ok_json(s.get("operator_member", "/api/v1/statistics/tables/site?top=1")).await;
+    let rows = top["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{top}");
+    assert_eq!(rows[0][0]["value"], "Organisation site_a", "{top}");
+    assert_eq!(rows[0][1], json!({"kind": "int", "value": 3}));
+    assert_eq!(rows[1][0]["value"], "Autres lieux (1)");
+    assert_eq!(rows[1][1], json!({"kind": "int", "value": 2}));
+    let site_b = sites["rows"].as_array().unwrap().iter().find(|r| r[0]["value"] != "Organisation site_a").unwrap();
+    assert_eq!(rows[1].as_array().unwrap()[1..], site_b.as_array().unwrap()[1..], "the merged row is the row left out");
+    assert_eq!(top["total"], sites["total"]);
+    assert_eq!(top["merged_rows"], 1);
+    assert!(top["notes"].to_string().contains("Autres lieux (1)"), "{top}");
+    // Bounds and spaces: `top=1000` and `top=` (no limit) are fine; the period still applies.
+    let all = ok_json(s.get("operator_member", "/api/v1/statistics/tables/site?top=1000&from=2020-01")).await;
+    assert_eq!((all["rows"].as_array().unwrap().len(), &all["merged_rows"]), (2, &json!(0)));
+    assert_eq!(ok_json(s.get("operator_member", "/api/v1/statistics/tables/site?top=")).await, sites);
+    // Tables that are never long ignore it.
+    let months = ok_json(s.get("operator_member", "/api/v1/statistics/tables/month")).await;
+    assert_eq!(ok_json(s.get("operator_member", "/api/v1/statistics/tables/month?top=1")).await, months);
+    // Two people in one commune: too few to publish, limited or not, and nothing tells how many
+    // communes were merged.
+    let communes = ok_json(s.get("operator_member", "/api/v1/statistics/tables/commune?top=1")).await;
+    assert_eq!(communes["withheld"], true, "{communes}");
+    assert_eq!((communes["rows"].as_array().unwrap().len(), &communes["merged_rows"]), (0, &json!(0)));
+    assert!(!communes.to_string().contains("Autres communes"), "{communes}");
+    assert_eq!(
+        communes["total"],
+        ok_json(s.get("operator_member", "/api/v1/statistics/tables/commune")).await["total"]
+    );
+    // The CSV export has every row, `top` or not.
+    let csv = s.get("operator_member", "/api/v1/statistics/tables/site/csv?top=1").send().await.unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    let body = String::from_utf8(csv.bytes().await.unwrap()[3..].to_vec()).unwrap();
+    assert!(body.contains("Organisation site_a;") && body.contains("Organisation site_b"), "{body}");
+    assert!(!body.contains("Autres lieux"), "{body}");
+    // Out of bounds or not a number: 422, in French.
+    for bad in ["0", "1001", "-1", "abc", "2.5"] {
+        let r = s.get("operator_member", &format!("/api/v1/statistics/tables/commune?top={bad}")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "top={bad}");
+        let problem: Value = r.json().await.unwrap();
+        assert_eq!(problem["code"], "invalid_top", "{problem}");
+        assert!(problem["detail"].as_str().unwrap().contains("de 1 à 1000"), "{problem}");
+    }
+    // The parameter is in the OpenAPI document, with its bounds.
+    let doc = ok_json(s.client.get(s.url("/api/v1/openapi.json"))).await;
+    let params = doc["paths"]["/api/v1/statistics/tables/{dimension}"]["get"]["parameters"].as_array().unwrap();
+    let top = params.iter().find(|p| p["name"] == "top").expect("top documented");
+    assert_eq!((&top["schema"]["minimum"], &top["schema"]["maximum"]), (&json!(1), &json!(1000)), "{top}");
+
+    // The operator's dashboard asks for the long tables limited, with or without a period.
+    for page in ["/tableau-de-bord", "/tableau-de-bord?from=2020-01&funder="] {
+        let html = dashboard(&s, "operator_member@test.example", page).await;
+        for expected in
+            ["Par lieu de médiation", "Organisation site_a", "Organisation site_b", "Par commune de résidence"]
+        {
+            assert!(html.contains(expected), "« {expected} » on {page}:\n{html}");
+        }
+        assert!(!html.contains("Autres lieux"), "two sites, both shown: {html}");
+    }
 
     // Clear answers to bad requests.
     let bad = s.get("funder_a_member", "/api/v1/statistics?from=2026-13").send().await.unwrap();

@@ -122,6 +122,8 @@ pub async fn ledger(
 
 /// Writes national-scale statistics aggregates (unless `measure_only`), then times every
 /// dashboard request `rounds` times; prints one line per kind of request and the overall p95.
+/// The CSV exports of the long tables are timed too, on lines of their own, and left out of the
+/// overall figures.
 pub async fn stats(
     config: &Config,
     scale: &str,
@@ -157,18 +159,21 @@ pub async fn stats(
     let timings = statistics::bench::measure(&db, last, rounds).await.map_err(CliError::new)?;
     for t in &timings {
         println!(
-            "{:<60} n={:<4} p50={:>7.1} ms p95={:>7.1} ms max={:>7.1} ms",
+            "{:<78} n={:<4} p50={:>7.1} ms p95={:>7.1} ms max={:>7.1} ms",
             t.request, t.count, t.p50_ms, t.p95_ms, t.max_ms
         );
     }
-    let worst = timings.iter().map(|t| t.p95_ms).fold(0.0, f64::max);
+    // Dashboard requests and CSV exports apart: the goal (p95 < 100 ms) is the dashboard's.
+    let worst = |export: bool| timings.iter().filter(|t| t.export == export).map(|t| t.p95_ms).fold(0.0, f64::max);
     if let Some(all) = timings.last() {
         println!(
-            "stats engine={} requests={} p50_ms={:.1} p95_ms={:.1} worst_request_p95_ms={worst:.1}",
+            "stats engine={} requests={} p50_ms={:.1} p95_ms={:.1} worst_request_p95_ms={:.1} worst_export_p95_ms={:.1}",
             db.engine().as_str(),
             all.count,
             all.p50_ms,
-            all.p95_ms
+            all.p95_ms,
+            worst(false),
+            worst(true)
         );
     }
     db.close().await;

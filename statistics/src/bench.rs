@@ -6,8 +6,9 @@
 //! that folds real events (the cohort contribution of each book, the flows of each redemption,
 //! every level of the aggregates). Dashboards read nothing else, so the raw tables are not
 //! generated; only the organisations and orders the queries join are. [`measure`] then times
-//! every dashboard request (headline figures and each breakdown, for the operator, funders and
-//! sites) and reports percentiles.
+//! every dashboard request (headline figures and each breakdown as the pages ask for it, for the
+//! operator, funders and sites) and reports percentiles; the CSV exports of the long tables are
+//! timed apart.
 
 use crate::fold::{
     AUTONOMY_AFTER, AUTONOMY_BEFORE, AUTONOMY_IMPROVED, AUTONOMY_PAIRS, At, BookState, Distribution, Fold, MEASURES,
@@ -15,7 +16,7 @@ use crate::fold::{
 };
 use crate::period::{Month, Period};
 use crate::query::{AGE_BANDS, AUTONOMIES};
-use crate::{Dimension, Scope, StatsError, breakdown, dims, figures, metrics};
+use crate::{Dimension, Rows, SHOWN_ROWS, Scope, StatsError, breakdown, dims, figures, metrics};
 use ledger::{Db, time};
 use serde::Serialize;
 use sqlx::Row;
@@ -330,20 +331,25 @@ pub struct Timing {
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub max_ms: f64,
+    /// A CSV export (every row of a long table), timed for the record: not a dashboard request.
+    pub export: bool,
 }
 
-fn timing(request: String, mut samples: Vec<Duration>) -> Timing {
+fn timing(request: String, mut samples: Vec<Duration>, export: bool) -> Timing {
     samples.sort();
     let at = |q: f64| {
         let i = ((samples.len() as f64 * q).ceil() as usize).saturating_sub(1).min(samples.len().saturating_sub(1));
         samples.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
-    Timing { request, count: samples.len(), p50_ms: at(0.50), p95_ms: at(0.95), max_ms: at(1.0) }
+    Timing { request, count: samples.len(), p50_ms: at(0.50), p95_ms: at(0.95), max_ms: at(1.0), export }
 }
 
 /// Times every dashboard request `rounds` times over the last twelve months: the headline figures
-/// and each breakdown, for the operator, for funders and for sites. Returns one line per kind of
-/// request, and the last line for all of them together.
+/// and each breakdown as the dashboard asks for it (the long tables limited to their
+/// [`SHOWN_ROWS`] largest rows), for the operator, for funders and for sites. The CSV export of
+/// each long table (every row, written as CSV) is timed too, on lines of its own marked
+/// [`Timing::export`]. Returns one line per kind of request, and the last line for all the
+/// dashboard requests together (exports left out).
 pub async fn measure(db: &Db, last_month: Month, rounds: usize) -> Result<Vec<Timing>, StatsError> {
     let mut from = last_month;
     for _ in 0..11 {
@@ -364,28 +370,40 @@ pub async fn measure(db: &Db, last_month: Month, rounds: usize) -> Result<Vec<Ti
     let mut scopes = vec![("opérateur", Scope::Operator { funder: None })];
     scopes.extend(funders.iter().map(|f| ("financeur", Scope::Funder { id: *f })));
     scopes.extend(sites.iter().map(|s| ("lieu", Scope::Site { id: *s })));
-    let mut kinds: Vec<(String, Vec<Duration>)> = Vec::new();
+    let mut kinds: Vec<(String, Vec<Duration>, bool)> = Vec::new();
     let mut all = Vec::new();
-    let mut record = |name: String, d: Duration| {
-        all.push(d);
+    let mut record = |name: String, d: Duration, export: bool| {
+        if !export {
+            all.push(d);
+        }
         match kinds.iter_mut().find(|k| k.0 == name) {
             Some(k) => k.1.push(d),
-            None => kinds.push((name, vec![d])),
+            None => kinds.push((name, vec![d], export)),
         }
     };
     for _ in 0..rounds {
         for (who, scope) in &scopes {
             let t = Instant::now();
             figures(db, *scope, period).await?;
-            record(format!("{who} : chiffres clés"), t.elapsed());
+            record(format!("{who} : chiffres clés"), t.elapsed(), false);
             for dim in Dimension::ALL {
+                let title = dim.title().to_lowercase();
+                // What the dashboard asks for.
+                let rows = if dim.is_long() { Rows::Top(SHOWN_ROWS) } else { Rows::All };
                 let t = Instant::now();
-                breakdown(db, *scope, period, dim).await?;
-                record(format!("{who} : {}", dim.title().to_lowercase()), t.elapsed());
+                breakdown(db, *scope, period, dim, rows).await?;
+                let limited = if dim.is_long() { format!(" ({SHOWN_ROWS} premières lignes)") } else { String::new() };
+                record(format!("{who} : {title}{limited}"), t.elapsed(), false);
+                if dim.is_long() {
+                    let t = Instant::now();
+                    let csv = breakdown(db, *scope, period, dim, Rows::All).await?.to_csv();
+                    std::hint::black_box(csv);
+                    record(format!("{who} : {title}, export CSV (toutes les lignes)"), t.elapsed(), true);
+                }
             }
         }
     }
-    let mut out: Vec<Timing> = kinds.into_iter().map(|(k, v)| timing(k, v)).collect();
-    out.push(timing("toutes les requêtes".to_owned(), all));
+    let mut out: Vec<Timing> = kinds.into_iter().map(|(k, v, export)| timing(k, v, export)).collect();
+    out.push(timing("toutes les requêtes du tableau de bord".to_owned(), all, false));
     Ok(out)
 }

@@ -124,6 +124,7 @@ mod tests {
             total: Some(vec![Cell::Text("Total".into()), Cell::Int(42)]),
             notes: Vec::new(),
             withheld: false,
+            merged_rows: 0,
         }
     }
 

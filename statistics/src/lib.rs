@@ -6,7 +6,9 @@
 //!   raw tables.
 //! - [`figures`] gives the headline figures of a [`Scope`] over a [`Period`].
 //! - [`breakdown`] gives one [`Table`] per [`Dimension`]; breakdowns by beneficiary attributes
-//!   (département, commune, age band, autonomy) are under statistical secrecy ([`Count`]).
+//!   (département, commune, age band, autonomy) are under statistical secrecy ([`Count`]). The
+//!   long ones (commune, département, site) can be limited to their largest rows and one row
+//!   merging the others ([`Rows::Top`]): the database sorts and cuts them.
 //! - [`Table::to_csv`] writes any table for a French spreadsheet; [`open_data`] is the public
 //!   file by commune and month (docs/open-data.md).
 //!
@@ -30,7 +32,9 @@ pub use fold::{Refreshed, rebuild, rebuild_in, refresh};
 pub use opendata::open_data;
 pub use period::{Month, Period, PeriodError};
 pub use privacy::{Count, THRESHOLD};
-pub use query::{BookUse, Bucket, Dimension, Figures, FirstUse, Flow, Outcomes, Scope, breakdown, figures};
+pub use query::{
+    BookUse, Bucket, Dimension, Figures, FirstUse, Flow, Outcomes, Rows, SHOWN_ROWS, Scope, breakdown, figures,
+};
 pub use table::{Cell, Table, money};
 
 /// Why statistics could not be read or refreshed.

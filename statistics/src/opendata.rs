@@ -135,6 +135,7 @@ pub async fn open_data(db: &Db, period: Period) -> Result<Table, StatsError> {
                 .to_owned(),
         ],
         withheld: false,
+        merged_rows: 0,
     })
 }
 

@@ -115,47 +115,16 @@ pub(crate) fn protect(values: &[i64], lower: &[i64], forced: &[bool], strict: bo
     )
 }
 
+/// The enumeration of what a reader can deduce, shared with the tests against real databases.
+#[cfg(test)]
+#[path = "../tests/secrecy/mod.rs"]
+mod secrecy;
+
 #[cfg(test)]
 mod tests {
+    use super::secrecy::possible_values;
     use super::*;
     use proptest::prelude::*;
-
-    /// Every value each hidden cell can take, for a reader who knows the total, the shown cells
-    /// and what « < 5 » and « secret » mean — by plain enumeration, independent of `protect`.
-    fn possible_values(shown: &[Count], lower: &[i64], total: i64) -> Vec<Vec<i64>> {
-        let known: i64 = shown.iter().filter_map(|c| c.shown()).sum();
-        let rest = total - known;
-        let ranges: Vec<(i64, i64)> = shown
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| match c {
-                Count::Shown(_) => None,
-                Count::Suppressed => Some((lower[i], 4)),
-                Count::Secret => Some((5, rest)),
-            })
-            .collect();
-        let mut seen = vec![Vec::new(); ranges.len()];
-        fn walk(ranges: &[(i64, i64)], at: usize, left: i64, pick: &mut Vec<i64>, seen: &mut [Vec<i64>]) {
-            if at == ranges.len() {
-                if left == 0 {
-                    for (s, v) in seen.iter_mut().zip(pick.iter()) {
-                        if !s.contains(v) {
-                            s.push(*v);
-                        }
-                    }
-                }
-                return;
-            }
-            let min_rest: i64 = ranges[at + 1..].iter().map(|r| r.0).sum();
-            for v in ranges[at].0..=ranges[at].1.min(left - min_rest) {
-                pick.push(v);
-                walk(ranges, at + 1, left - v, pick, seen);
-                pick.pop();
-            }
-        }
-        walk(&ranges, 0, rest, &mut Vec::new(), &mut seen);
-        seen
-    }
 
     /// No count under 5 can be recovered (with `strict`, no hidden count at all).
     fn assert_protected(values: &[i64], lower: &[i64]) {

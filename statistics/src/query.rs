@@ -178,7 +178,33 @@ impl Dimension {
             Dimension::FirstUseDelay => "Délai entre la remise et la première utilisation",
         }
     }
+
+    /// True for the tables that may have thousands of rows (communes, départements, sites): they
+    /// can be limited to their largest rows ([`Rows::Top`]).
+    pub fn is_long(self) -> bool {
+        matches!(self, Dimension::Commune | Dimension::Departement | Dimension::Site)
+    }
 }
+
+/// Which rows of a long table ([`Dimension::is_long`]) a breakdown returns; other tables are
+/// always complete.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Rows {
+    /// Every row, in the order of their labels (what the CSV exports give).
+    #[default]
+    All,
+    /// The `n` largest rows by the table's main measure — people for the tables of
+    /// beneficiaries, passages for the table by site — largest first, then one row « Autres
+    /// communes (k) » (« Autres départements », « Autres lieux ») adding up the k rows left out, so
+    /// that the total is unchanged ([`Table::merged_rows`] is k). In the tables of beneficiaries
+    /// only rows of 5 people or more are kept; the smaller ones go into the merged row, which is
+    /// made to count 5 people or more too (the smallest kept row joins it when needed) and is
+    /// protected like any row.
+    Top(u32),
+}
+
+/// How many rows of a long table the dashboards and the impact report show ([`Rows::Top`]).
+pub const SHOWN_ROWS: u32 = 50;
 
 /// Every measure.
 const ALL: [usize; MEASURES.len()] = {
@@ -203,25 +229,20 @@ enum Group {
     Site,
 }
 
-/// Sums of the measures of one metric and dimension over a scope and period, by group.
-async fn sums(
-    conn: &mut AnyConnection,
-    metric: &str,
-    dim: &str,
-    scope: Scope,
-    period: Period,
-    group: Group,
-    wanted: &[usize],
-) -> Result<Vec<(String, Measures)>, StatsError> {
-    let g = match group {
+/// The grouping key of a statement.
+fn key_expression(group: Group) -> &'static str {
+    match group {
         Group::None => "''",
         Group::DimValue => "dim_value",
         Group::Month => "month",
         Group::Site => "CAST(site_id AS TEXT)",
-    };
-    // Only the measures the caller shows: fewer values to decode per row.
-    let measures: Vec<String> =
-        wanted.iter().map(|&i| format!("COALESCE(CAST(SUM({}) AS BIGINT), 0)", MEASURES[i])).collect();
+    }
+}
+
+/// The rows of `stats_cells` one metric and dimension of a scope reads: the condition after
+/// `metric = $1 AND dim = $2 AND month >= $3 AND month <= $4`, and whether the statement may be
+/// kept in the connection's cache.
+async fn selection(conn: &mut AnyConnection, scope: Scope, group: Group) -> Result<(String, bool), StatsError> {
     // The level of the aggregates to read (see migration 0008): order or site 0 mean "all". A
     // funder's orders are named in the statement, so that both engines read one key range per
     // order whatever their planner's estimates.
@@ -246,26 +267,108 @@ async fn sums(
         (Some(ids), None) => format!(" AND {site_filter} AND order_id IN ({ids})"),
         (None, None) => format!(" AND order_id = 0 AND {site_filter}"),
     };
+    // Literal order ids: a one-off statement, kept out of the connection's statement cache.
+    Ok((filter, orders.is_none()))
+}
+
+/// `SUM(measure)` of each wanted measure, as whole numbers.
+fn sum_columns(wanted: &[usize]) -> Vec<String> {
+    wanted.iter().map(|&i| format!("COALESCE(CAST(SUM({}) AS BIGINT), 0)", MEASURES[i])).collect()
+}
+
+/// Reads the wanted measures of a row from column `first` on.
+fn measures_of(r: &sqlx::any::AnyRow, first: usize, wanted: &[usize]) -> Result<Measures, StatsError> {
+    let mut m = [0; MEASURES.len()];
+    for (column, &i) in wanted.iter().enumerate() {
+        m[i] = r.try_get(first + column)?;
+    }
+    Ok(m)
+}
+
+/// Sums of the measures of one metric and dimension over a scope and period, by group.
+async fn sums(
+    conn: &mut AnyConnection,
+    metric: &str,
+    dim: &str,
+    scope: Scope,
+    period: Period,
+    group: Group,
+    wanted: &[usize],
+) -> Result<Vec<(String, Measures)>, StatsError> {
+    let g = key_expression(group);
+    let (filter, persistent) = selection(conn, scope, group).await?;
     let group_by = if matches!(group, Group::None) { String::new() } else { format!(" GROUP BY {g}") };
+    // Only the measures the caller shows: fewer values to decode per row.
     let sql = format!(
         "SELECT {g}, {} FROM stats_cells WHERE metric = $1 AND dim = $2 AND month >= $3 AND month <= $4{filter}{group_by}",
-        measures.join(", ")
+        sum_columns(wanted).join(", ")
     );
     let (from, to) = period.keys();
-    // Literal order ids: a one-off statement, kept out of the connection's statement cache.
-    let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(orders.is_none()).bind(metric).bind(dim).bind(from).bind(to);
+    let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(persistent).bind(metric).bind(dim).bind(from).bind(to);
     if let Some(id) = scope.site() {
         q = q.bind(id);
     }
     let rows = q.fetch_all(&mut *conn).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let key: String = r.try_get(0)?;
-        let mut m = [0; MEASURES.len()];
-        for (column, &i) in wanted.iter().enumerate() {
-            m[i] = r.try_get(column + 1)?;
-        }
-        out.push((key, m));
+        out.push((r.try_get(0)?, measures_of(&r, 1, wanted)?));
+    }
+    Ok(out)
+}
+
+/// The groups with the largest sums of measure `rank`, from the database in one statement.
+struct Largest {
+    /// At most `limit` groups whose `rank` sum is positive, largest first (ties by key).
+    rows: Vec<(String, Measures)>,
+    /// The sums over every group whose `rank` sum is positive, kept or not.
+    totals: Measures,
+    /// How many groups have a positive `rank` sum.
+    groups: u64,
+}
+
+/// The `limit` groups with the largest sums of measure `rank`, and the totals over all groups:
+/// the database sorts and cuts (`ORDER BY … LIMIT`), and adds up every group in the same
+/// statement (`SUM(SUM(…)) OVER ()`, evaluated before the limit), so that only `limit` rows
+/// travel and are decoded whatever the number of groups.
+#[allow(clippy::too_many_arguments)]
+async fn largest(
+    conn: &mut AnyConnection,
+    metric: &str,
+    dim: &str,
+    scope: Scope,
+    period: Period,
+    group: Group,
+    wanted: &[usize],
+    rank: usize,
+    limit: u32,
+) -> Result<Largest, StatsError> {
+    let g = key_expression(group);
+    let (filter, persistent) = selection(conn, scope, group).await?;
+    let totals: Vec<String> =
+        wanted.iter().map(|&i| format!("COALESCE(CAST(SUM(SUM({})) OVER () AS BIGINT), 0)", MEASURES[i])).collect();
+    let limit_mark = if scope.site().is_some() { "$6" } else { "$5" };
+    let r = MEASURES[rank];
+    let sql = format!(
+        "SELECT {g}, {}, {}, COUNT(*) OVER () FROM stats_cells \
+         WHERE metric = $1 AND dim = $2 AND month >= $3 AND month <= $4{filter} \
+         GROUP BY {g} HAVING SUM({r}) > 0 ORDER BY SUM({r}) DESC, {g} LIMIT {limit_mark}",
+        sum_columns(wanted).join(", "),
+        totals.join(", ")
+    );
+    let (from, to) = period.keys();
+    let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(persistent).bind(metric).bind(dim).bind(from).bind(to);
+    if let Some(id) = scope.site() {
+        q = q.bind(id);
+    }
+    // At least one row, which carries the totals.
+    let found = q.bind(i64::from(limit.max(1))).fetch_all(&mut *conn).await?;
+    let mut out = Largest { rows: Vec::with_capacity(found.len()), totals: [0; MEASURES.len()], groups: 0 };
+    if let Some(first) = found.first() {
+        out.totals = measures_of(first, 1 + wanted.len(), wanted)?;
+        out.groups = u64::try_from(first.try_get::<i64, _>(1 + 2 * wanted.len())?).unwrap_or(0);
+    }
+    for row in found.iter().take(limit as usize) {
+        out.rows.push((row.try_get(0)?, measures_of(row, 1, wanted)?));
     }
     Ok(out)
 }
@@ -411,6 +514,17 @@ fn activity(m: &Measures) -> [Cell; 4] {
     [Cell::Int(m[N]), Cell::Int(m[VOUCHERS]), Cell::Money(Cents(m[VALUE])), hours(m[MINUTES])]
 }
 
+/// `total` minus each of `rows`.
+fn minus<'a>(total: &Measures, rows: impl Iterator<Item = &'a Measures>) -> Measures {
+    let mut t = *total;
+    for m in rows {
+        for (a, b) in t.iter_mut().zip(m) {
+            *a -= b;
+        }
+    }
+    t
+}
+
 fn sum_all<'a>(rows: impl Iterator<Item = &'a Measures>) -> Measures {
     let mut t = [0; MEASURES.len()];
     for m in rows {
@@ -449,6 +563,8 @@ pub(crate) struct AttributeRow {
     pub measures: Measures,
     /// Inhabitants, for per-capita figures.
     pub population: Option<u64>,
+    /// For the row « Autres … (k) » of a limited table, k: the rows it merges (0 for others).
+    pub merged: u64,
 }
 
 /// Builds a table by beneficiary attribute with statistical secrecy. `listed`: rows appear only
@@ -481,7 +597,10 @@ pub(crate) fn attribute_table(
     }
     let people: Vec<i64> = rows.iter().map(|r| r.measures[N]).collect();
     let started: Vec<i64> = rows.iter().map(|r| r.measures[STARTED]).collect();
-    let lower: Vec<i64> = vec![i64::from(listed); rows.len()];
+    // What a reader knows without the count: a listed row counts someone, a merged row someone
+    // in each row it merges.
+    let lower: Vec<i64> =
+        rows.iter().map(|r| if listed { i64::try_from(r.merged.max(1)).unwrap_or(i64::MAX) } else { 0 }).collect();
     let protected = privacy::protect(&people, &lower, &vec![false; rows.len()], false).and_then(|p| {
         let forced: Vec<bool> = p.iter().map(|c| c.shown().is_none()).collect();
         privacy::protect(&started, &vec![0; rows.len()], &forced, false).map(|s| (p, s))
@@ -503,7 +622,15 @@ pub(crate) fn attribute_table(
     let mut notes = vec![COHORT_NOTE.to_owned(), SECRECY_NOTE.to_owned()];
     let Some((p, s)) = protected else {
         notes.push("Effectifs trop faibles : le détail n'est pas publié.".to_owned());
-        return Table { title: title.to_owned(), columns, rows: Vec::new(), total: Some(total), notes, withheld: true };
+        return Table {
+            title: title.to_owned(),
+            columns,
+            rows: Vec::new(),
+            total: Some(total),
+            notes,
+            withheld: true,
+            merged_rows: 0,
+        };
     };
     let out = rows
         .into_iter()
@@ -537,16 +664,28 @@ pub(crate) fn attribute_table(
             cells
         })
         .collect();
-    Table { title: title.to_owned(), columns, rows: out, total: Some(total), notes, withheld: false }
+    Table { title: title.to_owned(), columns, rows: out, total: Some(total), notes, withheld: false, merged_rows: 0 }
 }
 
-/// One breakdown table of `scope` over `period`. Tables by beneficiary attribute
-/// ([`Dimension::is_beneficiary_attribute`]) are under statistical secrecy; every table's total
-/// equals the matching headline figure of [`figures`].
-pub async fn breakdown(db: &Db, scope: Scope, period: Period, dimension: Dimension) -> Result<Table, StatsError> {
+/// One breakdown table of `scope` over `period`: every row, or for a long table
+/// ([`Dimension::is_long`]) only its largest ones ([`Rows::Top`]; other tables ignore it). Tables
+/// by beneficiary attribute ([`Dimension::is_beneficiary_attribute`]) are under statistical
+/// secrecy; every table's total equals the matching headline figure of [`figures`], limited or
+/// not.
+pub async fn breakdown(
+    db: &Db,
+    scope: Scope,
+    period: Period,
+    dimension: Dimension,
+    rows: Rows,
+) -> Result<Table, StatsError> {
     let mut conn = db.pool().acquire().await?;
     let conn = &mut *conn;
     let title = dimension.title();
+    let limit = match rows {
+        Rows::Top(n) if dimension.is_long() => Some(n),
+        _ => None,
+    };
     let simple = |columns: Vec<String>, rows: Vec<Vec<Cell>>, total: Vec<Cell>, notes: Vec<String>| Table {
         title: title.to_owned(),
         columns,
@@ -554,6 +693,7 @@ pub async fn breakdown(db: &Db, scope: Scope, period: Period, dimension: Dimensi
         total: Some(total),
         notes,
         withheld: false,
+        merged_rows: 0,
     };
     let redemption_note =
         "Passages : services rendus pendant la période ; heures : durée prévue au catalogue.".to_owned();
@@ -585,9 +725,23 @@ pub async fn breakdown(db: &Db, scope: Scope, period: Period, dimension: Dimensi
             simple(columns, rows, total, vec![redemption_note, "Carnets remis : dans le mois de la remise.".to_owned()])
         }
         Dimension::Site => {
-            let redeemed = sums(conn, metrics::REDEEMED, dims::TOTAL, scope, period, Group::Site, &ACTIVITY).await?;
+            // Sites with at least one passage: the largest first when limited, else all of them.
+            let (found, rest) = match limit {
+                Some(n) => {
+                    let top =
+                        largest(conn, metrics::REDEEMED, dims::TOTAL, scope, period, Group::Site, &ACTIVITY, N, n)
+                            .await?;
+                    let rest = minus(&top.totals, top.rows.iter().map(|r| &r.1));
+                    let merged = top.groups.saturating_sub(top.rows.len() as u64);
+                    (top.rows, (merged > 0).then_some((merged, rest)))
+                }
+                None => {
+                    let all = sums(conn, metrics::REDEEMED, dims::TOTAL, scope, period, Group::Site, &ACTIVITY).await?;
+                    (all.into_iter().filter(|(_, m)| m[N] > 0).collect(), None)
+                }
+            };
             let parsed: Vec<(i64, Measures)> =
-                redeemed.into_iter().filter_map(|(k, m)| Some((k.parse().ok()?, m))).collect();
+                found.into_iter().filter_map(|(k, m)| Some((k.parse().ok()?, m))).collect();
             let names = names(conn, parsed.iter().map(|(id, _)| *id)).await?;
             let mut rows: Vec<(String, Vec<Cell>)> = parsed
                 .iter()
@@ -598,12 +752,24 @@ pub async fn breakdown(db: &Db, scope: Scope, period: Period, dimension: Dimensi
                     (name, cells)
                 })
                 .collect();
-            rows.sort_by(|a, b| a.0.cmp(&b.0));
+            if limit.is_none() {
+                rows.sort_by(|a, b| a.0.cmp(&b.0));
+            }
+            let mut rows: Vec<Vec<Cell>> = rows.into_iter().map(|r| r.1).collect();
+            let mut notes = vec![redemption_note];
+            let mut merged_rows = 0;
+            if let Some((merged, rest)) = rest {
+                let mut cells = vec![text(format!("Autres lieux ({merged})"))];
+                cells.extend(activity(&rest));
+                rows.push(cells);
+                notes.push(limited_note(rows.len() - 1, merged, &LIEUX));
+                merged_rows = merged;
+            }
             let mut total = vec![text("Total")];
-            total.extend(activity(&sum_all(parsed.iter().map(|p| &p.1))));
+            total.extend(activity(&sum_all(parsed.iter().map(|p| &p.1).chain(rest.iter().map(|r| &r.1)))));
             let mut columns = vec!["Lieu".to_owned()];
             columns.extend(ACTIVITY_COLUMNS.map(str::to_owned));
-            simple(columns, rows.into_iter().map(|r| r.1).collect(), total, vec![redemption_note])
+            Table { merged_rows, ..simple(columns, rows, total, notes) }
         }
         Dimension::Service | Dimension::Category => {
             let dim = if dimension == Dimension::Service { dims::SERVICE } else { dims::CATEGORY };
@@ -722,21 +888,51 @@ pub async fn breakdown(db: &Db, scope: Scope, period: Period, dimension: Dimensi
                     labels: vec![text(*label)],
                     measures: found.get(*code).copied().unwrap_or_default(),
                     population: None,
+                    merged: 0,
                 })
                 .collect();
             let other = sum_all(found.iter().filter(|(k, _)| !list.iter().any(|(c, _)| c == k)).map(|(_, m)| m));
             if other[N] != 0 {
-                rows.push(AttributeRow { labels: vec![text("Non renseigné")], measures: other, population: None });
+                rows.push(AttributeRow {
+                    labels: vec![text("Non renseigné")],
+                    measures: other,
+                    population: None,
+                    merged: 0,
+                });
             }
             attribute_table(title, &[heading], rows, false, false)
         }
         Dimension::Commune | Dimension::Departement => {
             let commune = dimension == Dimension::Commune;
             let dim = if commune { dims::COMMUNE } else { dims::DEPARTEMENT };
-            let found = sums(conn, metrics::COHORT, dim, scope, period, Group::DimValue, &COHORT).await?;
+            // Places with at least one person: the largest first when limited, else all of them.
+            let (found, rest) = match limit {
+                Some(n) => {
+                    let top =
+                        largest(conn, metrics::COHORT, dim, scope, period, Group::DimValue, &COHORT, N, n).await?;
+                    // Rows under the threshold (they come last) go with the others; so does the
+                    // smallest kept row if the others would count fewer than 5 people, so that the
+                    // merged row is no small count either.
+                    let mut kept: Vec<(String, Measures)> =
+                        top.rows.into_iter().take_while(|(_, m)| m[N] >= privacy::THRESHOLD).collect();
+                    let mut merged = top.groups.saturating_sub(kept.len() as u64);
+                    let mut rest = minus(&top.totals, kept.iter().map(|r| &r.1));
+                    if merged > 0
+                        && rest[N] < privacy::THRESHOLD
+                        && let Some((_, smallest)) = kept.pop()
+                    {
+                        merged += 1;
+                        rest = sum_all([&rest, &smallest].into_iter());
+                    }
+                    (kept, (merged > 0).then_some((merged, rest)))
+                }
+                None => {
+                    let all = sums(conn, metrics::COHORT, dim, scope, period, Group::DimValue, &COHORT).await?;
+                    (all.into_iter().filter(|(_, m)| m[N] > 0).collect(), None)
+                }
+            };
             let mut rows: Vec<AttributeRow> = found
                 .into_iter()
-                .filter(|(_, m)| m[N] > 0)
                 .map(|(code, m)| {
                     let (name, population) = if commune {
                         issuer::territory::commune(&code)
@@ -745,14 +941,54 @@ pub async fn breakdown(db: &Db, scope: Scope, period: Period, dimension: Dimensi
                         let name = issuer::territory::departement(&code).map_or_else(String::new, |d| d.name.clone());
                         (name, Some(issuer::territory::departement_population(&code)))
                     };
-                    AttributeRow { labels: vec![text(code), text(name)], measures: m, population }
+                    AttributeRow { labels: vec![text(code), text(name)], measures: m, population, merged: 0 }
                 })
                 .collect();
-            rows.sort_by_key(|r| r.labels.first().map(Cell::to_french));
+            if limit.is_none() {
+                rows.sort_by_key(|r| r.labels.first().map(Cell::to_french));
+            }
+            let words = if commune { &COMMUNES } else { &DEPARTEMENTS };
+            let kept = rows.len();
+            if let Some((merged, rest)) = rest {
+                rows.push(AttributeRow {
+                    labels: vec![text(format!("Autres {} ({merged})", words.plural)), Cell::Empty],
+                    measures: rest,
+                    population: None,
+                    merged,
+                });
+            }
             let headings: [&str; 2] = if commune { ["Code INSEE", "Commune"] } else { ["Code", "Département"] };
-            attribute_table(title, &headings, rows, true, true)
+            let mut t = attribute_table(title, &headings, rows, true, true);
+            // A withheld table tells nothing of its rows, not even how many were merged.
+            if let Some((merged, _)) = rest.filter(|_| !t.withheld) {
+                t.notes.push(limited_note(kept, merged, words));
+                t.merged_rows = merged;
+            }
+            t
         }
     })
+}
+
+/// How the rows of a long table are named in its notes.
+struct Words {
+    /// « communes », « départements », « lieux »
+    plural: &'static str,
+    /// Which rows are kept.
+    largest: &'static str,
+}
+
+const COMMUNES: Words = Words { plural: "communes", largest: "comptant le plus de personnes (5 au moins)" };
+const DEPARTEMENTS: Words = Words { plural: "départements", largest: "comptant le plus de personnes (5 au moins)" };
+const LIEUX: Words = Words { plural: "lieux", largest: "ayant le plus de passages" };
+
+/// The note of a limited table: what was kept, in which order, and what the last row merges.
+fn limited_note(kept: usize, merged: u64, w: &Words) -> String {
+    format!(
+        "{kept} ligne(s) détaillée(s) : les {plural} {largest}, par ordre décroissant ; « Autres {plural} \
+         ({merged}) » additionne les {merged} autres, et le total est inchangé.",
+        plural = w.plural,
+        largest = w.largest
+    )
 }
 
 /// French label of a service category slug.
@@ -793,7 +1029,7 @@ mod tests {
             let mut m = [0; MEASURES.len()];
             (m[N], m[VOUCHERS], m[STARTED], m[USED_VOUCHERS], m[USED_VALUE]) =
                 (people, people * 10, started, started * 3, started * 3000);
-            AttributeRow { labels: vec![text(label)], measures: m, population: Some(1000) }
+            AttributeRow { labels: vec![text(label)], measures: m, population: Some(1000), merged: 0 }
         };
         let t = attribute_table(
             "x",

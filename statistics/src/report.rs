@@ -69,12 +69,13 @@ pub fn headline(f: &Figures) -> Vec<(String, String)> {
 }
 
 /// Method notes printed with every report and shown under the dashboards.
-pub const METHOD: [&str; 5] = [
+pub const METHOD: [&str; 6] = [
     "Les chiffres viennent des mêmes écritures que le grand livre, agrégées au fil de l'eau (quelques secondes de décalage).",
     "Émissions, utilisations, expirations et annulations comptent dans le mois où elles ont eu lieu.",
     "Ce qui concerne les personnes (remises, premier passage, carnets entamés, répartitions par âge, autonomie, commune) compte dans le mois de la remise du carnet, avec ce qui s'est passé depuis.",
     "Secret statistique : les effectifs de moins de 5 personnes s'affichent « < 5 », et d'autres cases sont masquées (« secret ») quand elles permettraient de les retrouver par différence.",
     "Aucune donnée nominative n'est enregistrée : ni nom, ni contact des personnes accompagnées.",
+    "Tableaux par commune, par département et par lieu : les 50 lignes les plus importantes (personnes, ou passages pour les lieux ; pour les personnes, 5 au moins par ligne), par ordre décroissant, puis une ligne « Autres … » qui additionne toutes les autres, de sorte que le total est exact ; l'export CSV de chaque tableau donne toutes les lignes.",
 ];
 
 /// Cuts a cell to `n` characters.
@@ -176,4 +177,15 @@ pub fn impact_pdf(who: &str, figures: &Figures, charts: &[BarChart], tables: &[T
     let Pages { mut w, page, .. } = p;
     w.push(page);
     Ok(w.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_method_states_how_many_rows_long_tables_show() {
+        let note = format!("les {} lignes les plus importantes", crate::SHOWN_ROWS);
+        assert!(METHOD.iter().any(|m| m.contains(&note)), "{note}");
+    }
 }

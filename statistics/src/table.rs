@@ -62,6 +62,10 @@ pub struct Table {
     pub notes: Vec<String>,
     /// True when the rows were withheld because their counts were too small to publish.
     pub withheld: bool,
+    /// How many rows of the whole table the last row (« Autres communes (k) »…) merges when only
+    /// the largest were asked for (`Rows::Top`); 0 when the table has every row.
+    #[serde(default)]
+    pub merged_rows: u64,
 }
 
 impl Table {
@@ -128,6 +132,7 @@ mod tests {
             ]),
             notes: vec![],
             withheld: false,
+            merged_rows: 0,
         };
         let csv = t.to_csv();
         assert!(csv.starts_with(b"\xEF\xBB\xBF"), "UTF-8 byte order mark");

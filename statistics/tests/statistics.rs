@@ -15,8 +15,11 @@ use redeemer::outcome::{Outcome, OutcomeKind};
 use redeemer::redeem::{RedeemRequest, redeem};
 use redeemer::sites::{self, Accreditation};
 use rust_decimal::Decimal;
-use statistics::{Cell, Count, Dimension, Month, Period, Scope, Table};
+use statistics::{Cell, Count, Dimension, Month, Period, Rows, Scope, Table};
 use std::collections::HashMap;
+
+mod secrecy;
+use secrecy::possible_values;
 
 fn siret(prefix13: &str) -> issuer::Siret {
     (0..10).map(|d| format!("{prefix13}{d}")).find_map(|s| s.parse().ok()).unwrap()
@@ -319,46 +322,51 @@ async fn figures_follow_the_lifecycle(t: TestDb) {
     assert_eq!(autumn.expired, Some(flow(None, 0, 0)), "B expired in July");
 
     // Breakdowns add up to the headline figures.
-    let by_month = statistics::breakdown(&t.db, all(), Period::all(), Dimension::Month).await.unwrap();
+    let by_month = statistics::breakdown(&t.db, all(), Period::all(), Dimension::Month, Rows::All).await.unwrap();
     let labels: Vec<String> = by_month.rows.iter().map(|r| r[0].to_french()).collect();
     assert_eq!(labels, ["février 2026", "mars 2026", "septembre 2026", "octobre 2026"]);
     assert_eq!(by_month.total.as_ref().unwrap()[5], Cell::Money(Cents(7_500)));
-    let by_site = statistics::breakdown(&t.db, all(), Period::all(), Dimension::Site).await.unwrap();
+    let by_site = statistics::breakdown(&t.db, all(), Period::all(), Dimension::Site, Rows::All).await.unwrap();
     assert_eq!(by_site.rows.len(), 2);
     assert_eq!(by_site.rows[0][0], Cell::Text("Espace numérique « Bordeaux Nord »".into()));
     assert_eq!(by_site.rows[0][3], Cell::Money(Cents(3_000)));
     // The CAF's orders were used at Talence only; Talence's own table has itself alone.
     let caf_sites =
-        statistics::breakdown(&t.db, Scope::Funder { id: w.funders[1] }, Period::all(), Dimension::Site).await.unwrap();
+        statistics::breakdown(&t.db, Scope::Funder { id: w.funders[1] }, Period::all(), Dimension::Site, Rows::All)
+            .await
+            .unwrap();
     assert_eq!(caf_sites.rows.len(), 1);
     assert_eq!(
         caf_sites.rows[0][..4],
         [Cell::Text("Médiathèque de Talence".into()), Cell::Int(1), Cell::Int(1), Cell::Money(Cents(500))]
     );
     let talence_services =
-        statistics::breakdown(&t.db, Scope::Site { id: w.sites[0].0 }, Period::all(), Dimension::Service)
+        statistics::breakdown(&t.db, Scope::Site { id: w.sites[0].0 }, Period::all(), Dimension::Service, Rows::All)
             .await
             .unwrap();
     assert_eq!(talence_services.rows.len(), 1);
     assert_eq!(talence_services.rows[0][3], Cell::Int(5));
     let talence_sites =
-        statistics::breakdown(&t.db, Scope::Site { id: w.sites[0].0 }, Period::all(), Dimension::Site).await.unwrap();
+        statistics::breakdown(&t.db, Scope::Site { id: w.sites[0].0 }, Period::all(), Dimension::Site, Rows::All)
+            .await
+            .unwrap();
     assert_eq!(talence_sites.rows.len(), 1);
-    let by_service = statistics::breakdown(&t.db, all(), Period::all(), Dimension::Service).await.unwrap();
+    let by_service = statistics::breakdown(&t.db, all(), Period::all(), Dimension::Service, Rows::All).await.unwrap();
     assert_eq!(by_service.rows.len(), 2);
     assert_eq!(by_service.rows[1][0], Cell::Text("DEM-DOSSIER".into()));
     assert_eq!(by_service.rows[1][6], Cell::Decimal(Decimal::new(20, 1)), "one 2-hour service");
-    let by_category = statistics::breakdown(&t.db, all(), Period::all(), Dimension::Category).await.unwrap();
+    let by_category = statistics::breakdown(&t.db, all(), Period::all(), Dimension::Category, Rows::All).await.unwrap();
     assert_eq!(by_category.rows.len(), 1);
     assert_eq!(by_category.rows[0][0], Cell::Text("Aide aux démarches administratives".into()));
-    let by_prescriber = statistics::breakdown(&t.db, all(), Period::all(), Dimension::Prescriber).await.unwrap();
+    let by_prescriber =
+        statistics::breakdown(&t.db, all(), Period::all(), Dimension::Prescriber, Rows::All).await.unwrap();
     assert_eq!(by_prescriber.rows[0][0], Cell::Text("CCAS de Talence".into()));
     assert_eq!(by_prescriber.rows[0][1..3], [Cell::Int(9), Cell::Int(4)]);
-    let delays = statistics::breakdown(&t.db, all(), Period::all(), Dimension::FirstUseDelay).await.unwrap();
+    let delays = statistics::breakdown(&t.db, all(), Period::all(), Dimension::FirstUseDelay, Rows::All).await.unwrap();
     assert_eq!(delays.total.as_ref().unwrap()[1], Cell::Int(4));
     assert!(delays.notes.iter().any(|n| n.contains("médian : 29 jour")), "{:?}", delays.notes);
     // 9 people in all: every attribute cell is under 5, so the tables hide them.
-    let ages = statistics::breakdown(&t.db, all(), Period::all(), Dimension::AgeBand).await.unwrap();
+    let ages = statistics::breakdown(&t.db, all(), Period::all(), Dimension::AgeBand, Rows::All).await.unwrap();
     assert_eq!(ages.total.as_ref().unwrap()[1], Cell::People(Count::Shown(9)));
     assert!(ages.rows.iter().all(|r| r[1] == Cell::People(Count::Suppressed)), "{:?}", ages.rows);
     let csv = String::from_utf8(ages.to_csv()).unwrap();
@@ -449,41 +457,6 @@ async fn concurrent_refreshes_never_count_twice(t: TestDb) {
     assert_eq!(talence.people_reached + bordeaux.people_reached, 12, "each book's first site, once");
 }
 
-/// Every value each hidden cell of a column can take, for a reader who knows the total, the
-/// shown cells and what « < 5 » and « secret » mean (`listed`: each row counts someone).
-fn possible_values(column: &[Count], total: i64, listed: bool) -> Vec<Vec<i64>> {
-    let rest = total - column.iter().filter_map(|c| c.shown()).sum::<i64>();
-    let ranges: Vec<(i64, i64)> = column
-        .iter()
-        .filter_map(|c| match c {
-            Count::Shown(_) => None,
-            Count::Suppressed => Some((i64::from(listed), 4)),
-            Count::Secret => Some((5, rest)),
-        })
-        .collect();
-    let mut seen: Vec<Vec<i64>> = vec![Vec::new(); ranges.len()];
-    fn walk(ranges: &[(i64, i64)], at: usize, left: i64, pick: &mut Vec<i64>, seen: &mut [Vec<i64>]) {
-        if at == ranges.len() {
-            if left == 0 {
-                for (s, v) in seen.iter_mut().zip(pick.iter()) {
-                    if !s.contains(v) {
-                        s.push(*v);
-                    }
-                }
-            }
-            return;
-        }
-        let min_rest: i64 = ranges[at + 1..].iter().map(|r| r.0).sum();
-        for v in ranges[at].0..=ranges[at].1.min(left - min_rest) {
-            pick.push(v);
-            walk(ranges, at + 1, left - v, pick, seen);
-            pick.pop();
-        }
-    }
-    walk(&ranges, 0, rest, &mut Vec::new(), &mut seen);
-    seen
-}
-
 fn people(table: &Table, column: usize) -> (Vec<Count>, i64) {
     let cells = table
         .rows
@@ -500,16 +473,40 @@ fn people(table: &Table, column: usize) -> (Vec<Count>, i64) {
     (cells, total)
 }
 
-/// Asserts that no hidden count of `truth` (by row label) can be recovered from the table.
-fn assert_unrecoverable(table: &Table, column: usize, label_column: usize, truth: &HashMap<String, i64>, listed: bool) {
+/// Asserts that no hidden count of `truth` (by row label) can be recovered from the table. In a
+/// limited table, the last row « Autres … (k) » counts the truth of every row not listed, and a
+/// reader knows it counts at least k people when rows are `listed` (each counts someone).
+/// `hidden_with`: how many cells after the column must be hidden with a hidden count (what these
+/// people did).
+fn assert_unrecoverable(
+    table: &Table,
+    column: usize,
+    label_column: usize,
+    truth: &HashMap<String, i64>,
+    listed: bool,
+    hidden_with: usize,
+) {
     assert!(!table.withheld);
     let (cells, total) = people(table, column);
     assert_eq!(total, truth.values().sum::<i64>());
-    let possible = possible_values(&cells, total, listed);
+    let merged_row = (table.merged_rows > 0).then(|| table.rows.len() - 1);
+    let lower: Vec<i64> = (0..cells.len())
+        .map(|i| match (listed, Some(i) == merged_row) {
+            (false, _) => 0,
+            (true, true) => table.merged_rows as i64,
+            (true, false) => 1,
+        })
+        .collect();
+    let listed_labels: Vec<String> = table.rows.iter().map(|r| r[label_column].to_french()).collect();
+    let possible = possible_values(&cells, &lower, total);
     let mut k = 0;
-    for (row, cell) in table.rows.iter().zip(&cells) {
+    for (i, (row, cell)) in table.rows.iter().zip(&cells).enumerate() {
         let label = row[label_column].to_french();
-        let value = truth.get(&label).copied().unwrap_or(0);
+        let value = if Some(i) == merged_row {
+            truth.iter().filter(|(l, _)| !listed_labels.contains(l)).map(|(_, v)| v).sum()
+        } else {
+            truth.get(&label).copied().unwrap_or(0)
+        };
         match cell {
             Count::Shown(n) => {
                 assert_eq!(*n, value, "{label}");
@@ -525,7 +522,7 @@ fn assert_unrecoverable(table: &Table, column: usize, label_column: usize, truth
                 }
                 // What this row's people did is hidden with them.
                 assert!(
-                    row[column + 1..column + 5].iter().all(|c| !matches!(c, Cell::Int(_) | Cell::Money(_))),
+                    row[column + 1..=column + hidden_with].iter().all(|c| !matches!(c, Cell::Int(_) | Cell::Money(_))),
                     "{row:?}"
                 );
                 k += 1;
@@ -577,9 +574,9 @@ async fn small_counts_are_secret(t: TestDb) {
     ]
     .into_iter()
     .collect();
-    let by_commune = statistics::breakdown(&t.db, all(), Period::all(), Dimension::Commune).await.unwrap();
+    let by_commune = statistics::breakdown(&t.db, all(), Period::all(), Dimension::Commune, Rows::All).await.unwrap();
     let truth: HashMap<String, i64> = communes.iter().map(|(c, n)| (c.to_string(), *n as i64)).collect();
-    assert_unrecoverable(&by_commune, 2, 0, &truth, true);
+    assert_unrecoverable(&by_commune, 2, 0, &truth, true, 4);
     assert_eq!(by_commune.rows.len(), 6);
     for row in &by_commune.rows {
         assert_eq!(row[1].to_french(), names[row[0].to_french().as_str()]);
@@ -593,24 +590,24 @@ async fn small_counts_are_secret(t: TestDb) {
     let used: Vec<Count> = people(&by_commune, 4).0;
     assert!(used.iter().all(|c| c.shown().is_none_or(|n| n >= 5)), "{used:?}");
 
-    let by_age = statistics::breakdown(&t.db, all(), Period::all(), Dimension::AgeBand).await.unwrap();
+    let by_age = statistics::breakdown(&t.db, all(), Period::all(), Dimension::AgeBand, Rows::All).await.unwrap();
     let truth: HashMap<String, i64> =
         [("65 à 74 ans", 15), ("75 ans et plus", 6), ("55 à 64 ans", 4), ("40 à 54 ans", 3), ("25 à 39 ans", 1)]
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v))
             .collect();
     assert_eq!(by_age.rows.len(), 6, "every band, « Moins de 25 ans » with nobody");
-    assert_unrecoverable(&by_age, 1, 0, &truth, false);
-    let by_autonomy = statistics::breakdown(&t.db, all(), Period::all(), Dimension::Autonomy).await.unwrap();
+    assert_unrecoverable(&by_age, 1, 0, &truth, false, 4);
+    let by_autonomy = statistics::breakdown(&t.db, all(), Period::all(), Dimension::Autonomy, Rows::All).await.unwrap();
     let truth: HashMap<String, i64> =
         [("N'utilise pas le numérique", 17), ("Débute, a besoin d'aide", 9), ("Se débrouille, veut progresser", 3)]
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v))
             .collect();
-    assert_unrecoverable(&by_autonomy, 1, 0, &truth, false);
+    assert_unrecoverable(&by_autonomy, 1, 0, &truth, false, 4);
     // 3 is hidden, so 9 goes with it: 29 − 17 would give 12 = 9 + 3 otherwise.
     assert_eq!(people(&by_autonomy, 1).0, vec![Count::Shown(17), Count::Secret, Count::Suppressed]);
-    let by_dept = statistics::breakdown(&t.db, all(), Period::all(), Dimension::Departement).await.unwrap();
+    let by_dept = statistics::breakdown(&t.db, all(), Period::all(), Dimension::Departement, Rows::All).await.unwrap();
     assert_eq!(by_dept.rows.len(), 1);
     assert_eq!(by_dept.rows[0][2], Cell::People(Count::Shown(29)));
     assert_eq!(by_dept.rows[0][1], Cell::Text("Gironde".into()));
@@ -626,7 +623,7 @@ async fn small_counts_are_secret(t: TestDb) {
         }
     }
     // Each month's cells: the month total is public, nothing hidden can be recovered from it.
-    let month_totals = statistics::breakdown(&t.db, all(), Period::all(), Dimension::Month).await.unwrap();
+    let month_totals = statistics::breakdown(&t.db, all(), Period::all(), Dimension::Month, Rows::All).await.unwrap();
     for (label, m) in [("septembre 2026", "2026-09"), ("octobre 2026", "2026-10")] {
         let total = match month_totals.rows.iter().find(|r| r[0].to_french() == label).unwrap()[1] {
             Cell::Int(n) => n,
@@ -648,6 +645,136 @@ async fn small_counts_are_secret(t: TestDb) {
     }
     let csv = String::from_utf8(open.to_csv()).unwrap();
     assert!(csv.starts_with("\u{feff}mois;code_insee;commune;departement;personnes;"), "{csv}");
+}
+
+/// The long tables limited to their largest rows: the database keeps the largest, one row merges
+/// the others, the total is that of the whole table, and secrecy holds as in the whole table.
+async fn limited_tables_keep_the_total_and_the_secret(t: TestDb) {
+    let w = world(&t).await;
+    // People by commune, and how many of them used their voucher.
+    let communes = [
+        ("33063", 14, 8),
+        ("33522", 9, 3),
+        ("33243", 7, 6),
+        ("33318", 6, 2),
+        ("33281", 5, 4),
+        ("33119", 2, 1),
+        ("33039", 1, 0),
+    ];
+    let books: u32 = communes.iter().map(|c| c.1).sum();
+    let c = order(
+        &t,
+        &w,
+        serde_json::json!({
+            "label": "Pass", "funders": [{"funder_id": w.funders[0], "share_bps": 10000}], "books": books,
+            "vouchers_per_book": 1, "valid_from": "2026-01-01", "valid_until": "2027-12-31", "territory": ["33"],
+        }),
+    )
+    .await;
+    assign(&t, &w, c, 1, books).await;
+    let mut n = 0;
+    let mut passages = 0;
+    for (commune, people, started) in communes {
+        for i in 0..people {
+            n += 1;
+            hand_over(&t, &w, c, n, ("65_74", commune, Autonomy::Beginner), "2026-09-01T10:00:00Z").await;
+            if i < started {
+                // Two passages at Talence for one at Bordeaux.
+                let site = usize::from(passages % 3 == 2);
+                redeem_at(&t, &w, site, "DEM-ACCOMP", &codes(&t, c, n).await, "2026-10-20T10:00:00Z", None).await;
+                passages += 1;
+            }
+        }
+    }
+    statistics::refresh(&t.db).await.unwrap();
+    let table = |d: Dimension, rows: Rows| statistics::breakdown(&t.db, all(), Period::all(), d, rows);
+    let text = |cell: &Cell| cell.to_french();
+
+    // By commune: the whole table, then the 3 largest and « Autres communes (4) ».
+    let full = table(Dimension::Commune, Rows::All).await.unwrap();
+    assert_eq!((full.rows.len(), full.merged_rows), (7, 0));
+    let top3 = table(Dimension::Commune, Rows::Top(3)).await.unwrap();
+    let labels: Vec<String> = top3.rows.iter().map(|r| text(&r[0])).collect();
+    assert_eq!(labels, ["33063", "33522", "33243", "Autres communes (4)"], "largest first");
+    assert_eq!(top3.rows[0][1], Cell::Text("Bordeaux".into()));
+    assert_eq!(top3.merged_rows, 4);
+    assert_eq!(top3.total, full.total, "the total of the whole table");
+    assert_eq!(top3.columns, full.columns);
+    let others = &top3.rows[3];
+    // 6 + 5 + 2 + 1 people with one voucher each, 2 + 4 + 1 + 0 of them used it.
+    assert_eq!(
+        others[2..6],
+        [Cell::People(Count::Shown(14)), Cell::Int(14), Cell::People(Count::Shown(7)), Cell::Int(7)]
+    );
+    assert_eq!(others[8..], [Cell::Empty, Cell::Empty, Cell::Empty], "no population for merged communes");
+    // Each kept row is the whole table's (what secrecy hides may differ: other rows around).
+    for row in &top3.rows[..3] {
+        assert!(full.rows.iter().any(|r| r[..4] == row[..4]), "{row:?}");
+    }
+    assert!(top3.notes.iter().any(|n| n.contains("3 ligne(s) détaillée(s)") && n.contains("Autres communes (4)")));
+
+    // Secrecy: the people who used a voucher are hidden where fewer than 5, in the limited table
+    // as in the whole one, and nothing hidden can be recovered.
+    let people_truth: HashMap<String, i64> = communes.iter().map(|c| (c.0.to_owned(), i64::from(c.1))).collect();
+    let started_truth: HashMap<String, i64> = communes.iter().map(|c| (c.0.to_owned(), i64::from(c.2))).collect();
+    for limited in [&full, &top3] {
+        assert_unrecoverable(limited, 2, 0, &people_truth, true, 4);
+        assert_unrecoverable(limited, 4, 0, &started_truth, false, 2);
+    }
+    assert!(people(&top3, 4).0.iter().any(|c| c.shown().is_none()), "something to protect: {:?}", top3.rows);
+
+    // With room for 10 rows: only rows of 5 people or more are kept, and the smallest of them
+    // goes with the others, which would count fewer than 5 people (2 + 1).
+    let top10 = table(Dimension::Commune, Rows::Top(10)).await.unwrap();
+    let labels: Vec<String> = top10.rows.iter().map(|r| text(&r[0])).collect();
+    assert_eq!(labels, ["33063", "33522", "33243", "33318", "Autres communes (3)"]);
+    assert_eq!(top10.rows[4][2], Cell::People(Count::Shown(8)));
+    assert_eq!(top10.total, full.total);
+    assert_unrecoverable(&top10, 2, 0, &people_truth, true, 4);
+    assert_unrecoverable(&top10, 4, 0, &started_truth, false, 2);
+    // Every row of 5 people or more: nothing left out, no merged row.
+    let departements = table(Dimension::Departement, Rows::Top(10)).await.unwrap();
+    assert_eq!(departements, table(Dimension::Departement, Rows::All).await.unwrap());
+    // Other tables are always whole.
+    assert_eq!(
+        table(Dimension::AgeBand, Rows::Top(1)).await.unwrap(),
+        table(Dimension::AgeBand, Rows::All).await.unwrap()
+    );
+    assert_eq!(table(Dimension::Month, Rows::Top(1)).await.unwrap(), table(Dimension::Month, Rows::All).await.unwrap());
+
+    // By site (no secrecy): the merged row is the row left out, cell for cell.
+    let sites = table(Dimension::Site, Rows::All).await.unwrap();
+    assert_eq!(sites.rows.len(), 2);
+    let top1 = table(Dimension::Site, Rows::Top(1)).await.unwrap();
+    assert_eq!(top1.rows.len(), 2);
+    assert_eq!(top1.rows[0][0], Cell::Text("Médiathèque de Talence".into()), "16 passages out of 24");
+    assert_eq!(top1.rows[0][1], Cell::Int(16));
+    assert_eq!(top1.rows[1][0], Cell::Text("Autres lieux (1)".into()));
+    let bordeaux = sites.rows.iter().find(|r| r[0] != top1.rows[0][0]).unwrap();
+    assert_eq!(top1.rows[1][1..], bordeaux[1..]);
+    assert_eq!(top1.total, sites.total);
+    assert_eq!(top1.merged_rows, 1);
+    // Nothing kept: one row, the total.
+    let none = table(Dimension::Site, Rows::Top(0)).await.unwrap();
+    assert_eq!(none.rows.len(), 1);
+    assert_eq!(none.rows[0][0], Cell::Text("Autres lieux (2)".into()));
+    assert_eq!(none.rows[0][1..], none.total.as_ref().unwrap()[1..]);
+    // A funder's limited table reads its own orders only: the CAF funds nothing here.
+    let caf =
+        statistics::breakdown(&t.db, Scope::Funder { id: w.funders[1] }, Period::all(), Dimension::Site, Rows::Top(1))
+            .await
+            .unwrap();
+    assert!(caf.rows.is_empty() && caf.merged_rows == 0, "{caf:?}");
+    let gironde = statistics::breakdown(
+        &t.db,
+        Scope::Funder { id: w.funders[0] },
+        Period::all(),
+        Dimension::Commune,
+        Rows::Top(3),
+    )
+    .await
+    .unwrap();
+    assert_eq!(gironde.rows, top3.rows);
 }
 
 /// The national-scale generator, at a tiny scale: the figures add up to what it generated, and
@@ -685,7 +812,14 @@ async fn the_bench_generates_consistent_aggregates(t: TestDb) {
     };
     assert!(by_funder >= 120, "co-funded orders count for each of their funders");
     let timings = statistics::bench::measure(&t.db, last, 1).await.unwrap();
+    // The dashboard requests (the exports apart): headline figures and 10 tables, for 1 + 3 + 5
+    // scopes; the export of each long table, by kind of caller.
     assert_eq!(timings.last().unwrap().count, (1 + 3 + 5) * 11);
+    assert!(!timings.last().unwrap().export);
+    let exports: Vec<&str> = timings.iter().filter(|t| t.export).map(|t| t.request.as_str()).collect();
+    assert_eq!(exports.len(), 3 * 3, "{exports:?}");
+    assert!(exports.iter().all(|r| r.contains("export CSV")), "{exports:?}");
+    assert!(timings.iter().any(|t| t.request == "opérateur : par commune de résidence (50 premières lignes)"));
 }
 
 both_engines!(
@@ -693,5 +827,6 @@ both_engines!(
     figures_follow_the_lifecycle,
     redeemed_value_matches_the_ledger,
     concurrent_refreshes_never_count_twice,
-    small_counts_are_secret
+    small_counts_are_secret,
+    limited_tables_keep_the_total_and_the_secret
 );

@@ -1,6 +1,7 @@
 //! The dashboard: a funder's (its orders), a site's (its activity), the operator's (everything, or
-//! one funder): headline figures, monthly charts, breakdown tables with their CSV, the impact
-//! report, the open-data file. Read through the statistics API as the signed-in person.
+//! one funder): headline figures, monthly charts, breakdown tables with their CSV (the long ones
+//! shown with their largest rows only, the CSV has them all), the impact report, the open-data
+//! file. Read through the statistics API as the signed-in person.
 
 use crate::http::AppState;
 use crate::http::pages::console::{
@@ -80,7 +81,14 @@ pub async fn show(state: &AppState, who: &Signed, q: &HashMap<String, String>) -
         "autonomy",
         "first_use_delay",
     ] {
-        let table = api(state, c, Method::GET, &with(&format!("/api/v1/statistics/tables/{slug}")), None).await?;
+        // The long tables (communes, départements, sites): their largest rows, the others merged.
+        let long = serde_json::from_value::<statistics::Dimension>(slug.into()).is_ok_and(|d| d.is_long());
+        let mut path = with(&format!("/api/v1/statistics/tables/{slug}"));
+        if long {
+            path.push(if qs.is_empty() { '?' } else { '&' });
+            path.push_str(&format!("top={}", statistics::SHOWN_ROWS));
+        }
+        let table = api(state, c, Method::GET, &path, None).await?;
         let mut section = Section::new(&text(&table["title"]));
         if let Some(t) =
             (slug == "month").then(|| serde_json::from_value::<statistics::Table>(table.clone()).ok()).flatten()
@@ -101,6 +109,9 @@ pub async fn show(state: &AppState, who: &Signed, q: &HashMap<String, String>) -
         }
         section.table = Some(t);
         section.paragraphs.extend(items(&table["notes"]).iter().map(text));
+        if table["merged_rows"].as_u64().is_some_and(|k| k > 0) {
+            section.paragraphs.push("L'export CSV de ce tableau donne toutes les lignes.".into());
+        }
         section
             .links
             .push((download_href(&with(&format!("/api/v1/statistics/tables/{slug}/csv"))), "Exporter en CSV".into()));

@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::response::Response;
 use issuer::organisations::OrgKind;
 use serde::Deserialize;
-use statistics::{Dimension, Figures, Month, Period, Scope, StatsError, Table};
+use statistics::{Dimension, Figures, Month, Period, Rows, Scope, StatsError, Table};
 use utoipa::IntoParams;
 
 impl From<StatsError> for ApiError {
@@ -79,20 +79,55 @@ pub async fn figures(
     Ok(Json(statistics::figures(&state.db, q.scope(&caller), q.period()?).await?))
 }
 
+/// The largest rows of a long table.
+#[derive(Deserialize, IntoParams)]
+pub struct TopQuery {
+    /// Tables by commune, département and site only: their `top` largest rows (people, or
+    /// passages for sites), largest first, then one row « Autres … (k) » adding up the k others;
+    /// the total is unchanged. From 1 to 1000; without it, every row. Other tables are always
+    /// complete.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    top: Option<String>,
+}
+
+/// The most rows `top` may ask for.
+const MAX_TOP: u32 = 1000;
+
+impl TopQuery {
+    fn rows(&self) -> Result<Rows, ApiError> {
+        match self.top.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(Rows::All),
+            Some(s) => match s.parse::<u32>() {
+                Ok(n) if (1..=MAX_TOP).contains(&n) => Ok(Rows::Top(n)),
+                _ => Err(ApiError::unprocessable(
+                    "invalid_top",
+                    format!("top : un nombre entier de lignes de 1 à {MAX_TOP} est attendu."),
+                )),
+            },
+        }
+    }
+}
+
 /// One breakdown table (`month`, `departement`, `commune`, `site`, `service`, `category`,
 /// `prescriber`, `autonomy`, `age_band`, `first_use_delay`); counts of people under 5 show `< 5`.
-#[utoipa::path(get, path = "/api/v1/statistics/tables/{dimension}", tag = "statistiques", params(StatsQuery),
-    responses((status = 200, body = Object), (status = 404, body = crate::http::problem::Problem)))]
+/// With `top`, the tables by commune, département and site keep their largest rows and merge the
+/// others into one row (`merged_rows` tells how many); the CSV export always has every row.
+#[utoipa::path(get, path = "/api/v1/statistics/tables/{dimension}", tag = "statistiques", params(StatsQuery, TopQuery),
+    responses((status = 200, body = Object), (status = 404, body = crate::http::problem::Problem),
+        (status = 422, body = crate::http::problem::Problem)))]
 pub async fn table(
     State(state): State<AppState>,
     caller: Caller,
     Path(slug): Path<String>,
     Query(q): Query<StatsQuery>,
+    Query(top): Query<TopQuery>,
 ) -> ApiResult<Json<Table>> {
-    Ok(Json(statistics::breakdown(&state.db, q.scope(&caller), q.period()?, dimension(&slug)?).await?))
+    let (dimension, rows) = (dimension(&slug)?, top.rows()?);
+    Ok(Json(statistics::breakdown(&state.db, q.scope(&caller), q.period()?, dimension, rows).await?))
 }
 
-/// The same table as CSV for a French spreadsheet (UTF-8 with BOM, `;`, decimal comma).
+/// The same table as CSV for a French spreadsheet (UTF-8 with BOM, `;`, decimal comma), with
+/// every row.
 #[utoipa::path(get, path = "/api/v1/statistics/tables/{dimension}/csv", tag = "statistiques", params(StatsQuery),
     responses((status = 200, content_type = "text/csv", description = "CSV")))]
 pub async fn table_csv(
@@ -102,7 +137,7 @@ pub async fn table_csv(
     Query(q): Query<StatsQuery>,
 ) -> ApiResult<Response> {
     let period = q.period()?;
-    let t = statistics::breakdown(&state.db, q.scope(&caller), period, dimension(&slug)?).await?;
+    let t = statistics::breakdown(&state.db, q.scope(&caller), period, dimension(&slug)?, Rows::All).await?;
     Ok(download("text/csv; charset=utf-8", &format!("statistiques-{slug}.csv"), t.to_csv()))
 }
 
@@ -115,7 +150,8 @@ async fn scope_name(state: &AppState, scope: Scope) -> ApiResult<String> {
     Ok(issuer::organisations::get(&state.db, id).await?.map_or_else(|| format!("Organisation n°{id}"), |o| o.name))
 }
 
-/// The impact report (funders, the operator): figures, monthly charts, breakdowns, method.
+/// The impact report (funders, the operator): figures, monthly charts, breakdowns (the long ones
+/// limited to their largest rows, as on the dashboard), method.
 #[utoipa::path(get, path = "/api/v1/statistics/report.pdf", tag = "statistiques", params(StatsQuery),
     responses((status = 200, content_type = "application/pdf", description = "PDF")))]
 pub async fn report(State(state): State<AppState>, caller: Caller, Query(q): Query<StatsQuery>) -> ApiResult<Response> {
@@ -123,7 +159,7 @@ pub async fn report(State(state): State<AppState>, caller: Caller, Query(q): Que
     let figures = statistics::figures(&state.db, scope, period).await?;
     let mut tables = Vec::new();
     for d in Dimension::ALL {
-        tables.push(statistics::breakdown(&state.db, scope, period, d).await?);
+        tables.push(statistics::breakdown(&state.db, scope, period, d, Rows::Top(statistics::SHOWN_ROWS)).await?);
     }
     let charts = monthly_charts(&tables[0]);
     let who = scope_name(&state, scope).await?;
