@@ -263,6 +263,21 @@ impl Fold {
         self.cells.len()
     }
 
+    /// Moves the cells over all orders (order 0) into `all`, where those of several folds add up
+    /// (for generated data: written once for many orders).
+    pub(crate) fn move_all_orders_into(&mut self, all: &mut Fold) {
+        for (k, m) in std::mem::take(&mut self.cells) {
+            if k.order_id == 0 {
+                let cell = all.cells.entry(k).or_insert([0; MEASURES.len()]);
+                for (c, v) in cell.iter_mut().zip(m) {
+                    *c += v;
+                }
+            } else {
+                self.cells.insert(k, m);
+            }
+        }
+    }
+
     /// Applies `change` to a book's state, moving its cohort contribution accordingly.
     async fn change_book(
         &mut self,
@@ -535,10 +550,26 @@ impl Fold {
             .execute(&mut *conn)
             .await?;
         }
-        let cells: Vec<(CellKey, Measures)> =
+        let mut cells: Vec<(CellKey, Measures)> =
             self.cells.into_iter().filter(|(_, m)| m.iter().any(|v| *v != 0)).collect();
-        const CHUNK: usize = 200;
-        for chunk in cells.chunks(CHUNK) {
+        // In the order of the primary key: each page of the table (SQLite stores it in key order,
+        // WITHOUT ROWID) or of its index is visited once, one after the other.
+        cells.sort_unstable_by(|(a, _), (b, _)| {
+            (a.metric, a.dim, a.order_id, a.site_id, &a.month, &a.dim_value).cmp(&(
+                b.metric,
+                b.dim,
+                b.order_id,
+                b.site_id,
+                &b.month,
+                &b.dim_value,
+            ))
+        });
+        // Rows per statement. To bind each value, sqlx asks SQLite the name of its parameter
+        // (`sqlite3_bind_parameter_name`), which SQLite finds by a linear search: binding costs the
+        // square of the parameters. With 200 rows (4 400 parameters) it took nine tenths of the
+        // time of writing them. PostgreSQL has no such cost and gains from fewer round trips.
+        let size = if conn.backend_name().eq_ignore_ascii_case("sqlite") { 8 } else { 200 };
+        for chunk in cells.chunks(size) {
             let width = 6 + MEASURES.len();
             let rows: Vec<String> = (0..chunk.len())
                 .map(|r| {
@@ -555,7 +586,7 @@ impl Fold {
                 rows.join(", "),
                 updates.join(", ")
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(chunk.len() == CHUNK);
+            let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(chunk.len() == size);
             for (k, m) in chunk {
                 q = q
                     .bind(k.metric)
