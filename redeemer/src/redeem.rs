@@ -4,7 +4,9 @@
 
 use crate::anomalies::{self, Thresholds};
 use crate::catalogue::Service;
+use crate::group_commit;
 use crate::outcome::Outcome;
+use crate::record::Write;
 use crate::sites::{Accreditation, SERVICE_COLUMNS, service_from_row};
 use chrono::{DateTime, NaiveDate, Utc};
 use issuer::keys::KeyRing;
@@ -12,8 +14,7 @@ use issuer::local_time;
 use issuer::scan::{self, Scanned};
 use issuer::territory::{self, Territory};
 use issuer::{IssuerError, category};
-use ledger::split::apply_bps;
-use ledger::{AccountCode, Cents, Db, NewTransaction, time};
+use ledger::{AccountCode, Db, time};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
@@ -55,9 +56,12 @@ pub enum RedeemError {
     Ledger(#[from] ledger::LedgerError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    /// The writing of a batch stopped before it could answer (the process is stopping).
+    #[error("l'enregistrement a été interrompu ; réessayez")]
+    Interrupted,
 }
 
-fn refuse(code: &'static str, message: impl Into<String>, voucher: Option<&str>) -> RedeemError {
+pub(crate) fn refuse(code: &'static str, message: impl Into<String>, voucher: Option<&str>) -> RedeemError {
     RedeemError::Refused(Refusal { code, message: message.into(), voucher: voucher.map(str::to_owned) })
 }
 
@@ -97,20 +101,20 @@ fn request_hash(r: &RedeemRequest) -> Vec<u8> {
     h.finalize().to_vec()
 }
 
-struct VoucherRow {
-    id: i64,
-    book_id: i64,
+pub(crate) struct VoucherRow {
+    pub(crate) id: i64,
+    pub(crate) book_id: i64,
     /// Other sites where the book was used on the day of the service.
-    book_other_sites: i64,
-    order_id: i64,
-    face: i64,
-    status: String,
-    order_status: String,
-    valid_from: NaiveDate,
-    last_day: NaiveDate,
-    territory: Territory,
-    categories: Option<Vec<category::Category>>,
-    redemption_fee_bps: u32,
+    pub(crate) book_other_sites: i64,
+    pub(crate) order_id: i64,
+    pub(crate) face: i64,
+    pub(crate) status: String,
+    pub(crate) order_status: String,
+    pub(crate) valid_from: NaiveDate,
+    pub(crate) last_day: NaiveDate,
+    pub(crate) territory: Territory,
+    pub(crate) categories: Option<Vec<category::Category>>,
+    pub(crate) redemption_fee_bps: u32,
 }
 
 /// Loads a voucher, with the number of other sites that used its book on the context's day
@@ -208,9 +212,9 @@ pub async fn redeem(db: &Db, keys: &KeyRing, req: &RedeemRequest) -> Result<Rede
 }
 
 /// A redemption recorded now (with what the anomaly rules look at), or found recorded.
-struct Recorded {
-    redeemed: Redeemed,
-    watch: Option<anomalies::Watch>,
+pub(crate) struct Recorded {
+    pub(crate) redeemed: Redeemed,
+    pub(crate) watch: Option<anomalies::Watch>,
 }
 
 impl Recorded {
@@ -442,116 +446,22 @@ async fn redeem_once(
         rows.push(v);
     }
     drop(conn);
-
-    let mut tx = db.begin().await?;
-    // Exactly once: only active vouchers change; if any moved meanwhile, nothing is recorded.
-    let now = time::now();
-    // Placeholders, not literals: one prepared statement per voucher count, reused.
-    let marks: Vec<String> = (0..rows.len()).map(|i| format!("${}", i + 2)).collect();
-    let mut update = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE vouchers SET status = 'redeemed', status_at = $1 WHERE status = 'active' AND id IN ({})",
-        marks.join(", ")
-    )))
-    .bind(time::to_micros(now));
-    for r in &rows {
-        update = update.bind(r.id);
-    }
-    let changed = update.execute(&mut *tx).await?;
-    if changed.rows_affected() != rows.len() as u64 {
-        // Another request took a voucher first (the caller checks whether it was this same one).
-        drop(tx);
-        return Err(refuse(
-            "already_redeemed",
-            "Ce chèque vient d'être utilisé.",
-            req.vouchers.first().map(String::as_str),
-        ));
-    }
-    // The ledger: each order's outstanding value moves to the site, less the fee in force for it.
-    let mut t = NewTransaction::new(
-        format!("redemption:{key}"),
-        "redemption",
-        format!("Service {} — lieu {}", service.code, req.site_id),
+    let write = Write {
+        site_id: req.site_id,
+        place_id: req.place_id,
+        service,
+        vouchers: rows,
         performed_at,
-    );
-    let (mut value, mut fee) = (0i64, 0i64);
-    let mut orders: Vec<i64> = rows.iter().map(|r| r.order_id).collect();
-    orders.sort();
-    orders.dedup();
-    for order in orders {
-        let of: Vec<&VoucherRow> = rows.iter().filter(|r| r.order_id == order).collect();
-        let amount: i64 = of.iter().map(|r| r.face).sum();
-        fee += apply_bps(Cents(amount), of[0].redemption_fee_bps)?.0;
-        value += amount;
-        t = t.debit(AccountCode::order_outstanding(order), Cents(amount));
-    }
-    t = t.credit(AccountCode::site_payable(req.site_id), Cents(value - fee));
-    if fee > 0 {
-        t = t.credit(AccountCode::fees(), Cents(fee));
-    }
-    let posted = ledger::post_in(&mut tx, &t).await?;
-    if posted.replayed {
-        // The key was used by another request meanwhile: the caller sorts it out.
-        return Err(refuse("conflict", "Réessayez.", None));
-    }
-    let day = anomalies::count_redemption(&mut tx, req.site_id, ctx.day).await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO redemptions (idempotency_key, request_hash, site_id, place_id, service_code, scanned_by, performed_at, recorded_at, \
-         voucher_count, value_cents, fee_cents, ledger_transaction, outcome, autonomy_before, autonomy_after) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
-    )
-    .bind(key)
-    .bind(hash)
-    .bind(req.site_id)
-    .bind(req.place_id)
-    .bind(&service.code)
-    .bind(req.scanned_by)
-    .bind(time::to_micros(performed_at))
-    .bind(time::to_micros(now))
-    .bind(rows.len() as i64)
-    .bind(value)
-    .bind(fee)
-    .bind(posted.transaction_id)
-    .bind(req.outcome.map(|o| o.result.as_str()))
-    .bind(req.outcome.and_then(|o| o.autonomy_before).map(i64::from))
-    .bind(req.outcome.and_then(|o| o.autonomy_after).map(i64::from))
-    .fetch_one(&mut *tx)
-    .await?;
-    let values: Vec<String> =
-        (0..rows.len()).map(|i| format!("($1, $2, $3, ${}, ${})", 2 * i + 4, 2 * i + 5)).collect();
-    let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO redemption_vouchers (redemption_id, site_id, performed_at, voucher_id, book_id) VALUES {}",
-        values.join(", ")
-    )))
-    .bind(id)
-    .bind(req.site_id)
-    .bind(time::to_micros(performed_at));
-    for r in &rows {
-        insert = insert.bind(r.id).bind(r.book_id);
-    }
-    insert.execute(&mut *tx).await?;
-    tx.commit().await?;
-    let payable = posted.natural_balance(&AccountCode::site_payable(req.site_id)).map_or(0, |c| c.0);
-    let mut books: Vec<(i64, i64)> = rows.iter().map(|r| (r.book_id, r.book_other_sites)).collect();
-    books.dedup_by_key(|b| b.0);
-    Ok(Recorded {
-        redeemed: Redeemed {
-            redemption_id: id,
-            vouchers: rows.len() as u32,
-            value_cents: value,
-            fee_cents: fee,
-            site_payable_cents: payable,
-            replayed: false,
-        },
-        watch: Some(anomalies::Watch {
-            redemption_id: id,
-            site_id: req.site_id,
-            place_name: ctx.place_name,
-            opening_hours: ctx.opening_hours,
-            performed_at,
-            books,
-            day,
-        }),
-    })
+        key: key.to_owned(),
+        hash: hash.to_vec(),
+        scanned_by: req.scanned_by,
+        outcome: req.outcome,
+        first_input: req.vouchers.first().cloned(),
+        day: ctx.day,
+        place_name: ctx.place_name,
+        opening_hours: ctx.opening_hours,
+    };
+    group_commit::record(db, write).await
 }
 
 /// The refusal for a voucher already used; for the same site, says when and for which service.
