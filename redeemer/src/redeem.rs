@@ -17,6 +17,7 @@ use issuer::{IssuerError, category};
 use ledger::{AccountCode, Db, time};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 /// A redemption to record.
@@ -117,14 +118,42 @@ pub(crate) struct VoucherRow {
     pub(crate) redemption_fee_bps: u32,
 }
 
-/// Loads a voucher, with the number of other sites that used its book on the context's day
-/// (for the anomaly rules, in the same round trip).
-async fn load_voucher(
-    conn: &mut AnyConnection,
-    keys: &KeyRing,
-    ctx: &Context,
-    input: &str,
-) -> Result<VoucherRow, RedeemError> {
+/// The voucher columns [`voucher_from_row`] reads (tables `v` vouchers and `o` orders), with
+/// the number of other sites that used the voucher's book between the instants `$from` and
+/// `$to` (placeholders), for the anomaly rules, in the same round trip.
+fn voucher_columns(site: &str, from: &str, to: &str) -> String {
+    format!(
+        "v.id, v.order_id, v.face_value_cents, v.status, o.status, o.valid_from, o.valid_until, o.grace_days, o.territory, \
+         o.allowed_categories, o.redemption_fee_bps, v.book_id, \
+         (SELECT COUNT(DISTINCT rv.site_id) FROM redemption_vouchers rv \
+          WHERE rv.book_id = v.book_id AND rv.site_id <> {site} AND rv.performed_at >= {from} AND rv.performed_at < {to})"
+    )
+}
+
+/// A voucher from the columns of [`voucher_columns`] starting at `at`; `None` when no voucher
+/// matched (a left join).
+fn voucher_from_row(row: &AnyRow, at: usize) -> Result<Option<VoucherRow>, RedeemError> {
+    let Some(id) = row.try_get::<Option<i64>, _>(at)? else { return Ok(None) };
+    let valid_until: NaiveDate = row.try_get::<String, _>(at + 6)?.parse().unwrap_or_default();
+    let categories: Option<String> = row.try_get(at + 9)?;
+    Ok(Some(VoucherRow {
+        id,
+        book_id: row.try_get(at + 11)?,
+        book_other_sites: row.try_get(at + 12)?,
+        order_id: row.try_get(at + 1)?,
+        face: row.try_get(at + 2)?,
+        status: row.try_get(at + 3)?,
+        order_status: row.try_get(at + 4)?,
+        valid_from: row.try_get::<String, _>(at + 5)?.parse().unwrap_or_default(),
+        last_day: valid_until + chrono::Duration::days(row.try_get::<i64, _>(at + 7)?),
+        territory: Territory::from_db(&row.try_get::<String, _>(at + 8)?),
+        categories: categories.map(|c| category::from_db(&c)),
+        redemption_fee_bps: u32::try_from(row.try_get::<i64, _>(at + 10)?).unwrap_or(0),
+    }))
+}
+
+/// The code of a scanned or typed input; a token's signature is checked.
+fn scanned_code(keys: &KeyRing, input: &str) -> Result<issuer::code::VoucherCode, RedeemError> {
     let scanned = scan::parse(input).map_err(|e| refuse(e.code(), format!("Chèque illisible : {e}."), Some(input)))?;
     if let Scanned::Token(t) = &scanned {
         t.verify(keys).map_err(|e| {
@@ -132,37 +161,35 @@ async fn load_voucher(
             refuse(e.code(), "Ce chèque n'a pas été émis par Passerelle : ne l'acceptez pas.", Some(input))
         })?;
     }
-    let code = scanned.code();
-    let row = sqlx::query(
-        "SELECT v.id, v.order_id, v.face_value_cents, v.status, o.status, o.valid_from, o.valid_until, o.grace_days, o.territory, \
-         o.allowed_categories, o.redemption_fee_bps, v.book_id, \
-         (SELECT COUNT(DISTINCT rv.site_id) FROM redemption_vouchers rv \
-          WHERE rv.book_id = v.book_id AND rv.site_id <> $2 AND rv.performed_at >= $3 AND rv.performed_at < $4) \
-         FROM vouchers v JOIN orders o ON o.id = v.order_id WHERE v.code = $1",
-    )
+    Ok(scanned.code())
+}
+
+fn unknown_code(code: &issuer::code::VoucherCode) -> RedeemError {
+    refuse("unknown", "Aucun chèque ne porte ce code.", Some(&code.display()))
+}
+
+/// Loads a voucher.
+async fn load_voucher(
+    conn: &mut AnyConnection,
+    keys: &KeyRing,
+    ctx: &Context,
+    input: &str,
+) -> Result<VoucherRow, RedeemError> {
+    let code = scanned_code(keys, input)?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM vouchers v JOIN orders o ON o.id = v.order_id WHERE v.code = $1",
+        voucher_columns("$2", "$3", "$4")
+    )))
     .bind(code.db())
     .bind(ctx.site_id)
     .bind(time::to_micros(ctx.day_bounds.0))
     .bind(time::to_micros(ctx.day_bounds.1))
     .fetch_optional(&mut *conn)
-    .await?
-    .ok_or_else(|| refuse("unknown", "Aucun chèque ne porte ce code.", Some(&code.display())))?;
-    let valid_until: NaiveDate = row.try_get::<String, _>(6)?.parse().unwrap_or_default();
-    let categories: Option<String> = row.try_get(9)?;
-    Ok(VoucherRow {
-        id: row.try_get(0)?,
-        book_id: row.try_get(11)?,
-        book_other_sites: row.try_get(12)?,
-        order_id: row.try_get(1)?,
-        face: row.try_get(2)?,
-        status: row.try_get(3)?,
-        order_status: row.try_get(4)?,
-        valid_from: row.try_get::<String, _>(5)?.parse().unwrap_or_default(),
-        last_day: valid_until + chrono::Duration::days(row.try_get::<i64, _>(7)?),
-        territory: Territory::from_db(&row.try_get::<String, _>(8)?),
-        categories: categories.map(|c| category::from_db(&c)),
-        redemption_fee_bps: u32::try_from(row.try_get::<i64, _>(10)?).unwrap_or(0),
-    })
+    .await?;
+    match row {
+        Some(row) => voucher_from_row(&row, 0)?.ok_or_else(|| unknown_code(&code)),
+        None => Err(unknown_code(&code)),
+    }
 }
 
 async fn replay(conn: &mut AnyConnection, key: &str, hash: &[u8]) -> Result<Option<Redeemed>, RedeemError> {
@@ -265,25 +292,22 @@ struct Context {
     day_bounds: (DateTime<Utc>, DateTime<Utc>),
 }
 
-async fn context(
-    conn: &mut AnyConnection,
-    site_id: i64,
-    place_id: i64,
-    service_code: &str,
-    day: NaiveDate,
-) -> Result<Context, RedeemError> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+/// The context's columns (site `s`, place `p`, catalogue `c`), for site `$1`, place `$2` and
+/// service `$3`; [`context_from_row`] reads them.
+fn context_sql(extra_columns: &str, extra_joins: &str) -> String {
+    format!(
         "SELECT s.status, s.accredited_until, p.commune_insee, p.name, p.opening_hours, \
          (SELECT COUNT(*) FROM site_services ss WHERE ss.site_id = s.organisation_id AND ss.service_code = c.code), \
-         {SERVICE_COLUMNS} FROM sites s \
+         {SERVICE_COLUMNS}{extra_columns} FROM sites s \
          LEFT JOIN site_places p ON p.id = $2 AND p.site_id = s.organisation_id \
-         LEFT JOIN catalogue_services c ON c.code = $3 WHERE s.organisation_id = $1"
-    )))
-    .bind(site_id)
-    .bind(place_id)
-    .bind(service_code)
-    .fetch_optional(&mut *conn)
-    .await?;
+         LEFT JOIN catalogue_services c ON c.code = $3{extra_joins} WHERE s.organisation_id = $1"
+    )
+}
+
+/// The columns after the context's in a [`context_sql`] row.
+const CONTEXT_COLUMNS: usize = 6 + 7;
+
+fn context_from_row(row: Option<&AnyRow>, site_id: i64, day: NaiveDate) -> Result<Context, RedeemError> {
     let Some(row) = row else { return Err(refuse("site_not_accredited", "Ce lieu n'est pas agréé.", None)) };
     let status = Accreditation::parse(&row.try_get::<String, _>(0)?);
     let until: Option<NaiveDate> = row.try_get::<Option<String>, _>(1)?.and_then(|d| d.parse().ok());
@@ -301,7 +325,7 @@ async fn context(
     if row.try_get::<Option<String>, _>(6)?.is_none() {
         return Err(refuse("service_not_offered", "Service inconnu.", None));
     }
-    let (service, retired) = service_from_row(&row, 6)?;
+    let (service, retired) = service_from_row(row, 6)?;
     let offered = row.try_get::<Option<i64>, _>(5)?.unwrap_or(0) > 0;
     if retired || !offered {
         return Err(refuse(
@@ -321,6 +345,56 @@ async fn context(
     })
 }
 
+async fn context(
+    conn: &mut AnyConnection,
+    site_id: i64,
+    place_id: i64,
+    service_code: &str,
+    day: NaiveDate,
+) -> Result<Context, RedeemError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(context_sql("", "")))
+        .bind(site_id)
+        .bind(place_id)
+        .bind(service_code)
+        .fetch_optional(&mut *conn)
+        .await?;
+    context_from_row(row.as_ref(), site_id, day)
+}
+
+/// The context and one voucher, loaded but not judged yet, in one round trip.
+async fn context_and_voucher(
+    conn: &mut AnyConnection,
+    keys: &KeyRing,
+    req: &RedeemRequest,
+    day: NaiveDate,
+    input: &str,
+) -> Result<(Context, Result<VoucherRow, RedeemError>), RedeemError> {
+    let code = match scanned_code(keys, input) {
+        Ok(code) => code,
+        Err(unreadable) => {
+            let ctx = context(conn, req.site_id, req.place_id, &req.service_code, day).await?;
+            return Ok((ctx, Err(unreadable)));
+        }
+    };
+    let bounds = local_time::day_bounds(day);
+    let sql = context_sql(
+        &format!(", {}", voucher_columns("$1", "$5", "$6")),
+        " LEFT JOIN vouchers v ON v.code = $4 LEFT JOIN orders o ON o.id = v.order_id",
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(req.site_id)
+        .bind(req.place_id)
+        .bind(req.service_code.as_str())
+        .bind(code.db())
+        .bind(time::to_micros(bounds.0))
+        .bind(time::to_micros(bounds.1))
+        .fetch_optional(&mut *conn)
+        .await?;
+    let ctx = context_from_row(row.as_ref(), req.site_id, day)?;
+    let voucher = row.as_ref().map(|r| voucher_from_row(r, CONTEXT_COLUMNS)).transpose()?.flatten();
+    Ok((ctx, voucher.ok_or_else(|| unknown_code(&code))))
+}
+
 /// Every check of one voucher in a context.
 async fn check_voucher(
     conn: &mut AnyConnection,
@@ -329,6 +403,11 @@ async fn check_voucher(
     input: &str,
 ) -> Result<VoucherRow, RedeemError> {
     let v = load_voucher(conn, keys, ctx, input).await?;
+    judge(conn, ctx, v, input).await
+}
+
+/// Every check of a loaded voucher in a context.
+async fn judge(conn: &mut AnyConnection, ctx: &Context, v: VoucherRow, input: &str) -> Result<VoucherRow, RedeemError> {
     let shown = Some(input);
     if v.order_status != "issued" {
         return Err(refuse("unknown", "Ce chèque n'est pas en circulation.", shown));
@@ -423,7 +502,10 @@ async fn redeem_once(
     // Checks read outside the write transaction (SQLite serialises writers: they stay short);
     // the conditional status change below is what makes the redemption exactly-once.
     let mut conn = db.pool().acquire().await?;
-    let ctx = context(&mut conn, req.site_id, req.place_id, &req.service_code, local_time::day(performed_at)).await?;
+    let Some(first) = req.vouchers.first() else {
+        return Err(refuse("wrong_voucher_count", "Présentez de 1 à 20 chèques.", None));
+    };
+    let (ctx, loaded) = context_and_voucher(&mut conn, keys, req, local_time::day(performed_at), first).await?;
     let service = ctx.service.clone();
     if req.vouchers.len() != service.price_vouchers as usize {
         return Err(refuse(
@@ -438,7 +520,8 @@ async fn redeem_once(
         ));
     }
     let mut rows: Vec<VoucherRow> = Vec::with_capacity(req.vouchers.len());
-    for input in &req.vouchers {
+    rows.push(judge(&mut conn, &ctx, loaded?, first).await?);
+    for input in &req.vouchers[1..] {
         let v = check_voucher(&mut conn, keys, &ctx, input).await?;
         if rows.iter().any(|r| r.id == v.id) {
             return Err(refuse("duplicate_voucher", "Le même chèque est présenté deux fois.", Some(input)));
