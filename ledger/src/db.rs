@@ -245,6 +245,16 @@ fn create_private_file(path: &str) -> std::io::Result<()> {
 }
 
 /// True when the error is a unique-constraint violation.
+/// `rows` groups of `columns` numbered placeholders from `$1`, for the VALUES of a multi-row
+/// statement: `placeholder_rows(2, 2)` is `($1, $2), ($3, $4)`.
+pub fn placeholder_rows(rows: usize, columns: usize) -> String {
+    let row = |r: usize| {
+        let marks: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
+        format!("({})", marks.join(", "))
+    };
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
+}
+
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     err.as_database_error().is_some_and(|e| e.is_unique_violation())
 }
@@ -252,6 +262,13 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbered_placeholders() {
+        assert_eq!(placeholder_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(placeholder_rows(1, 1), "($1)");
+        assert_eq!(placeholder_rows(0, 4), "");
+    }
 
     #[test]
     fn engines_from_urls() {

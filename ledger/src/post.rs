@@ -1,7 +1,7 @@
 //! Posting transactions: append-only, idempotent, with running balances updated in the same
 //! database transaction as the postings.
 
-use crate::db::is_unique_violation;
+use crate::db::{is_unique_violation, placeholder_rows};
 use crate::transaction::{content_bytes, content_hash};
 use crate::{AccountCode, Cents, Db, LedgerError, NewTransaction, time};
 use chrono::{DateTime, Utc};
@@ -269,16 +269,10 @@ async fn create_accounts(conn: &mut AnyConnection, rows: &[(&str, i64, i64, i64)
 /// used (or used twice in the batch).
 async fn insert_transactions(conn: &mut AnyConnection, batch: &[NewTransaction]) -> Result<Vec<i64>, LedgerError> {
     let recorded_at = time::to_micros(time::now());
-    let values: Vec<String> = (0..batch.len())
-        .map(|i| {
-            let b = i * 7;
-            format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7)
-        })
-        .collect();
     let sql = format!(
         "INSERT INTO ledger_transactions (idempotency_key, kind, memo, at, recorded_at, reverses_id, content_hash) \
          VALUES {} ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key",
-        values.join(", ")
+        placeholder_rows(batch.len(), 7)
     );
     let mut insert = sqlx::query(AssertSqlSafe(sql));
     for t in batch {
@@ -309,15 +303,9 @@ async fn insert_transactions(conn: &mut AnyConnection, batch: &[NewTransaction])
 /// Inserts postings `(transaction, account row, amount, balance after)`, many per statement.
 async fn insert_postings(conn: &mut AnyConnection, lines: &[(i64, i64, i64, i64)]) -> Result<(), LedgerError> {
     for chunk in lines.chunks(1000) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let b = i * 4;
-                format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4)
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO ledger_postings (transaction_id, account_id, amount, balance_after) VALUES {}",
-            values.join(", ")
+            placeholder_rows(chunk.len(), 4)
         );
         let mut insert = sqlx::query(AssertSqlSafe(sql));
         for (transaction, account, amount, balance) in chunk {

@@ -140,13 +140,11 @@ pub(crate) async fn count_redemptions(
     for r in redemptions {
         *per_day.entry(*r).or_default() += 1;
     }
-    let values: Vec<String> =
-        (0..per_day.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
     let mut upsert = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO site_daily_redemptions (site_id, day, redemptions) VALUES {} \
          ON CONFLICT (site_id, day) DO UPDATE SET redemptions = site_daily_redemptions.redemptions + excluded.redemptions \
          RETURNING site_id, day, redemptions, burst_threshold",
-        values.join(", ")
+        ledger::db::placeholder_rows(per_day.len(), 3)
     )));
     for ((site, day), n) in &per_day {
         upsert = upsert.bind(*site).bind(day.to_string()).bind(*n);

@@ -7,6 +7,7 @@ use crate::catalogue::Service;
 use crate::outcome::Outcome;
 use crate::redeem::{Recorded, RedeemError, Redeemed, VoucherRow, refuse};
 use chrono::{DateTime, NaiveDate, Utc};
+use ledger::db::placeholder_rows;
 use ledger::split::apply_bps;
 use ledger::{AccountCode, Cents, Db, NewTransaction, Posted, time};
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
@@ -115,18 +116,11 @@ async fn insert_redemptions(
     writes: &[(&Write, i64, i64, i64)],
     now: i64,
 ) -> Result<HashMap<String, i64>, sqlx::Error> {
-    const COLUMNS: usize = 15;
-    let values: Vec<String> = (0..writes.len())
-        .map(|i| {
-            let marks: Vec<String> = (1..=COLUMNS).map(|c| format!("${}", i * COLUMNS + c)).collect();
-            format!("({})", marks.join(", "))
-        })
-        .collect();
     let mut insert = sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO redemptions (idempotency_key, request_hash, site_id, place_id, service_code, scanned_by, performed_at, \
          recorded_at, voucher_count, value_cents, fee_cents, ledger_transaction, outcome, autonomy_before, autonomy_after) \
          VALUES {} RETURNING id, idempotency_key",
-        values.join(", ")
+        placeholder_rows(writes.len(), 15)
     )));
     for (w, value, fee, transaction) in writes {
         insert = insert
@@ -155,17 +149,10 @@ async fn insert_redemptions(
 
 /// Inserts one row per voucher used: `(redemption, site, performed at, voucher, book)`.
 async fn insert_vouchers(conn: &mut AnyConnection, rows: &[(i64, &Write)]) -> Result<(), sqlx::Error> {
-    let mut values = Vec::new();
-    let mut n = 0;
-    for (_, w) in rows {
-        for _ in &w.vouchers {
-            values.push(format!("(${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5));
-            n += 5;
-        }
-    }
+    let count: usize = rows.iter().map(|(_, w)| w.vouchers.len()).sum();
     let mut insert = sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO redemption_vouchers (redemption_id, site_id, performed_at, voucher_id, book_id) VALUES {}",
-        values.join(", ")
+        placeholder_rows(count, 5)
     )));
     for (id, w) in rows {
         for v in &w.vouchers {
