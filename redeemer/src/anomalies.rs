@@ -145,7 +145,9 @@ pub(crate) async fn count_redemptions(
          ON CONFLICT (site_id, day) DO UPDATE SET redemptions = site_daily_redemptions.redemptions + excluded.redemptions \
          RETURNING site_id, day, redemptions, burst_threshold",
         ledger::db::placeholder_rows(per_day.len(), 3)
-    )));
+    )))
+    // One statement per number of days: a batch's would push everyday ones out of the cache.
+    .persistent(per_day.len() == 1);
     for ((site, day), n) in &per_day {
         upsert = upsert.bind(*site).bind(day.to_string()).bind(*n);
     }

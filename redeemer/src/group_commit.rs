@@ -6,30 +6,39 @@
 //! for the same voucher, a key used twice…), it is rolled back and its redemptions are written
 //! one by one ([`record::write_one`]), so each gets the answer it would have had alone.
 //!
-//! One writer per database handle in a process at a time; several processes on one PostgreSQL
-//! database each have their own, and the conditional status change keeps every voucher
-//! redeemed once.
+//! SQLite has one writer at a time anyway: one batch at a time. PostgreSQL takes several
+//! concurrent writers: up to [`POSTGRES_WRITERS`] batches at a time, so that a writer waiting
+//! for the disk or the CPU does not hold everyone up. Several processes on one database each
+//! write their own batches; the conditional status change keeps every voucher redeemed once.
 
 use crate::record::{self, Write};
 use crate::redeem::{Recorded, RedeemError};
-use ledger::Db;
+use ledger::{Db, Engine};
 use std::collections::HashSet;
-use std::sync::{Arc, PoisonError};
-use tokio::sync::{Mutex, oneshot};
+use std::sync::{Arc, OnceLock, PoisonError};
+use tokio::sync::{Semaphore, oneshot};
 
 /// At most this many redemptions in one database transaction.
 const MAX_BATCH: usize = 64;
 
+/// Batches written at the same time on PostgreSQL (by one process).
+const POSTGRES_WRITERS: usize = 4;
+
 type Reply = oneshot::Sender<Result<Recorded, RedeemError>>;
 
-/// The redemptions waiting to be written, and the writer's turn.
+/// The redemptions waiting to be written, and the writers' turns.
 #[derive(Default)]
 pub(crate) struct GroupCommit {
     waiting: std::sync::Mutex<Vec<(Write, Reply)>>,
-    turn: Arc<Mutex<()>>,
+    turns: OnceLock<Arc<Semaphore>>,
 }
 
 impl GroupCommit {
+    fn turns(&self, engine: Engine) -> Arc<Semaphore> {
+        let writers = if engine == Engine::Postgres { POSTGRES_WRITERS } else { 1 };
+        self.turns.get_or_init(|| Arc::new(Semaphore::new(writers))).clone()
+    }
+
     fn take(&self) -> Vec<(Write, Reply)> {
         let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
         let n = waiting.len().min(MAX_BATCH);
@@ -42,18 +51,21 @@ pub(crate) async fn record(db: &Db, write: Write) -> Result<Recorded, RedeemErro
     let queue = db.shared::<GroupCommit>();
     let (reply, mut answer) = oneshot::channel();
     queue.waiting.lock().unwrap_or_else(PoisonError::into_inner).push((write, reply));
+    let turns = queue.turns(db.engine());
     loop {
         tokio::select! {
             biased;
             answer = &mut answer => {
                 return answer.unwrap_or_else(|_| Err(RedeemError::Interrupted));
             }
-            turn = queue.turn.clone().lock_owned() => {
-                // Ours is in this batch, or in one written while we waited for the turn (its
-                // answer is then ready), or — past MAX_BATCH others — in a later one.
+            turn = turns.clone().acquire_owned() => {
+                let Ok(turn) = turn else { return Err(RedeemError::Interrupted) };
+                // Ours is in this batch, or past MAX_BATCH others in a later one, or already
+                // taken by another writer, which will answer it.
                 let batch = queue.take();
                 if batch.is_empty() {
-                    continue;
+                    drop(turn);
+                    return answer.await.unwrap_or_else(|_| Err(RedeemError::Interrupted));
                 }
                 // The batch is written by its own task: a caller that goes away (a client
                 // hanging up) does not cancel the others' redemptions halfway.

@@ -13,6 +13,10 @@ use ledger::{AccountCode, Cents, Db, NewTransaction, Posted, time};
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use std::collections::HashMap;
 
+/// Statements of up to this many vouchers stay prepared on their connection; larger ones (of
+/// batches) are one-off statements that would push the everyday ones out of the cache.
+const MAX_KEPT: usize = 4;
+
 /// A redemption whose every check passed, ready to be written.
 pub(crate) struct Write {
     pub site_id: i64,
@@ -97,12 +101,13 @@ impl Write {
 
 /// Marks the vouchers redeemed, only those still active; how many changed.
 async fn mark_redeemed(conn: &mut AnyConnection, ids: &[i64], now: i64) -> Result<u64, sqlx::Error> {
-    // Placeholders, not literals: one prepared statement per voucher count, reused.
+    // Placeholders, not literals: one prepared statement per voucher count (see MAX_KEPT).
     let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
     let mut update = sqlx::query(AssertSqlSafe(format!(
         "UPDATE vouchers SET status = 'redeemed', status_at = $1 WHERE status = 'active' AND id IN ({})",
         marks.join(", ")
     )))
+    .persistent(ids.len() <= MAX_KEPT)
     .bind(now);
     for id in ids {
         update = update.bind(*id);
@@ -121,7 +126,8 @@ async fn insert_redemptions(
          recorded_at, voucher_count, value_cents, fee_cents, ledger_transaction, outcome, autonomy_before, autonomy_after) \
          VALUES {} RETURNING id, idempotency_key",
         placeholder_rows(writes.len(), 15)
-    )));
+    )))
+    .persistent(writes.len() == 1);
     for (w, value, fee, transaction) in writes {
         insert = insert
             .bind(w.key.as_str())
@@ -153,7 +159,8 @@ async fn insert_vouchers(conn: &mut AnyConnection, rows: &[(i64, &Write)]) -> Re
     let mut insert = sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO redemption_vouchers (redemption_id, site_id, performed_at, voucher_id, book_id) VALUES {}",
         placeholder_rows(count, 5)
-    )));
+    )))
+    .persistent(count <= MAX_KEPT);
     for (id, w) in rows {
         for v in &w.vouchers {
             insert = insert.bind(*id).bind(w.site_id).bind(time::to_micros(w.performed_at)).bind(v.id).bind(v.book_id);
