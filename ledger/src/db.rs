@@ -6,7 +6,7 @@
 //! their turn instead of seeing "database is locked".
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
 use std::sync::{Arc, Once};
@@ -63,6 +63,17 @@ pub struct Db {
     engine: Engine,
     /// SQLite only: serialises writers inside this process.
     write_queue: Option<Arc<Mutex<()>>>,
+    shared: Shared,
+}
+
+/// Values shared by every clone of a [`Db`], one per type (see [`Db::shared`]).
+#[derive(Clone, Default)]
+struct Shared(Arc<std::sync::Mutex<Vec<Arc<dyn std::any::Any + Send + Sync>>>>);
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Shared")
+    }
 }
 
 /// A write transaction. Dropping it without [`WriteTx::commit`] rolls it back.
@@ -124,8 +135,21 @@ impl Db {
             create_private_file(path).map_err(|source| ConnectError::CreateFile { path: path.to_owned(), source })?;
         }
         let options = AnyConnectOptions::from_str(url)?;
-        let mut pool =
-            AnyPoolOptions::new().max_connections(settings.max_connections).acquire_timeout(settings.acquire_timeout);
+        // A connection idle for a second is checked before use; one in steady use is not (the
+        // check is a round trip to the server: up to three more per redemption). A connection
+        // lost meanwhile fails its request, which the client retries.
+        let mut pool = AnyPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= Duration::from_secs(1) {
+                        return Ok(conn.ping().await.is_ok());
+                    }
+                    Ok(true)
+                })
+            });
         if engine == Engine::Sqlite {
             pool = pool.after_connect(|conn, _| {
                 Box::pin(async move {
@@ -139,7 +163,12 @@ impl Db {
             });
         }
         let pool = pool.connect_with(options).await?;
-        Ok(Db { pool, engine, write_queue: (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(()))) })
+        Ok(Db {
+            pool,
+            engine,
+            write_queue: (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            shared: Shared::default(),
+        })
     }
 
     pub fn engine(&self) -> Engine {
@@ -179,6 +208,18 @@ impl Db {
         }
     }
 
+    /// The value of type `T` that lives as long as this handle and is shared by all its clones
+    /// (e.g. a group-commit queue), made with `T::default()` on first use.
+    pub fn shared<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut all = self.shared.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(found) = all.iter().find_map(|v| v.clone().downcast::<T>().ok()) {
+            return found;
+        }
+        let made = Arc::new(T::default());
+        all.push(made.clone());
+        made
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -204,6 +245,16 @@ fn create_private_file(path: &str) -> std::io::Result<()> {
 }
 
 /// True when the error is a unique-constraint violation.
+/// `rows` groups of `columns` numbered placeholders from `$1`, for the VALUES of a multi-row
+/// statement: `placeholder_rows(2, 2)` is `($1, $2), ($3, $4)`.
+pub fn placeholder_rows(rows: usize, columns: usize) -> String {
+    let row = |r: usize| {
+        let marks: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
+        format!("({})", marks.join(", "))
+    };
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
+}
+
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     err.as_database_error().is_some_and(|e| e.is_unique_violation())
 }
@@ -211,6 +262,13 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbered_placeholders() {
+        assert_eq!(placeholder_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(placeholder_rows(1, 1), "($1)");
+        assert_eq!(placeholder_rows(0, 4), "");
+    }
 
     #[test]
     fn engines_from_urls() {

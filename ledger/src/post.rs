@@ -1,7 +1,7 @@
 //! Posting transactions: append-only, idempotent, with running balances updated in the same
 //! database transaction as the postings.
 
-use crate::db::is_unique_violation;
+use crate::db::{is_unique_violation, placeholder_rows};
 use crate::transaction::{content_bytes, content_hash};
 use crate::{AccountCode, Cents, Db, LedgerError, NewTransaction, time};
 use chrono::{DateTime, Utc};
@@ -111,7 +111,8 @@ pub async fn post_in(conn: &mut AnyConnection, new: &NewTransaction) -> Result<P
 }
 
 /// Posts several transactions inside the caller's database transaction with a fixed number of
-/// statements whatever their number (for group commit): the transactions, one update of every
+/// statements whatever their number (for group commit; statements whose shape depends on the
+/// batch's size are not kept prepared, so as not to push everyday ones out of the cache): the transactions, one update of every
 /// account row they touch, the sums of the sharded accounts they debit, the postings. Each
 /// transaction's postings and running balances are those [`post_in`] would give, posting them
 /// one after the other in this order.
@@ -170,7 +171,7 @@ pub async fn post_batch_in(conn: &mut AnyConnection, batch: &[NewTransaction]) -
             "SELECT code, CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM ledger_accounts WHERE code IN ({}) GROUP BY code",
             marks.join(", ")
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
+        let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(debited.len() == 1);
         for code in &debited {
             q = q.bind(*code);
         }
@@ -232,7 +233,7 @@ async fn update_accounts(
          RETURNING ledger_accounts.id, ledger_accounts.code, ledger_accounts.balance",
         selects.join(" UNION ALL ")
     );
-    let mut update = sqlx::query(AssertSqlSafe(sql));
+    let mut update = sqlx::query(AssertSqlSafe(sql)).persistent(rows.len() <= 3);
     for (code, shard, delta, n) in rows {
         update = update.bind(*code).bind(*shard).bind(*delta).bind(*n);
     }
@@ -256,7 +257,7 @@ async fn create_accounts(conn: &mut AnyConnection, rows: &[(&str, i64, i64, i64)
          ON CONFLICT (code, shard) DO NOTHING",
         values.join(", ")
     );
-    let mut insert = sqlx::query(AssertSqlSafe(sql));
+    let mut insert = sqlx::query(AssertSqlSafe(sql)).persistent(false);
     for (code, shard, _, _) in rows {
         let account: AccountCode = code.parse()?;
         insert = insert.bind(*code).bind(*shard).bind(account.nature().as_str());
@@ -269,18 +270,12 @@ async fn create_accounts(conn: &mut AnyConnection, rows: &[(&str, i64, i64, i64)
 /// used (or used twice in the batch).
 async fn insert_transactions(conn: &mut AnyConnection, batch: &[NewTransaction]) -> Result<Vec<i64>, LedgerError> {
     let recorded_at = time::to_micros(time::now());
-    let values: Vec<String> = (0..batch.len())
-        .map(|i| {
-            let b = i * 7;
-            format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7)
-        })
-        .collect();
     let sql = format!(
         "INSERT INTO ledger_transactions (idempotency_key, kind, memo, at, recorded_at, reverses_id, content_hash) \
          VALUES {} ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key",
-        values.join(", ")
+        placeholder_rows(batch.len(), 7)
     );
-    let mut insert = sqlx::query(AssertSqlSafe(sql));
+    let mut insert = sqlx::query(AssertSqlSafe(sql)).persistent(batch.len() == 1);
     for t in batch {
         insert = insert
             .bind(t.key.as_str())
@@ -309,17 +304,11 @@ async fn insert_transactions(conn: &mut AnyConnection, batch: &[NewTransaction])
 /// Inserts postings `(transaction, account row, amount, balance after)`, many per statement.
 async fn insert_postings(conn: &mut AnyConnection, lines: &[(i64, i64, i64, i64)]) -> Result<(), LedgerError> {
     for chunk in lines.chunks(1000) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let b = i * 4;
-                format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4)
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO ledger_postings (transaction_id, account_id, amount, balance_after) VALUES {}",
-            values.join(", ")
+            placeholder_rows(chunk.len(), 4)
         );
-        let mut insert = sqlx::query(AssertSqlSafe(sql));
+        let mut insert = sqlx::query(AssertSqlSafe(sql)).persistent(chunk.len() <= 3);
         for (transaction, account, amount, balance) in chunk {
             insert = insert.bind(*transaction).bind(*account).bind(*amount).bind(*balance);
         }

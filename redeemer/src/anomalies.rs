@@ -12,7 +12,7 @@ use opening_hours::{Context, OpeningHours, RuleKind};
 use serde::Serialize;
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What a flag is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -130,22 +130,46 @@ pub(crate) struct DayCount {
     pub threshold: Option<i64>,
 }
 
-/// Counts a redemption in its site's day; called inside the redemption's transaction.
-pub(crate) async fn count_redemption(
+/// Counts redemptions in their site's day, in one statement; called inside the redemptions'
+/// transaction. Each gets its rank in the day, in the given order.
+pub(crate) async fn count_redemptions(
     conn: &mut AnyConnection,
-    site: i64,
-    day: NaiveDate,
-) -> Result<DayCount, sqlx::Error> {
-    let row = sqlx::query(
-        "INSERT INTO site_daily_redemptions (site_id, day, redemptions) VALUES ($1, $2, 1) \
-         ON CONFLICT (site_id, day) DO UPDATE SET redemptions = site_daily_redemptions.redemptions + 1 \
-         RETURNING redemptions, burst_threshold",
-    )
-    .bind(site)
-    .bind(day.to_string())
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(DayCount { day, redemptions: row.try_get(0)?, threshold: row.try_get(1)? })
+    redemptions: &[(i64, NaiveDate)],
+) -> Result<Vec<DayCount>, sqlx::Error> {
+    let mut per_day: BTreeMap<(i64, NaiveDate), i64> = BTreeMap::new();
+    for r in redemptions {
+        *per_day.entry(*r).or_default() += 1;
+    }
+    let mut upsert = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO site_daily_redemptions (site_id, day, redemptions) VALUES {} \
+         ON CONFLICT (site_id, day) DO UPDATE SET redemptions = site_daily_redemptions.redemptions + excluded.redemptions \
+         RETURNING site_id, day, redemptions, burst_threshold",
+        ledger::db::placeholder_rows(per_day.len(), 3)
+    )))
+    // One statement per number of days: a batch's would push everyday ones out of the cache.
+    .persistent(per_day.len() == 1);
+    for ((site, day), n) in &per_day {
+        upsert = upsert.bind(*site).bind(day.to_string()).bind(*n);
+    }
+    // Per site and day: the count before these, and the threshold.
+    let mut counted: HashMap<(i64, String), (i64, Option<i64>)> = HashMap::with_capacity(per_day.len());
+    for r in upsert.fetch_all(&mut *conn).await? {
+        let (site, day): (i64, String) = (r.try_get(0)?, r.try_get(1)?);
+        counted.insert((site, day), (r.try_get(2)?, r.try_get(3)?));
+    }
+    // Each site's day counts on from where it stood before these, in the given order.
+    for ((site, day), n) in &per_day {
+        if let Some(c) = counted.get_mut(&(*site, day.to_string())) {
+            c.0 -= n;
+        }
+    }
+    let mut out = Vec::with_capacity(redemptions.len());
+    for &(site, day) in redemptions {
+        let (count, threshold) = counted.get_mut(&(site, day.to_string())).ok_or(sqlx::Error::RowNotFound)?;
+        *count += 1;
+        out.push(DayCount { day, redemptions: *count, threshold: *threshold });
+    }
+    Ok(out)
 }
 
 /// What the rules look at after a redemption is recorded.

@@ -4,10 +4,12 @@ pub mod anomalies;
 pub mod bank;
 pub mod camera;
 pub mod catalogue;
+mod group_commit;
 pub mod history;
 pub mod import;
 pub mod listing;
 pub mod outcome;
+mod record;
 pub mod redeem;
 pub mod sites;
 

@@ -4,7 +4,9 @@
 
 use crate::anomalies::{self, Thresholds};
 use crate::catalogue::Service;
+use crate::group_commit;
 use crate::outcome::Outcome;
+use crate::record::Write;
 use crate::sites::{Accreditation, SERVICE_COLUMNS, service_from_row};
 use chrono::{DateTime, NaiveDate, Utc};
 use issuer::keys::KeyRing;
@@ -12,10 +14,10 @@ use issuer::local_time;
 use issuer::scan::{self, Scanned};
 use issuer::territory::{self, Territory};
 use issuer::{IssuerError, category};
-use ledger::split::apply_bps;
-use ledger::{AccountCode, Cents, Db, NewTransaction, time};
+use ledger::{AccountCode, Db, time};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 /// A redemption to record.
@@ -55,9 +57,12 @@ pub enum RedeemError {
     Ledger(#[from] ledger::LedgerError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    /// The writing of a batch stopped before it could answer (the process is stopping).
+    #[error("l'enregistrement a été interrompu ; réessayez")]
+    Interrupted,
 }
 
-fn refuse(code: &'static str, message: impl Into<String>, voucher: Option<&str>) -> RedeemError {
+pub(crate) fn refuse(code: &'static str, message: impl Into<String>, voucher: Option<&str>) -> RedeemError {
     RedeemError::Refused(Refusal { code, message: message.into(), voucher: voucher.map(str::to_owned) })
 }
 
@@ -97,30 +102,58 @@ fn request_hash(r: &RedeemRequest) -> Vec<u8> {
     h.finalize().to_vec()
 }
 
-struct VoucherRow {
-    id: i64,
-    book_id: i64,
+pub(crate) struct VoucherRow {
+    pub(crate) id: i64,
+    pub(crate) book_id: i64,
     /// Other sites where the book was used on the day of the service.
-    book_other_sites: i64,
-    order_id: i64,
-    face: i64,
-    status: String,
-    order_status: String,
-    valid_from: NaiveDate,
-    last_day: NaiveDate,
-    territory: Territory,
-    categories: Option<Vec<category::Category>>,
-    redemption_fee_bps: u32,
+    pub(crate) book_other_sites: i64,
+    pub(crate) order_id: i64,
+    pub(crate) face: i64,
+    pub(crate) status: String,
+    pub(crate) order_status: String,
+    pub(crate) valid_from: NaiveDate,
+    pub(crate) last_day: NaiveDate,
+    pub(crate) territory: Territory,
+    pub(crate) categories: Option<Vec<category::Category>>,
+    pub(crate) redemption_fee_bps: u32,
 }
 
-/// Loads a voucher, with the number of other sites that used its book on the context's day
-/// (for the anomaly rules, in the same round trip).
-async fn load_voucher(
-    conn: &mut AnyConnection,
-    keys: &KeyRing,
-    ctx: &Context,
-    input: &str,
-) -> Result<VoucherRow, RedeemError> {
+/// The voucher columns [`voucher_from_row`] reads (tables `v` vouchers and `o` orders), with
+/// the number of other sites that used the voucher's book between the instants `$from` and
+/// `$to` (placeholders), for the anomaly rules, in the same round trip.
+fn voucher_columns(site: &str, from: &str, to: &str) -> String {
+    format!(
+        "v.id, v.order_id, v.face_value_cents, v.status, o.status, o.valid_from, o.valid_until, o.grace_days, o.territory, \
+         o.allowed_categories, o.redemption_fee_bps, v.book_id, \
+         (SELECT COUNT(DISTINCT rv.site_id) FROM redemption_vouchers rv \
+          WHERE rv.book_id = v.book_id AND rv.site_id <> {site} AND rv.performed_at >= {from} AND rv.performed_at < {to})"
+    )
+}
+
+/// A voucher from the columns of [`voucher_columns`] starting at `at`; `None` when no voucher
+/// matched (a left join).
+fn voucher_from_row(row: &AnyRow, at: usize) -> Result<Option<VoucherRow>, RedeemError> {
+    let Some(id) = row.try_get::<Option<i64>, _>(at)? else { return Ok(None) };
+    let valid_until: NaiveDate = row.try_get::<String, _>(at + 6)?.parse().unwrap_or_default();
+    let categories: Option<String> = row.try_get(at + 9)?;
+    Ok(Some(VoucherRow {
+        id,
+        book_id: row.try_get(at + 11)?,
+        book_other_sites: row.try_get(at + 12)?,
+        order_id: row.try_get(at + 1)?,
+        face: row.try_get(at + 2)?,
+        status: row.try_get(at + 3)?,
+        order_status: row.try_get(at + 4)?,
+        valid_from: row.try_get::<String, _>(at + 5)?.parse().unwrap_or_default(),
+        last_day: valid_until + chrono::Duration::days(row.try_get::<i64, _>(at + 7)?),
+        territory: Territory::from_db(&row.try_get::<String, _>(at + 8)?),
+        categories: categories.map(|c| category::from_db(&c)),
+        redemption_fee_bps: u32::try_from(row.try_get::<i64, _>(at + 10)?).unwrap_or(0),
+    }))
+}
+
+/// The code of a scanned or typed input; a token's signature is checked.
+fn scanned_code(keys: &KeyRing, input: &str) -> Result<issuer::code::VoucherCode, RedeemError> {
     let scanned = scan::parse(input).map_err(|e| refuse(e.code(), format!("Chèque illisible : {e}."), Some(input)))?;
     if let Scanned::Token(t) = &scanned {
         t.verify(keys).map_err(|e| {
@@ -128,37 +161,35 @@ async fn load_voucher(
             refuse(e.code(), "Ce chèque n'a pas été émis par Passerelle : ne l'acceptez pas.", Some(input))
         })?;
     }
-    let code = scanned.code();
-    let row = sqlx::query(
-        "SELECT v.id, v.order_id, v.face_value_cents, v.status, o.status, o.valid_from, o.valid_until, o.grace_days, o.territory, \
-         o.allowed_categories, o.redemption_fee_bps, v.book_id, \
-         (SELECT COUNT(DISTINCT rv.site_id) FROM redemption_vouchers rv \
-          WHERE rv.book_id = v.book_id AND rv.site_id <> $2 AND rv.performed_at >= $3 AND rv.performed_at < $4) \
-         FROM vouchers v JOIN orders o ON o.id = v.order_id WHERE v.code = $1",
-    )
+    Ok(scanned.code())
+}
+
+fn unknown_code(code: &issuer::code::VoucherCode) -> RedeemError {
+    refuse("unknown", "Aucun chèque ne porte ce code.", Some(&code.display()))
+}
+
+/// Loads a voucher.
+async fn load_voucher(
+    conn: &mut AnyConnection,
+    keys: &KeyRing,
+    ctx: &Context,
+    input: &str,
+) -> Result<VoucherRow, RedeemError> {
+    let code = scanned_code(keys, input)?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM vouchers v JOIN orders o ON o.id = v.order_id WHERE v.code = $1",
+        voucher_columns("$2", "$3", "$4")
+    )))
     .bind(code.db())
     .bind(ctx.site_id)
     .bind(time::to_micros(ctx.day_bounds.0))
     .bind(time::to_micros(ctx.day_bounds.1))
     .fetch_optional(&mut *conn)
-    .await?
-    .ok_or_else(|| refuse("unknown", "Aucun chèque ne porte ce code.", Some(&code.display())))?;
-    let valid_until: NaiveDate = row.try_get::<String, _>(6)?.parse().unwrap_or_default();
-    let categories: Option<String> = row.try_get(9)?;
-    Ok(VoucherRow {
-        id: row.try_get(0)?,
-        book_id: row.try_get(11)?,
-        book_other_sites: row.try_get(12)?,
-        order_id: row.try_get(1)?,
-        face: row.try_get(2)?,
-        status: row.try_get(3)?,
-        order_status: row.try_get(4)?,
-        valid_from: row.try_get::<String, _>(5)?.parse().unwrap_or_default(),
-        last_day: valid_until + chrono::Duration::days(row.try_get::<i64, _>(7)?),
-        territory: Territory::from_db(&row.try_get::<String, _>(8)?),
-        categories: categories.map(|c| category::from_db(&c)),
-        redemption_fee_bps: u32::try_from(row.try_get::<i64, _>(10)?).unwrap_or(0),
-    })
+    .await?;
+    match row {
+        Some(row) => voucher_from_row(&row, 0)?.ok_or_else(|| unknown_code(&code)),
+        None => Err(unknown_code(&code)),
+    }
 }
 
 async fn replay(conn: &mut AnyConnection, key: &str, hash: &[u8]) -> Result<Option<Redeemed>, RedeemError> {
@@ -208,9 +239,9 @@ pub async fn redeem(db: &Db, keys: &KeyRing, req: &RedeemRequest) -> Result<Rede
 }
 
 /// A redemption recorded now (with what the anomaly rules look at), or found recorded.
-struct Recorded {
-    redeemed: Redeemed,
-    watch: Option<anomalies::Watch>,
+pub(crate) struct Recorded {
+    pub(crate) redeemed: Redeemed,
+    pub(crate) watch: Option<anomalies::Watch>,
 }
 
 impl Recorded {
@@ -261,25 +292,22 @@ struct Context {
     day_bounds: (DateTime<Utc>, DateTime<Utc>),
 }
 
-async fn context(
-    conn: &mut AnyConnection,
-    site_id: i64,
-    place_id: i64,
-    service_code: &str,
-    day: NaiveDate,
-) -> Result<Context, RedeemError> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+/// The context's columns (site `s`, place `p`, catalogue `c`), for site `$1`, place `$2` and
+/// service `$3`; [`context_from_row`] reads them.
+fn context_sql(extra_columns: &str, extra_joins: &str) -> String {
+    format!(
         "SELECT s.status, s.accredited_until, p.commune_insee, p.name, p.opening_hours, \
          (SELECT COUNT(*) FROM site_services ss WHERE ss.site_id = s.organisation_id AND ss.service_code = c.code), \
-         {SERVICE_COLUMNS} FROM sites s \
+         {SERVICE_COLUMNS}{extra_columns} FROM sites s \
          LEFT JOIN site_places p ON p.id = $2 AND p.site_id = s.organisation_id \
-         LEFT JOIN catalogue_services c ON c.code = $3 WHERE s.organisation_id = $1"
-    )))
-    .bind(site_id)
-    .bind(place_id)
-    .bind(service_code)
-    .fetch_optional(&mut *conn)
-    .await?;
+         LEFT JOIN catalogue_services c ON c.code = $3{extra_joins} WHERE s.organisation_id = $1"
+    )
+}
+
+/// The columns after the context's in a [`context_sql`] row.
+const CONTEXT_COLUMNS: usize = 6 + 7;
+
+fn context_from_row(row: Option<&AnyRow>, site_id: i64, day: NaiveDate) -> Result<Context, RedeemError> {
     let Some(row) = row else { return Err(refuse("site_not_accredited", "Ce lieu n'est pas agréé.", None)) };
     let status = Accreditation::parse(&row.try_get::<String, _>(0)?);
     let until: Option<NaiveDate> = row.try_get::<Option<String>, _>(1)?.and_then(|d| d.parse().ok());
@@ -297,7 +325,7 @@ async fn context(
     if row.try_get::<Option<String>, _>(6)?.is_none() {
         return Err(refuse("service_not_offered", "Service inconnu.", None));
     }
-    let (service, retired) = service_from_row(&row, 6)?;
+    let (service, retired) = service_from_row(row, 6)?;
     let offered = row.try_get::<Option<i64>, _>(5)?.unwrap_or(0) > 0;
     if retired || !offered {
         return Err(refuse(
@@ -317,6 +345,56 @@ async fn context(
     })
 }
 
+async fn context(
+    conn: &mut AnyConnection,
+    site_id: i64,
+    place_id: i64,
+    service_code: &str,
+    day: NaiveDate,
+) -> Result<Context, RedeemError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(context_sql("", "")))
+        .bind(site_id)
+        .bind(place_id)
+        .bind(service_code)
+        .fetch_optional(&mut *conn)
+        .await?;
+    context_from_row(row.as_ref(), site_id, day)
+}
+
+/// The context and one voucher, loaded but not judged yet, in one round trip.
+async fn context_and_voucher(
+    conn: &mut AnyConnection,
+    keys: &KeyRing,
+    req: &RedeemRequest,
+    day: NaiveDate,
+    input: &str,
+) -> Result<(Context, Result<VoucherRow, RedeemError>), RedeemError> {
+    let code = match scanned_code(keys, input) {
+        Ok(code) => code,
+        Err(unreadable) => {
+            let ctx = context(conn, req.site_id, req.place_id, &req.service_code, day).await?;
+            return Ok((ctx, Err(unreadable)));
+        }
+    };
+    let bounds = local_time::day_bounds(day);
+    let sql = context_sql(
+        &format!(", {}", voucher_columns("$1", "$5", "$6")),
+        " LEFT JOIN vouchers v ON v.code = $4 LEFT JOIN orders o ON o.id = v.order_id",
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(req.site_id)
+        .bind(req.place_id)
+        .bind(req.service_code.as_str())
+        .bind(code.db())
+        .bind(time::to_micros(bounds.0))
+        .bind(time::to_micros(bounds.1))
+        .fetch_optional(&mut *conn)
+        .await?;
+    let ctx = context_from_row(row.as_ref(), req.site_id, day)?;
+    let voucher = row.as_ref().map(|r| voucher_from_row(r, CONTEXT_COLUMNS)).transpose()?.flatten();
+    Ok((ctx, voucher.ok_or_else(|| unknown_code(&code))))
+}
+
 /// Every check of one voucher in a context.
 async fn check_voucher(
     conn: &mut AnyConnection,
@@ -325,6 +403,11 @@ async fn check_voucher(
     input: &str,
 ) -> Result<VoucherRow, RedeemError> {
     let v = load_voucher(conn, keys, ctx, input).await?;
+    judge(conn, ctx, v, input).await
+}
+
+/// Every check of a loaded voucher in a context.
+async fn judge(conn: &mut AnyConnection, ctx: &Context, v: VoucherRow, input: &str) -> Result<VoucherRow, RedeemError> {
     let shown = Some(input);
     if v.order_status != "issued" {
         return Err(refuse("unknown", "Ce chèque n'est pas en circulation.", shown));
@@ -419,7 +502,10 @@ async fn redeem_once(
     // Checks read outside the write transaction (SQLite serialises writers: they stay short);
     // the conditional status change below is what makes the redemption exactly-once.
     let mut conn = db.pool().acquire().await?;
-    let ctx = context(&mut conn, req.site_id, req.place_id, &req.service_code, local_time::day(performed_at)).await?;
+    let Some(first) = req.vouchers.first() else {
+        return Err(refuse("wrong_voucher_count", "Présentez de 1 à 20 chèques.", None));
+    };
+    let (ctx, loaded) = context_and_voucher(&mut conn, keys, req, local_time::day(performed_at), first).await?;
     let service = ctx.service.clone();
     if req.vouchers.len() != service.price_vouchers as usize {
         return Err(refuse(
@@ -434,7 +520,8 @@ async fn redeem_once(
         ));
     }
     let mut rows: Vec<VoucherRow> = Vec::with_capacity(req.vouchers.len());
-    for input in &req.vouchers {
+    rows.push(judge(&mut conn, &ctx, loaded?, first).await?);
+    for input in &req.vouchers[1..] {
         let v = check_voucher(&mut conn, keys, &ctx, input).await?;
         if rows.iter().any(|r| r.id == v.id) {
             return Err(refuse("duplicate_voucher", "Le même chèque est présenté deux fois.", Some(input)));
@@ -442,116 +529,22 @@ async fn redeem_once(
         rows.push(v);
     }
     drop(conn);
-
-    let mut tx = db.begin().await?;
-    // Exactly once: only active vouchers change; if any moved meanwhile, nothing is recorded.
-    let now = time::now();
-    // Placeholders, not literals: one prepared statement per voucher count, reused.
-    let marks: Vec<String> = (0..rows.len()).map(|i| format!("${}", i + 2)).collect();
-    let mut update = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE vouchers SET status = 'redeemed', status_at = $1 WHERE status = 'active' AND id IN ({})",
-        marks.join(", ")
-    )))
-    .bind(time::to_micros(now));
-    for r in &rows {
-        update = update.bind(r.id);
-    }
-    let changed = update.execute(&mut *tx).await?;
-    if changed.rows_affected() != rows.len() as u64 {
-        // Another request took a voucher first (the caller checks whether it was this same one).
-        drop(tx);
-        return Err(refuse(
-            "already_redeemed",
-            "Ce chèque vient d'être utilisé.",
-            req.vouchers.first().map(String::as_str),
-        ));
-    }
-    // The ledger: each order's outstanding value moves to the site, less the fee in force for it.
-    let mut t = NewTransaction::new(
-        format!("redemption:{key}"),
-        "redemption",
-        format!("Service {} — lieu {}", service.code, req.site_id),
+    let write = Write {
+        site_id: req.site_id,
+        place_id: req.place_id,
+        service,
+        vouchers: rows,
         performed_at,
-    );
-    let (mut value, mut fee) = (0i64, 0i64);
-    let mut orders: Vec<i64> = rows.iter().map(|r| r.order_id).collect();
-    orders.sort();
-    orders.dedup();
-    for order in orders {
-        let of: Vec<&VoucherRow> = rows.iter().filter(|r| r.order_id == order).collect();
-        let amount: i64 = of.iter().map(|r| r.face).sum();
-        fee += apply_bps(Cents(amount), of[0].redemption_fee_bps)?.0;
-        value += amount;
-        t = t.debit(AccountCode::order_outstanding(order), Cents(amount));
-    }
-    t = t.credit(AccountCode::site_payable(req.site_id), Cents(value - fee));
-    if fee > 0 {
-        t = t.credit(AccountCode::fees(), Cents(fee));
-    }
-    let posted = ledger::post_in(&mut tx, &t).await?;
-    if posted.replayed {
-        // The key was used by another request meanwhile: the caller sorts it out.
-        return Err(refuse("conflict", "Réessayez.", None));
-    }
-    let day = anomalies::count_redemption(&mut tx, req.site_id, ctx.day).await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO redemptions (idempotency_key, request_hash, site_id, place_id, service_code, scanned_by, performed_at, recorded_at, \
-         voucher_count, value_cents, fee_cents, ledger_transaction, outcome, autonomy_before, autonomy_after) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
-    )
-    .bind(key)
-    .bind(hash)
-    .bind(req.site_id)
-    .bind(req.place_id)
-    .bind(&service.code)
-    .bind(req.scanned_by)
-    .bind(time::to_micros(performed_at))
-    .bind(time::to_micros(now))
-    .bind(rows.len() as i64)
-    .bind(value)
-    .bind(fee)
-    .bind(posted.transaction_id)
-    .bind(req.outcome.map(|o| o.result.as_str()))
-    .bind(req.outcome.and_then(|o| o.autonomy_before).map(i64::from))
-    .bind(req.outcome.and_then(|o| o.autonomy_after).map(i64::from))
-    .fetch_one(&mut *tx)
-    .await?;
-    let values: Vec<String> =
-        (0..rows.len()).map(|i| format!("($1, $2, $3, ${}, ${})", 2 * i + 4, 2 * i + 5)).collect();
-    let mut insert = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO redemption_vouchers (redemption_id, site_id, performed_at, voucher_id, book_id) VALUES {}",
-        values.join(", ")
-    )))
-    .bind(id)
-    .bind(req.site_id)
-    .bind(time::to_micros(performed_at));
-    for r in &rows {
-        insert = insert.bind(r.id).bind(r.book_id);
-    }
-    insert.execute(&mut *tx).await?;
-    tx.commit().await?;
-    let payable = posted.natural_balance(&AccountCode::site_payable(req.site_id)).map_or(0, |c| c.0);
-    let mut books: Vec<(i64, i64)> = rows.iter().map(|r| (r.book_id, r.book_other_sites)).collect();
-    books.dedup_by_key(|b| b.0);
-    Ok(Recorded {
-        redeemed: Redeemed {
-            redemption_id: id,
-            vouchers: rows.len() as u32,
-            value_cents: value,
-            fee_cents: fee,
-            site_payable_cents: payable,
-            replayed: false,
-        },
-        watch: Some(anomalies::Watch {
-            redemption_id: id,
-            site_id: req.site_id,
-            place_name: ctx.place_name,
-            opening_hours: ctx.opening_hours,
-            performed_at,
-            books,
-            day,
-        }),
-    })
+        key: key.to_owned(),
+        hash: hash.to_vec(),
+        scanned_by: req.scanned_by,
+        outcome: req.outcome,
+        first_input: req.vouchers.first().cloned(),
+        day: ctx.day,
+        place_name: ctx.place_name,
+        opening_hours: ctx.opening_hours,
+    };
+    group_commit::record(db, write).await
 }
 
 /// The refusal for a voucher already used; for the same site, says when and for which service.

@@ -498,7 +498,85 @@ async fn anomalies_repeated_invalid_codes(t: TestDb) {
     assert_eq!(e["samples"].as_array().unwrap().len(), 5);
 }
 
+/// Many redemptions at once are written together (group commit): each still gets its own
+/// answer, running balance and rank in the day, and a voucher asked for twice in one batch is
+/// redeemed once.
+async fn group_commit_keeps_every_answer(t: TestDb) {
+    let w = Arc::new(world(&t, 250).await);
+    let wave = |requests: Vec<(String, usize)>| {
+        let (db, w) = (t.db.clone(), w.clone());
+        async move {
+            let mut tasks = Vec::new();
+            for (key, code) in requests {
+                let (db, w) = (db.clone(), w.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut r = req(&w, &key, "DEM-ACCOMP", &[&w.codes[code]], "2025-06-04");
+                    r.performed_at = Some(utc("2025-06-04T10:00:00Z"));
+                    (code, redeem(&db, &w.keys, &r).await)
+                }));
+            }
+            let (mut done, mut taken) = (Vec::new(), Vec::new());
+            for task in tasks {
+                match task.await.unwrap() {
+                    (_, Ok(r)) => {
+                        assert_eq!((r.value_cents, r.fee_cents, r.replayed), (1000, 25, false));
+                        done.push((r.site_payable_cents, r.redemption_id));
+                    }
+                    (code, Err(RedeemError::Refused(f))) if f.code == "already_redeemed" => taken.push(code),
+                    (_, Err(e)) => panic!("unexpected {e:?}"),
+                }
+            }
+            taken.sort();
+            (done, taken)
+        }
+    };
+    // Twenty distinct vouchers at once: all recorded, some of them together.
+    let (mut done, taken) = wave((0..20).map(|i| (format!("first-{i}"), i)).collect()).await;
+    assert!(taken.is_empty());
+    let (written, at_once): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT recorded_at) FROM redemptions")
+            .fetch_one(t.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(written, 20);
+    assert!(at_once < written, "some redemptions were written together ({at_once} writes for {written})");
+    // Then new vouchers mixed with used ones, and one fresh voucher asked for twice: a batch
+    // that cannot be written as it stands gives each request the answer it would have alone.
+    let mut second: Vec<(String, usize)> = (20..25).map(|i| (format!("second-{i}"), i)).collect();
+    second.extend([0, 1, 2, 25, 25].iter().enumerate().map(|(n, &i)| (format!("again-{n}"), i)));
+    let (more, taken) = wave(second).await;
+    assert_eq!(taken, vec![0, 1, 2, 25], "used vouchers refused, the fresh one redeemed once");
+    done.extend(more);
+    let mut balances: Vec<i64> = done.iter().map(|d| d.0).collect();
+    balances.sort();
+    assert_eq!(balances, (1..=26).map(|k| k * 975).collect::<Vec<_>>(), "one running balance after each");
+    let mut ids: Vec<i64> = done.iter().map(|d| d.1).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 26);
+    // Ranks in the day 1 to 26, one each: the burst rule (20 a day) fires once, at the 20th.
+    let day: i64 =
+        sqlx::query_scalar("SELECT redemptions FROM site_daily_redemptions WHERE site_id = $1 AND day = '2025-06-04'")
+            .bind(w.site)
+            .fetch_one(t.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(day, 26);
+    let bursts: Vec<Anomaly> =
+        anomalies::list(&t.db, true, 100).await.unwrap().into_iter().filter(|a| a.kind.as_str() == "burst").collect();
+    assert_eq!(bursts.len(), 1);
+    assert_eq!(bursts[0].evidence["redemptions"], 20);
+    assert_eq!(
+        ledger::query::balance(&t.db, &AccountCode::site_payable(w.site)).await.unwrap().natural,
+        Cents(26 * 975)
+    );
+    let mut report = ledger::verify::verify(&t.db).await.unwrap();
+    issuer::invariants::check(&t.db, &mut report).await.unwrap();
+    assert!(report.is_ok(), "{report:?}");
+}
+
 ledger::both_engines!(
+    group_commit_keeps_every_answer,
     anomalies_outside_hours_and_one_book_at_many_sites,
     anomalies_burst_and_dismissal,
     anomalies_repeated_invalid_codes,

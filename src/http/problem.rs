@@ -313,6 +313,7 @@ impl From<redeemer::redeem::RedeemError> for ApiError {
             E::Issuer(i) => i.into(),
             E::Ledger(l) => l.into(),
             E::Db(db) => db.into(),
+            E::Interrupted => ApiError::unavailable(e),
         }
     }
 }

@@ -48,11 +48,16 @@ struct Receipt {
 }
 
 /// The signed-in member of a site, with the site's places and offered services.
+/// The answer to anyone but a site's member.
+fn sites_only() -> Response {
+    (StatusCode::FORBIDDEN, "Cette page est celle des lieux de médiation.").into_response()
+}
+
 async fn site_member(state: &AppState, headers: &HeaderMap) -> Result<(Session, ScanPage), Response> {
     let Some(session) = current(state, headers).await else { return Err(Redirect::to("/connexion").into_response()) };
     let org = issuer::organisations::get(&state.db, session.user.organisation_id).await.ok().flatten();
     let Some(org) = org.filter(|o| o.kind == OrgKind::Site) else {
-        return Err((StatusCode::FORBIDDEN, "Cette page est celle des lieux de médiation.").into_response());
+        return Err(sites_only());
     };
     let site = redeemer::sites::get(&state.db, org.id).await.ok().flatten();
     let Some(site) = site else { return Err((StatusCode::FORBIDDEN, "Lieu inconnu.").into_response()) };
@@ -226,7 +231,7 @@ pub async fn confirm(State(state): State<AppState>, headers: HeaderMap, Form(f):
 async fn scripted(state: &AppState, headers: &HeaderMap) -> Result<crate::http::pages::console::Signed, Response> {
     let who = crate::http::pages::console::signed(state, headers).await?;
     if who.caller.kind != OrgKind::Site {
-        return Err((StatusCode::FORBIDDEN, "Cette page est celle des lieux de médiation.").into_response());
+        return Err(sites_only());
     }
     let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
     if let Some(refused) = csrf_refusal(&who.session, token) {
