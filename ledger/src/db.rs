@@ -162,6 +162,17 @@ impl Db {
                 })
             });
         }
+        if engine == Engine::Postgres {
+            // Statements are prepared once per connection and are all short key lookups and
+            // writes: planning them anew at every execution (PostgreSQL's custom plans) cost more
+            // than running them (measured in bench/redeem.sh).
+            pool = pool.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("SET plan_cache_mode = force_generic_plan").await?;
+                    Ok(())
+                })
+            });
+        }
         let pool = pool.connect_with(options).await?;
         Ok(Db {
             pool,

@@ -22,7 +22,7 @@ use tokio::sync::{Semaphore, oneshot};
 const MAX_BATCH: usize = 64;
 
 /// Batches written at the same time on PostgreSQL (by one process).
-const POSTGRES_WRITERS: usize = 4;
+const POSTGRES_WRITERS: usize = 2;
 
 type Reply = oneshot::Sender<Result<Recorded, RedeemError>>;
 
