@@ -89,7 +89,9 @@ async fn write_all(db: &Db, batch: Vec<(Write, Reply)>) {
         .into_iter()
         .partition(|(w, _)| w.vouchers.iter().map(|v| v.id).collect::<Vec<_>>().into_iter().all(|id| seen.insert(id)));
     let mut alone = Vec::new();
-    if together.len() > 1 {
+    // A batch of one too: its statements are fewer than one-by-one posting's (one update for
+    // all its accounts).
+    if !together.is_empty() {
         let writes: Vec<&Write> = together.iter().map(|(w, _)| w).collect();
         match record::write_batch(db, &writes).await {
             Ok(recorded) => {
@@ -102,8 +104,6 @@ async fn write_all(db: &Db, batch: Vec<(Write, Reply)>) {
                 alone = together;
             }
         }
-    } else {
-        alone = together;
     }
     for (w, reply) in alone.into_iter().chain(after) {
         let _ = reply.send(record::write_one(db, &w).await);
