@@ -6,7 +6,7 @@
 //! their turn instead of seeing "database is locked".
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
 use std::sync::{Arc, Once};
@@ -135,21 +135,8 @@ impl Db {
             create_private_file(path).map_err(|source| ConnectError::CreateFile { path: path.to_owned(), source })?;
         }
         let options = AnyConnectOptions::from_str(url)?;
-        // A connection idle for a second is checked before use; one in steady use is not (the
-        // check is a round trip to the server: up to three more per redemption). A connection
-        // lost meanwhile fails its request, which the client retries.
-        let mut pool = AnyPoolOptions::new()
-            .max_connections(settings.max_connections)
-            .acquire_timeout(settings.acquire_timeout)
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for >= Duration::from_secs(1) {
-                        return Ok(conn.ping().await.is_ok());
-                    }
-                    Ok(true)
-                })
-            });
+        let mut pool =
+            AnyPoolOptions::new().max_connections(settings.max_connections).acquire_timeout(settings.acquire_timeout);
         if engine == Engine::Sqlite {
             pool = pool.after_connect(|conn, _| {
                 Box::pin(async move {
