@@ -85,9 +85,8 @@ pub(crate) async fn record(db: &Db, write: Write) -> Result<Recorded, RedeemErro
 /// it, alone (it will most likely be told the voucher is used).
 async fn write_all(db: &Db, batch: Vec<(Write, Reply)>) {
     let mut seen = HashSet::new();
-    let (together, after): (Vec<_>, Vec<_>) = batch
-        .into_iter()
-        .partition(|(w, _)| w.vouchers.iter().map(|v| v.id).collect::<Vec<_>>().into_iter().all(|id| seen.insert(id)));
+    let (together, after): (Vec<_>, Vec<_>) =
+        batch.into_iter().partition(|(w, _)| w.vouchers.iter().all(|v| seen.insert(v.id)));
     let mut alone = Vec::new();
     // A batch of one too: its statements are fewer than one-by-one posting's (one update for
     // all its accounts).
