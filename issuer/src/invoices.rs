@@ -96,7 +96,13 @@ pub async fn write_pending(db: &Db, seller: &Seller) -> Result<Vec<Document>> {
         if done.is_some() {
             continue;
         }
-        let ids = write_for_transaction(&mut tx, tx_id, &kind, seller).await?;
+        let ids = match write_for_transaction(&mut tx, tx_id, &kind, seller).await {
+            Ok(ids) => ids,
+            // Another process wrote them between our check and our insert (PostgreSQL reads
+            // committed data): its documents stand, ours roll back and give their numbers back.
+            Err(IssuerError::Db(e)) if ledger::db::is_unique_violation(&e) => continue,
+            Err(e) => return Err(e),
+        };
         tx.commit().await?;
         for id in ids {
             written.extend(get(db, id).await?);

@@ -180,4 +180,29 @@ async fn numbers_have_no_gaps_under_concurrency(t: TestDb) {
     assert_eq!(kept.into_iter().collect::<Vec<_>>(), (1..=21).collect::<Vec<i64>>());
 }
 
-ledger::both_engines!(invoices_follow_the_ledger, numbers_have_no_gaps_under_concurrency);
+/// Eight writers (the server's timer and the readers of the invoice list) run at once: each
+/// succeeds, and the order's two invoices exist once, numbered 1 and 2.
+async fn concurrent_writers_write_each_document_once(t: TestDb) {
+    let (_order, _funders, _keys, _dir) = issued(&t).await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let db = t.db.clone();
+        tasks.push(tokio::spawn(async move { invoices::write_pending(&db, &seller(2000)).await }));
+    }
+    let mut written = Vec::new();
+    for task in tasks {
+        written.extend(task.await.unwrap().expect("a concurrent writer succeeds"));
+    }
+    let mut refs: Vec<String> = written.into_iter().map(|d| d.reference).collect();
+    refs.sort();
+    assert_eq!(refs, vec!["F2026-00001", "F2026-00002"], "each document written by exactly one writer");
+    let mut listed: Vec<String> = invoices::list(&t.db, None).await.unwrap().into_iter().map(|d| d.reference).collect();
+    listed.sort();
+    assert_eq!(listed, refs);
+}
+
+ledger::both_engines!(
+    invoices_follow_the_ledger,
+    numbers_have_no_gaps_under_concurrency,
+    concurrent_writers_write_each_document_once
+);
