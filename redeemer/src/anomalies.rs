@@ -187,14 +187,26 @@ pub(crate) struct Watch {
 
 /// Checks a recorded redemption against every rule.
 pub(crate) async fn after_redemption(db: &Db, rules: &Thresholds, w: &Watch) -> Result<(), sqlx::Error> {
-    let mut conn = db.pool().acquire().await?;
-    burst(&mut conn, rules, w.site_id, w.day).await?;
-    for &(book, other_sites) in &w.books {
-        if other_sites + 1 >= rules.book_sites {
-            book_many_sites(&mut conn, rules, book, w.day.day).await?;
-        }
+    let shared_books: Vec<i64> = w
+        .books
+        .iter()
+        .filter(|&&(_, other_sites)| other_sites + 1 >= rules.book_sites)
+        .map(|&(book, _)| book)
+        .collect();
+    let closed = closed_around(&w.opening_hours, w.performed_at, rules.opening_slack_minutes);
+    // Most redemptions raise nothing: they do not take a connection (a round trip or two saved
+    // on each redemption).
+    if !burst_due(w.day) && shared_books.is_empty() && !closed {
+        return Ok(());
     }
-    if closed_around(&w.opening_hours, w.performed_at, rules.opening_slack_minutes) {
+    let mut conn = db.pool().acquire().await?;
+    if burst_due(w.day) {
+        burst(&mut conn, rules, w.site_id, w.day).await?;
+    }
+    for book in shared_books {
+        book_many_sites(&mut conn, rules, book, w.day.day).await?;
+    }
+    if closed {
         let evidence = json!({
             "redemption_id": w.redemption_id,
             "place": w.place_name,
@@ -239,14 +251,23 @@ async fn burst_threshold(
     Ok((threshold, active_days, total))
 }
 
+/// Raised when the day reaches the threshold; its evidence is refreshed at each further multiple
+/// of it (not at every redemption of a busy day).
+fn burst_reached(redemptions: i64, threshold: i64) -> bool {
+    redemptions >= threshold && threshold > 0 && redemptions % threshold == 0
+}
+
+/// Whether [`burst`] has work: the day's first look fixes its threshold, or the threshold is reached.
+fn burst_due(count: DayCount) -> bool {
+    count.threshold.is_none_or(|t| burst_reached(count.redemptions, t))
+}
+
 async fn burst(conn: &mut AnyConnection, rules: &Thresholds, site: i64, count: DayCount) -> Result<(), sqlx::Error> {
     let threshold = match count.threshold {
         Some(t) => t,
         None => burst_threshold(conn, rules, site, count.day).await?.0,
     };
-    // Raised when the day reaches the threshold; its evidence is refreshed at each further
-    // multiple of it (not at every redemption of a busy day).
-    if count.redemptions < threshold || count.redemptions % threshold != 0 {
+    if !burst_reached(count.redemptions, threshold) {
         return Ok(());
     }
     let (active_days, before): (i64, i64) = sqlx::query_as(
@@ -491,6 +512,16 @@ pub async fn dismiss(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn burst_work_only_at_the_first_look_and_at_multiples_of_the_threshold() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let count = |redemptions, threshold| DayCount { day, redemptions, threshold };
+        assert!(burst_due(count(1, None)), "the day's first look fixes the threshold");
+        let due: Vec<i64> = (1..=45).filter(|&n| burst_due(count(n, Some(20)))).collect();
+        assert_eq!(due, vec![20, 40]);
+        assert!(!burst_due(count(3, Some(0))), "a zero threshold never divides");
+    }
 
     #[test]
     fn opening_hours_are_read_in_paris_time_with_slack() {
