@@ -501,6 +501,22 @@ fn demo_serves_and_stops_on_sigterm() {
     assert!(verified.status.success() && text(&verified).contains("tout concorde"), "{}", text(&verified));
     let balances = |db: &str| String::from_utf8(on(db, &["ledger", "trial-balance"]).stdout).unwrap();
     assert_eq!(balances("sauvegarde.db"), balances("passerelle-demo.db"));
+    // The demo's books were handed over on many days, each before its first passage.
+    rt.block_on(async {
+        let url = format!("sqlite:{}", dir.path().join("sauvegarde.db").display());
+        let db = ledger::Db::connect(&url, &ledger::db::PoolSettings::default()).await.unwrap();
+        let (days, early): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(DISTINCT distributed_at / 86400000000) FROM books WHERE distributed_at IS NOT NULL), \
+             (SELECT COUNT(*) FROM redemption_vouchers rv JOIN books b ON b.id = rv.book_id \
+              WHERE b.distributed_at IS NULL OR rv.performed_at <= b.distributed_at)",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert!(days >= 30, "hand-overs spread over {days} days");
+        assert_eq!(early, 0, "no passage before its book was handed over");
+        db.close().await;
+    });
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(20);

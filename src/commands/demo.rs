@@ -296,6 +296,8 @@ pub async fn seed(config: &Config) -> Result<(ledger::Db, Vec<DemoLogin>), CliEr
         plan.push((n, codes.into_iter().take(used).collect::<Vec<_>>()));
     }
     drop(conn);
+    // Days before today of each book's first passage.
+    let mut first_use = std::collections::BTreeMap::new();
     for (n, codes) in plan {
         let (site, place) = site_ids[(n as usize) % site_ids.len()];
         let mut i = 0;
@@ -304,6 +306,8 @@ pub async fn seed(config: &Config) -> Result<(ledger::Db, Vec<DemoLogin>), CliEr
             let (service, vouchers) =
                 if pair { ("DEM-DOSSIER", codes[i..i + 2].to_vec()) } else { ("DEM-ACCOMP", vec![codes[i].clone()]) };
             let days_ago = 110 - ((n as i64 * 3 + i as i64 * 9) % 105);
+            let first = first_use.entry(n).or_insert(days_ago);
+            *first = days_ago.max(*first);
             let req = redeemer::redeem::RedeemRequest {
                 site_id: site,
                 place_id: place,
@@ -318,10 +322,51 @@ pub async fn seed(config: &Config) -> Result<(ledger::Db, Vec<DemoLogin>), CliEr
             i += if pair { 2 } else { 1 };
         }
     }
+    date_hand_overs(&db, order.id, &first_use, now).await?;
     settle_past_months(&db, config.settlement_minimum).await?;
     crate::server::write_invoices(&db, config).await?;
     ledger::seal::seal_all(&db, 5_000).await.map_err(CliError::new)?;
     Ok((db, logins))
+}
+
+/// Dates the demo's hand-overs as they would have happened, so that its dashboards show months
+/// of them and a delay to first use: the prescribers received their books seven months ago; each
+/// book used went to its holder 3 to 70 days before its first passage (which may have moved back
+/// to the previous Friday), each book not used yet in the last four months.
+async fn date_hand_overs(
+    db: &ledger::Db,
+    order_id: i64,
+    first_use: &std::collections::BTreeMap<u32, i64>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), CliError> {
+    const DELAYS: [i64; 7] = [3, 5, 9, 16, 25, 45, 70];
+    let ago = |days: i64| ledger::time::to_micros(now - chrono::Duration::days(days));
+    let mut tx = db.begin().await.map_err(CliError::new)?;
+    sqlx::query("UPDATE books SET assigned_at = $1 WHERE order_id = $2 AND assigned_at IS NOT NULL")
+        .bind(ago(210))
+        .bind(order_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(CliError::new)?;
+    let handed: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT id, number FROM books WHERE order_id = $1 AND distributed_at IS NOT NULL")
+            .bind(order_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(CliError::new)?;
+    for (id, number) in handed {
+        let days = match first_use.get(&u32::try_from(number).unwrap_or(0)) {
+            Some(first) => first + 2 + DELAYS[number as usize % DELAYS.len()],
+            None => 1 + number * 13 % 120,
+        };
+        sqlx::query("UPDATE books SET distributed_at = $1 WHERE id = $2")
+            .bind(ago(days))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(CliError::new)?;
+    }
+    tx.commit().await.map_err(CliError::new)
 }
 
 /// A weekday, during the demo places' opening hours — except one evening, which the operator
