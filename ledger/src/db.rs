@@ -135,8 +135,13 @@ impl Db {
             create_private_file(path).map_err(|source| ConnectError::CreateFile { path: path.to_owned(), source })?;
         }
         let options = AnyConnectOptions::from_str(url)?;
-        let mut pool =
-            AnyPoolOptions::new().max_connections(settings.max_connections).acquire_timeout(settings.acquire_timeout);
+        // A pooled PostgreSQL connection is pinged before it is lent (the server may have cut it
+        // while it sat idle: tests/crash.rs); a SQLite connection is a file in this process and
+        // cannot be cut, so its ping would only be a round trip to sqlx's worker thread.
+        let mut pool = AnyPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            .test_before_acquire(engine == Engine::Postgres);
         if engine == Engine::Sqlite {
             pool = pool.after_connect(|conn, _| {
                 Box::pin(async move {
