@@ -247,7 +247,6 @@ fn create_private_file(path: &str) -> std::io::Result<()> {
     }
 }
 
-/// True when the error is a unique-constraint violation.
 /// `rows` groups of `columns` numbered placeholders from `$1`, for the VALUES of a multi-row
 /// statement: `placeholder_rows(2, 2)` is `($1, $2), ($3, $4)`.
 pub fn placeholder_rows(rows: usize, columns: usize) -> String {
@@ -258,6 +257,7 @@ pub fn placeholder_rows(rows: usize, columns: usize) -> String {
     (0..rows).map(row).collect::<Vec<_>>().join(", ")
 }
 
+/// True when the error is a unique-constraint violation.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     err.as_database_error().is_some_and(|e| e.is_unique_violation())
 }

@@ -250,36 +250,79 @@ fn group_by(group: Group) -> &'static str {
     }
 }
 
-/// The rows of `stats_cells` one metric and dimension of a scope reads: the condition after
-/// `metric = $1 AND dim = $2 AND month >= $3 AND month <= $4`, and whether the statement may be
-/// kept in the connection's cache.
-async fn selection(conn: &mut AnyConnection, scope: Scope, group: Group) -> Result<(String, bool), StatsError> {
-    // The level of the aggregates to read (see migration 0008): order or site 0 mean "all". A
-    // funder's orders are named in the statement, so that both engines read one key range per
-    // order whatever their planner's estimates.
-    let by_site = matches!(group, Group::Site);
-    let orders = match scope.funder() {
-        Some(f) => {
-            let ids: Vec<i64> =
-                sqlx::query_scalar("SELECT order_id FROM order_funders WHERE funder_id = $1 ORDER BY order_id")
-                    .bind(f)
-                    .fetch_all(&mut *conn)
-                    .await?;
-            // No order: nothing to read (-1 is no order's id).
-            let ids: Vec<String> =
-                if ids.is_empty() { vec!["-1".to_owned()] } else { ids.iter().map(i64::to_string).collect() };
-            Some(ids.join(", "))
+/// The rows of `stats_cells` a statement reads: one metric and dimension over a scope and period,
+/// at the level of the aggregates that scope and grouping read (see migration 0008).
+struct Cells<'a> {
+    metric: &'a str,
+    dim: &'a str,
+    scope: Scope,
+    period: Period,
+    /// The condition after `metric = $1 AND dim = $2 AND month >= $3 AND month <= $4`.
+    filter: String,
+    /// Whether the statement may be kept in the connection's cache.
+    persistent: bool,
+}
+
+impl<'a> Cells<'a> {
+    async fn select(
+        conn: &mut AnyConnection,
+        metric: &'a str,
+        dim: &'a str,
+        scope: Scope,
+        period: Period,
+        group: Group,
+    ) -> Result<Cells<'a>, StatsError> {
+        // Order or site 0 mean "all". A funder's orders are named in the statement, so that both
+        // engines read one key range per order whatever their planner's estimates.
+        let by_site = matches!(group, Group::Site);
+        let orders = match scope.funder() {
+            Some(f) => {
+                let ids: Vec<i64> =
+                    sqlx::query_scalar("SELECT order_id FROM order_funders WHERE funder_id = $1 ORDER BY order_id")
+                        .bind(f)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                // No order: nothing to read (-1 is no order's id).
+                let ids: Vec<String> =
+                    if ids.is_empty() { vec!["-1".to_owned()] } else { ids.iter().map(i64::to_string).collect() };
+                Some(ids.join(", "))
+            }
+            None => None,
+        };
+        let site_filter = if by_site { "site_id <> 0" } else { "site_id = 0" };
+        let filter = match (&orders, scope.site()) {
+            (_, Some(_)) => " AND order_id = 0 AND site_id = $5".to_owned(),
+            (Some(ids), None) => format!(" AND {site_filter} AND order_id IN ({ids})"),
+            (None, None) => format!(" AND order_id = 0 AND {site_filter}"),
+        };
+        // Literal order ids: a one-off statement, kept out of the connection's statement cache.
+        Ok(Cells { metric, dim, scope, period, filter, persistent: orders.is_none() })
+    }
+
+    /// `FROM stats_cells WHERE …`: these rows.
+    fn clauses(&self) -> String {
+        format!("FROM stats_cells WHERE metric = $1 AND dim = $2 AND month >= $3 AND month <= $4{}", self.filter)
+    }
+
+    /// The first placeholder after those of [`Cells::clauses`].
+    fn next_mark(&self) -> &'static str {
+        if self.scope.site().is_some() { "$6" } else { "$5" }
+    }
+
+    /// `sql`, which reads these rows, with their values bound.
+    fn query(&self, sql: String) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+        let (from, to) = self.period.keys();
+        let q = sqlx::query(AssertSqlSafe(sql))
+            .persistent(self.persistent)
+            .bind(self.metric.to_owned())
+            .bind(self.dim.to_owned())
+            .bind(from)
+            .bind(to);
+        match self.scope.site() {
+            Some(id) => q.bind(id),
+            None => q,
         }
-        None => None,
-    };
-    let site_filter = if by_site { "site_id <> 0" } else { "site_id = 0" };
-    let filter = match (&orders, scope.site()) {
-        (_, Some(_)) => " AND order_id = 0 AND site_id = $5".to_owned(),
-        (Some(ids), None) => format!(" AND {site_filter} AND order_id IN ({ids})"),
-        (None, None) => format!(" AND order_id = 0 AND {site_filter}"),
-    };
-    // Literal order ids: a one-off statement, kept out of the connection's statement cache.
-    Ok((filter, orders.is_none()))
+    }
 }
 
 /// A measure as it goes into `SUM`. Counts go in as 32-bit integers: PostgreSQL then adds them
@@ -315,19 +358,16 @@ async fn sums(
     group: Group,
     wanted: &[usize],
 ) -> Result<Vec<(String, Measures)>, StatsError> {
-    let g = key_expression(group);
-    let (filter, persistent) = selection(conn, scope, group).await?;
-    let group_by = group_by(group);
+    let cells = Cells::select(conn, metric, dim, scope, period, group).await?;
     // Only the measures the caller shows: fewer values to decode per row.
     let sql = format!(
-        "SELECT {g}, {} FROM stats_cells WHERE metric = $1 AND dim = $2 AND month >= $3 AND month <= $4{filter}{group_by}",
-        sum_columns(wanted).join(", ")
+        "SELECT {}, {} {}{}",
+        key_expression(group),
+        sum_columns(wanted).join(", "),
+        cells.clauses(),
+        group_by(group)
     );
-    let (from, to) = period.keys();
-    let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(persistent).bind(metric).bind(dim).bind(from).bind(to);
-    if let Some(id) = scope.site() {
-        q = q.bind(id);
-    }
+    let q = cells.query(sql);
     let rows = q.fetch_all(&mut *conn).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
@@ -363,28 +403,23 @@ async fn largest(
     rank: usize,
     limit: u32,
 ) -> Result<Largest, StatsError> {
-    let (filter, persistent) = selection(conn, scope, group).await?;
+    let cells = Cells::select(conn, metric, dim, scope, period, group).await?;
     let named: Vec<String> = sum_columns(wanted).iter().enumerate().map(|(c, sum)| format!("{sum} AS m{c}")).collect();
     let columns: Vec<String> = (0..wanted.len()).map(|c| format!("m{c}")).collect();
     let totals: Vec<String> = columns.iter().map(|m| format!("CAST(SUM({m}) OVER () AS BIGINT)")).collect();
-    let limit_mark = if scope.site().is_some() { "$6" } else { "$5" };
     let sql = format!(
-        "SELECT k, {}, {}, COUNT(*) OVER () FROM (\
-         SELECT {g} AS k, {}, CAST(SUM({r}) AS BIGINT) AS r FROM stats_cells \
-         WHERE metric = $1 AND dim = $2 AND month >= $3 AND month <= $4{filter}{group_by}) g \
-         WHERE r > 0 ORDER BY r DESC, k LIMIT {limit_mark}",
+        "SELECT k, {}, {}, COUNT(*) OVER () FROM (SELECT {g} AS k, {}, CAST(SUM({r}) AS BIGINT) AS r {}{}) g \
+         WHERE r > 0 ORDER BY r DESC, k LIMIT {}",
         columns.join(", "),
         totals.join(", "),
         named.join(", "),
+        cells.clauses(),
+        group_by(group),
+        cells.next_mark(),
         g = key_expression(group),
         r = summed(rank),
-        group_by = group_by(group),
     );
-    let (from, to) = period.keys();
-    let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(persistent).bind(metric).bind(dim).bind(from).bind(to);
-    if let Some(id) = scope.site() {
-        q = q.bind(id);
-    }
+    let q = cells.query(sql);
     // At least one row, which carries the totals.
     let found = q.bind(i64::from(limit.max(1))).fetch_all(&mut *conn).await?;
     let mut out = Largest { rows: Vec::with_capacity(found.len()), totals: [0; MEASURES.len()], groups: 0 };
