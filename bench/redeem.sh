@@ -30,9 +30,13 @@ for tool in psql pgbench curl; do
   command -v "$tool" >/dev/null || { echo "$tool manquant (apt-get install postgresql-client curl)" >&2; exit 1; }
 done
 
-echo "== build (release)"
-cargo build --release --locked --quiet
-BIN="$PWD/target/release/passerelle"
+# PASSERELLE_BIN measures a binary already built (to compare two versions in turn).
+BIN="${PASSERELLE_BIN:-}"
+if [ -z "$BIN" ]; then
+  echo "== build (release)"
+  cargo build --release --locked --quiet
+  BIN="$PWD/target/release/passerelle"
+fi
 WORK="$(mktemp -d)"
 SERVER_PID=""
 cleanup() {

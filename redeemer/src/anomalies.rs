@@ -199,7 +199,9 @@ pub(crate) async fn after_redemption(db: &Db, rules: &Thresholds, w: &Watch) -> 
     if !burst_due(w.day) && shared_books.is_empty() && !closed {
         return Ok(());
     }
-    let mut conn = db.pool().acquire().await?;
+    // A write transaction, in the writers' queue: on SQLite a write outside it would find the
+    // file locked by a redemption batch and sleep until SQLite's busy timeout lets it through.
+    let mut conn = db.begin().await?;
     if burst_due(w.day) {
         burst(&mut conn, rules, w.site_id, w.day).await?;
     }
@@ -216,7 +218,7 @@ pub(crate) async fn after_redemption(db: &Db, rules: &Thresholds, w: &Watch) -> 
         let key = format!("hours:{}", w.redemption_id);
         raise(&mut conn, Kind::OutsideOpeningHours, &key, Some(w.site_id), evidence).await?;
     }
-    Ok(())
+    conn.commit().await
 }
 
 /// The day's threshold: `burst_factor` × the mean of the site's active days in the previous
@@ -367,7 +369,8 @@ pub async fn record_invalid(
         return Ok(());
     }
     let now = time::now();
-    let mut conn = db.pool().acquire().await?;
+    // In the writers' queue, like the flags raised after a redemption.
+    let mut conn = db.begin().await?;
     for (code, input) in &refused {
         sqlx::query("INSERT INTO scan_rejections (user_id, site_id, at, reason, input) VALUES ($1, $2, $3, $4, $5)")
             .bind(user)
@@ -392,7 +395,7 @@ pub async fn record_invalid(
     .fetch_all(&mut *conn)
     .await?;
     if (recent.len() as i64) < rules.invalid_codes {
-        return Ok(());
+        return conn.commit().await;
     }
     let mut reasons: BTreeMap<String, i64> = BTreeMap::new();
     let mut samples = Vec::new();
@@ -412,7 +415,8 @@ pub async fn record_invalid(
         "reasons": reasons,
         "samples": samples,
     });
-    raise(&mut conn, Kind::RepeatedInvalidCodes, &format!("invalid:{account}:{day}"), Some(site), evidence).await
+    raise(&mut conn, Kind::RepeatedInvalidCodes, &format!("invalid:{account}:{day}"), Some(site), evidence).await?;
+    conn.commit().await
 }
 
 /// One flag, as the operator sees it.

@@ -54,12 +54,14 @@ pub async fn sign_in(db: &ledger::Db, email: &str, password_clear: &str) -> Resu
     if !password::verify(password_clear, &row.try_get::<String, _>(0)?) {
         let failures = row.try_get::<i64, _>(1)? + 1;
         let locked = (failures >= MAX_FAILURES).then(|| now + LOCK_MINUTES * 60_000_000);
+        let mut tx = db.begin().await?;
         sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
             .bind(if locked.is_some() { 0 } else { failures })
             .bind(locked)
             .bind(user.id)
-            .execute(db.pool())
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         return Err(match locked {
             Some(_) => SignInError::Locked(LOCK_MINUTES),
             None => SignInError::Wrong,
@@ -102,12 +104,13 @@ pub async fn find(db: &ledger::Db, cookie: &str) -> Result<Option<Session>, sqlx
 
 /// Ends a session (sign-out).
 pub async fn revoke(db: &ledger::Db, id: i64) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
     sqlx::query("UPDATE web_sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
         .bind(time::to_micros(time::now()))
         .bind(id)
-        .execute(db.pool())
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    tx.commit().await
 }
 
 /// Changes a user's password after checking the current one; ends the user's other sessions.

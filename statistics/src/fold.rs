@@ -23,11 +23,11 @@
 
 use crate::period::Month;
 use crate::{StatsError, dims, metrics};
+use ledger::db::placeholder_rows;
 use ledger::{Db, time};
 use serde::Serialize;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 
 /// Measures kept in each aggregate row, in column order.
 pub(crate) const MEASURES: [&str; 16] = [
@@ -73,6 +73,13 @@ pub(crate) const MAX_DELAY_DAYS: i64 = 9999;
 
 /// How many ledger transactions and book events one refresh step folds in at most.
 const STEP: i64 = 5000;
+
+/// Ids named in one statement that reads by id.
+const ID_LIST: usize = 1000;
+
+/// Idempotency keys bound in one statement that reads passages by key. Few: sqlx finds each
+/// SQLite parameter by a linear search (see [`Fold::write`]).
+const KEY_LIST: usize = 100;
 
 /// What a refresh folded in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -219,36 +226,52 @@ impl Fold {
     }
 
     async fn book(&mut self, conn: &mut AnyConnection, book_id: i64) -> Result<Option<&mut BookState>, StatsError> {
-        if let Entry::Vacant(slot) = self.books.entry(book_id) {
-            let state = match load_state(conn, book_id).await? {
-                Some(s) => s,
-                None => {
-                    let row = sqlx::query(
-                        "SELECT b.order_id, o.vouchers_per_book, o.face_value_cents, b.prescriber_id \
-                         FROM books b JOIN orders o ON o.id = b.order_id WHERE b.id = $1",
-                    )
-                    .bind(book_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                    let Some(row) = row else {
-                        return Ok(None);
-                    };
-                    BookState {
-                        order_id: row.try_get(0)?,
-                        vouchers: row.try_get(1)?,
-                        face: row.try_get(2)?,
-                        distribution: None,
-                        prescriber_id: row.try_get(3)?,
-                        first_used_at: None,
-                        first_site_id: None,
-                        used_vouchers: 0,
-                        used_value: 0,
-                    }
-                }
-            };
-            slot.insert(state);
-        }
+        self.load_books(conn, &[book_id]).await?;
         Ok(self.books.get_mut(&book_id))
+    }
+
+    /// Reads the states of the books not read yet, a few statements for them all: from
+    /// `stats_books`, else (a book never counted) from the books and their orders. A book found in
+    /// neither stays out.
+    async fn load_books(&mut self, conn: &mut AnyConnection, ids: &[i64]) -> Result<(), StatsError> {
+        let mut wanted: Vec<i64> = ids.iter().copied().filter(|id| !self.books.contains_key(id)).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        for chunk in wanted.chunks(ID_LIST) {
+            let sql = format!(
+                "SELECT book_id, order_id, vouchers, face_value_cents, distributed_at, prescriber_id, commune_insee, \
+                 age_band, autonomy, first_used_at, first_site_id, used_vouchers, used_value_cents \
+                 FROM stats_books WHERE book_id IN ({})",
+                id_list(chunk)
+            );
+            for r in sqlx::query(AssertSqlSafe(sql)).persistent(false).fetch_all(&mut *conn).await? {
+                self.books.insert(r.try_get(0)?, state_from_row(&r)?);
+            }
+            let missing: Vec<i64> = chunk.iter().copied().filter(|id| !self.books.contains_key(id)).collect();
+            if missing.is_empty() {
+                continue;
+            }
+            let sql = format!(
+                "SELECT b.id, b.order_id, o.vouchers_per_book, o.face_value_cents, b.prescriber_id \
+                 FROM books b JOIN orders o ON o.id = b.order_id WHERE b.id IN ({})",
+                id_list(&missing)
+            );
+            for r in sqlx::query(AssertSqlSafe(sql)).persistent(false).fetch_all(&mut *conn).await? {
+                let state = BookState {
+                    order_id: r.try_get(1)?,
+                    vouchers: r.try_get(2)?,
+                    face: r.try_get(3)?,
+                    distribution: None,
+                    prescriber_id: r.try_get(4)?,
+                    first_used_at: None,
+                    first_site_id: None,
+                    used_vouchers: 0,
+                    used_value: 0,
+                };
+                self.books.insert(r.try_get(0)?, state);
+            }
+        }
+        Ok(())
     }
 
     /// Adds a book's whole cohort contribution (for generated data).
@@ -376,6 +399,7 @@ impl Fold {
         kind: &str,
         key: &str,
         at: i64,
+        passages: &HashMap<String, Passage>,
     ) -> Result<(), StatsError> {
         let month = Month::of_micros(at).to_string();
         match kind {
@@ -419,7 +443,13 @@ impl Fold {
             }
             "redemption" => {
                 if let Some(k) = key.strip_prefix("redemption:") {
-                    self.redemption(conn, k).await?;
+                    match passages.get(k) {
+                        Some(p) => self.redemption(conn, p).await?,
+                        None => tracing::warn!(
+                            key = k,
+                            "statistiques : passage introuvable pour une écriture du grand livre"
+                        ),
+                    }
                 }
             }
             _ => {}
@@ -443,35 +473,14 @@ impl Fold {
         Ok((s.category.clone(), s.minutes))
     }
 
-    async fn redemption(&mut self, conn: &mut AnyConnection, key: &str) -> Result<(), StatsError> {
-        let row = sqlx::query(
-            "SELECT id, site_id, service_code, performed_at, outcome, autonomy_before, autonomy_after \
-             FROM redemptions WHERE idempotency_key = $1",
-        )
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let Some(row) = row else {
-            tracing::warn!(key, "statistiques : passage introuvable pour une écriture du grand livre");
-            return Ok(());
-        };
-        let (id, site, service, performed_at): (i64, i64, String, i64) =
-            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
-        let outcome: Option<String> = row.try_get(4)?;
-        let before: Option<i64> = row.try_get(5)?;
-        let after: Option<i64> = row.try_get(6)?;
+    async fn redemption(&mut self, conn: &mut AnyConnection, p: &Passage) -> Result<(), StatsError> {
+        let (site, performed_at) = (p.site, p.performed_at);
+        let (outcome, before, after) = (p.outcome.as_deref(), p.autonomy_before, p.autonomy_after);
+        let service = p.service.clone();
         let (category, minutes) = self.service(conn, &service).await?;
-        let vouchers = sqlx::query(
-            "SELECT rv.book_id, v.face_value_cents FROM redemption_vouchers rv JOIN vouchers v ON v.id = rv.voucher_id \
-             WHERE rv.redemption_id = $1 ORDER BY v.id",
-        )
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
         // The vouchers of each book, in the order of their first voucher.
         let mut groups: Vec<(i64, i64, i64)> = Vec::new();
-        for v in &vouchers {
-            let (book, face): (i64, i64) = (v.try_get(0)?, v.try_get(1)?);
+        for &(book, face) in &p.vouchers {
             match groups.iter_mut().find(|g| g.0 == book) {
                 Some(g) => (g.1, g.2) = (g.1 + 1, g.2 + face),
                 None => groups.push((book, 1, face)),
@@ -489,7 +498,7 @@ impl Fold {
             if i == 0 {
                 m[N] = 1;
                 m[MINUTES] = minutes;
-                match outcome.as_deref() {
+                match outcome {
                     Some("procedure_completed") => m[PROCEDURE_COMPLETED] = 1,
                     Some("skill_acquired") => m[SKILL_ACQUIRED] = 1,
                     Some("referred") => m[REFERRED] = 1,
@@ -522,33 +531,42 @@ impl Fold {
 
     /// Writes the book states and adds the deltas to the aggregates.
     pub(crate) async fn write(self, conn: &mut AnyConnection) -> Result<(), StatsError> {
-        for (id, s) in &self.books {
-            let d = s.distribution.as_ref();
-            sqlx::query(
+        let sqlite = conn.backend_name().eq_ignore_ascii_case("sqlite");
+        let mut books: Vec<(&i64, &BookState)> = self.books.iter().collect();
+        books.sort_unstable_by_key(|b| *b.0);
+        // Rows per statement: see those of the cells below.
+        let size = if sqlite { 16 } else { 200 };
+        for chunk in books.chunks(size) {
+            let sql = format!(
                 "INSERT INTO stats_books (book_id, order_id, vouchers, face_value_cents, distributed_at, prescriber_id, \
                  commune_insee, age_band, autonomy, first_used_at, first_site_id, used_vouchers, used_value_cents) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                 VALUES {} \
                  ON CONFLICT (book_id) DO UPDATE SET distributed_at = excluded.distributed_at, \
                  prescriber_id = excluded.prescriber_id, commune_insee = excluded.commune_insee, \
                  age_band = excluded.age_band, autonomy = excluded.autonomy, first_used_at = excluded.first_used_at, \
                  first_site_id = excluded.first_site_id, used_vouchers = excluded.used_vouchers, \
                  used_value_cents = excluded.used_value_cents",
-            )
-            .bind(id)
-            .bind(s.order_id)
-            .bind(s.vouchers)
-            .bind(s.face)
-            .bind(d.map(|d| d.at))
-            .bind(s.prescriber_id)
-            .bind(d.map(|d| d.commune.clone()))
-            .bind(d.map(|d| d.age_band.clone()))
-            .bind(d.map(|d| d.autonomy.clone()))
-            .bind(s.first_used_at)
-            .bind(s.first_site_id)
-            .bind(s.used_vouchers)
-            .bind(s.used_value)
-            .execute(&mut *conn)
-            .await?;
+                placeholder_rows(chunk.len(), 13)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(chunk.len() == size);
+            for (id, s) in chunk {
+                let d = s.distribution.as_ref();
+                q = q
+                    .bind(**id)
+                    .bind(s.order_id)
+                    .bind(s.vouchers)
+                    .bind(s.face)
+                    .bind(d.map(|d| d.at))
+                    .bind(s.prescriber_id)
+                    .bind(d.map(|d| d.commune.clone()))
+                    .bind(d.map(|d| d.age_band.clone()))
+                    .bind(d.map(|d| d.autonomy.clone()))
+                    .bind(s.first_used_at)
+                    .bind(s.first_site_id)
+                    .bind(s.used_vouchers)
+                    .bind(s.used_value);
+            }
+            q.execute(&mut *conn).await?;
         }
         let mut cells: Vec<(CellKey, Measures)> =
             self.cells.into_iter().filter(|(_, m)| m.iter().any(|v| *v != 0)).collect();
@@ -568,22 +586,15 @@ impl Fold {
         // (`sqlite3_bind_parameter_name`), which SQLite finds by a linear search: binding costs the
         // square of the parameters. With 200 rows (4 400 parameters) it took nine tenths of the
         // time of writing them. PostgreSQL has no such cost and gains from fewer round trips.
-        let size = if conn.backend_name().eq_ignore_ascii_case("sqlite") { 8 } else { 200 };
+        let size = if sqlite { 8 } else { 200 };
         for chunk in cells.chunks(size) {
-            let width = 6 + MEASURES.len();
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let marks: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
-                    format!("({})", marks.join(", "))
-                })
-                .collect();
             let updates: Vec<String> =
                 MEASURES.iter().map(|c| format!("{c} = stats_cells.{c} + excluded.{c}")).collect();
             let sql = format!(
                 "INSERT INTO stats_cells (metric, dim, month, order_id, site_id, dim_value, {}) VALUES {} \
                  ON CONFLICT (metric, dim, order_id, site_id, month, dim_value) DO UPDATE SET {}",
                 MEASURES.join(", "),
-                rows.join(", "),
+                placeholder_rows(chunk.len(), 6 + MEASURES.len()),
                 updates.join(", ")
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(chunk.len() == size);
@@ -605,37 +616,94 @@ impl Fold {
     }
 }
 
-async fn load_state(conn: &mut AnyConnection, book_id: i64) -> Result<Option<BookState>, StatsError> {
-    let row = sqlx::query(
-        "SELECT order_id, vouchers, face_value_cents, distributed_at, prescriber_id, commune_insee, age_band, autonomy, \
-         first_used_at, first_site_id, used_vouchers, used_value_cents FROM stats_books WHERE book_id = $1",
-    )
-    .bind(book_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(r) = row else {
-        return Ok(None);
-    };
-    let distributed_at: Option<i64> = r.try_get(3)?;
-    Ok(Some(BookState {
-        order_id: r.try_get(0)?,
-        vouchers: r.try_get(1)?,
-        face: r.try_get(2)?,
+/// A book's state from a row of `stats_books` whose first column is the book's id and the others
+/// those of the table in order.
+fn state_from_row(r: &sqlx::any::AnyRow) -> Result<BookState, StatsError> {
+    let distributed_at: Option<i64> = r.try_get(4)?;
+    Ok(BookState {
+        order_id: r.try_get(1)?,
+        vouchers: r.try_get(2)?,
+        face: r.try_get(3)?,
         distribution: match distributed_at {
             Some(at) => Some(Distribution {
                 at,
-                commune: r.try_get::<Option<String>, _>(5)?.unwrap_or_default(),
-                age_band: r.try_get::<Option<String>, _>(6)?.unwrap_or_default(),
-                autonomy: r.try_get::<Option<String>, _>(7)?.unwrap_or_default(),
+                commune: r.try_get::<Option<String>, _>(6)?.unwrap_or_default(),
+                age_band: r.try_get::<Option<String>, _>(7)?.unwrap_or_default(),
+                autonomy: r.try_get::<Option<String>, _>(8)?.unwrap_or_default(),
             }),
             None => None,
         },
-        prescriber_id: r.try_get(4)?,
-        first_used_at: r.try_get(8)?,
-        first_site_id: r.try_get(9)?,
-        used_vouchers: r.try_get(10)?,
-        used_value: r.try_get(11)?,
-    }))
+        prescriber_id: r.try_get(5)?,
+        first_used_at: r.try_get(9)?,
+        first_site_id: r.try_get(10)?,
+        used_vouchers: r.try_get(11)?,
+        used_value: r.try_get(12)?,
+    })
+}
+
+/// A passage as the aggregates see it.
+struct Passage {
+    site: i64,
+    service: String,
+    performed_at: i64,
+    outcome: Option<String>,
+    autonomy_before: Option<i64>,
+    autonomy_after: Option<i64>,
+    /// `(book, face value)` of each voucher used, in the order of the vouchers.
+    vouchers: Vec<(i64, i64)>,
+}
+
+/// The passages of these idempotency keys, by key: two statements per few hundred passages.
+async fn passages(conn: &mut AnyConnection, keys: &[&str]) -> Result<HashMap<String, Passage>, StatsError> {
+    let mut out = HashMap::with_capacity(keys.len());
+    let mut keys_of = HashMap::with_capacity(keys.len());
+    for chunk in keys.chunks(KEY_LIST) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id, idempotency_key, site_id, service_code, performed_at, outcome, autonomy_before, autonomy_after \
+             FROM redemptions WHERE idempotency_key IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(chunk.len() == KEY_LIST);
+        for k in chunk {
+            q = q.bind(*k);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            let (id, key): (i64, String) = (r.try_get(0)?, r.try_get(1)?);
+            let passage = Passage {
+                site: r.try_get(2)?,
+                service: r.try_get(3)?,
+                performed_at: r.try_get(4)?,
+                outcome: r.try_get(5)?,
+                autonomy_before: r.try_get(6)?,
+                autonomy_after: r.try_get(7)?,
+                vouchers: Vec::new(),
+            };
+            keys_of.insert(id, key.clone());
+            out.insert(key, passage);
+        }
+    }
+    let mut ids: Vec<i64> = keys_of.keys().copied().collect();
+    ids.sort_unstable();
+    for chunk in ids.chunks(ID_LIST) {
+        let sql = format!(
+            "SELECT rv.redemption_id, rv.book_id, v.face_value_cents FROM redemption_vouchers rv \
+             JOIN vouchers v ON v.id = rv.voucher_id WHERE rv.redemption_id IN ({}) ORDER BY rv.redemption_id, v.id",
+            id_list(chunk)
+        );
+        for r in sqlx::query(AssertSqlSafe(sql)).persistent(false).fetch_all(&mut *conn).await? {
+            let id: i64 = r.try_get(0)?;
+            if let Some(p) = keys_of.get(&id).and_then(|k| out.get_mut(k)) {
+                p.vouchers.push((r.try_get(1)?, r.try_get(2)?));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Ids written into a statement (whole numbers: nothing to escape), comma-separated.
+fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
 /// Folds into the aggregates everything that happened since the last refresh: ledger
@@ -740,10 +808,18 @@ async fn refresh_step(db: &Db) -> Result<(Refreshed, bool), StatsError> {
             .fetch_all(&mut *snap)
             .await?;
             read = txs.len() as u64;
-            for t in &txs {
-                let (id, kind, key, at): (i64, String, String, i64) =
-                    (t.try_get(0)?, t.try_get(1)?, t.try_get(2)?, t.try_get(3)?);
-                fold.ledger_transaction(&mut snap, id, &kind, &key, at).await?;
+            let txs: Vec<(i64, String, String, i64)> = txs
+                .iter()
+                .map(|t| Ok((t.try_get(0)?, t.try_get(1)?, t.try_get(2)?, t.try_get(3)?)))
+                .collect::<Result<_, sqlx::Error>>()?;
+            // The passages and their books read together, not one statement each.
+            let keys: Vec<&str> =
+                txs.iter().filter(|t| t.1 == "redemption").filter_map(|t| t.2.strip_prefix("redemption:")).collect();
+            let passages = passages(&mut snap, &keys).await?;
+            let books: Vec<i64> = passages.values().flat_map(|p| p.vouchers.iter().map(|v| v.0)).collect();
+            fold.load_books(&mut snap, &books).await?;
+            for (id, kind, key, at) in &txs {
+                fold.ledger_transaction(&mut snap, *id, kind, key, *at, &passages).await?;
             }
         }
         snap.rollback().await?;
