@@ -46,6 +46,18 @@ impl Siret {
     pub fn siren(&self) -> &str {
         &self.0[..9]
     }
+
+    /// The SIRET made of these 13 digits and the check digit that makes it valid, for made-up
+    /// organisations (the demo, benchmarks, tests).
+    pub fn completing(prefix13: &str) -> Result<Siret, SiretError> {
+        if !prefix13.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(SiretError::NotDigits);
+        }
+        if prefix13.len() != 13 {
+            return Err(SiretError::Length);
+        }
+        (0..10).find_map(|d| format!("{prefix13}{d}").parse().ok()).ok_or(SiretError::Checksum)
+    }
 }
 
 impl FromStr for Siret {
@@ -102,5 +114,18 @@ mod tests {
         assert_eq!("1300252650001X".parse::<Siret>(), Err(SiretError::NotDigits));
         assert_eq!("".parse::<Siret>(), Err(SiretError::Length));
         assert!("35600000000048".parse::<Siret>().is_ok(), "La Poste rule");
+    }
+
+    #[test]
+    fn completing_a_prefix() {
+        assert_eq!(Siret::completing("1300252650001").unwrap().as_str(), "13002526500013");
+        assert!(Siret::completing("3560000000004").is_ok(), "La Poste rule");
+        assert_eq!(Siret::completing("130025265000"), Err(SiretError::Length));
+        assert_eq!(Siret::completing("13002526500013"), Err(SiretError::Length));
+        assert_eq!(Siret::completing("130025265000X"), Err(SiretError::NotDigits));
+        for n in [0u64, 1, 4_242_424_242_424, 9_999_999_999_999] {
+            let prefix = format!("{n:013}");
+            assert!(Siret::completing(&prefix).unwrap().as_str().starts_with(&prefix));
+        }
     }
 }

@@ -16,7 +16,7 @@ const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 async fn forged_inputs_are_refused(t: TestDb) {
     let mut tx = t.db.begin().await.unwrap();
-    let siret = (0..10).map(|d| format!("2233000190001{d}")).find_map(|s| s.parse().ok()).unwrap();
+    let siret = issuer::Siret::completing("2233000190001").unwrap();
     let funder = profiles::create(
         &mut tx,
         OrgKind::Funder,

@@ -13,10 +13,6 @@ use ledger::testing::TestDb;
 use std::collections::BTreeSet;
 use std::process::Command;
 
-fn siret(prefix13: &str) -> Siret {
-    (0..10).map(|d| format!("{prefix13}{d}")).find_map(|s| s.parse().ok()).unwrap()
-}
-
 fn seller(vat_rate_bps: u32) -> Seller {
     Seller {
         name: "Passerelle — chambre de compensation".into(),
@@ -46,7 +42,7 @@ async fn issued(t: &TestDb) -> (orders::Order, Vec<i64>, issuer::keys::KeyRing, 
             &mut tx,
             OrgKind::Funder,
             name,
-            &siret(&format!("22330001{i}0001")),
+            &Siret::completing(&format!("22330001{i}0001")).unwrap(),
             "departement",
             Territory::new(["33"]).unwrap(),
         )

@@ -11,10 +11,6 @@ use ledger::testing::TestDb;
 use ledger::{AccountCode, Cents};
 use sqlx::Row;
 
-fn siret(prefix13: &str) -> Siret {
-    (0..10).map(|d| format!("{prefix13}{d}")).find_map(|s| s.parse().ok()).unwrap()
-}
-
 fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
@@ -38,7 +34,7 @@ async fn world(t: &TestDb) -> World {
             &mut tx,
             OrgKind::Funder,
             name,
-            &siret(&format!("100000000000{i}")),
+            &Siret::completing(&format!("100000000000{i}")).unwrap(),
             "departement",
             Territory::new(["33"]).unwrap(),
         )
@@ -50,7 +46,7 @@ async fn world(t: &TestDb) -> World {
         &mut tx,
         OrgKind::Prescriber,
         "CCAS de Bordeaux",
-        &siret("2000000000001"),
+        &Siret::completing("2000000000001").unwrap(),
         "ccas",
         Territory::new(["33"]).unwrap(),
     )

@@ -13,10 +13,6 @@ use redeemer::redeem::{RedeemError, RedeemRequest, redeem};
 use redeemer::sites::{self, Accreditation};
 use std::sync::Arc;
 
-fn siret(prefix13: &str) -> issuer::Siret {
-    (0..10).map(|d| format!("{prefix13}{d}")).find_map(|s| s.parse().ok()).unwrap()
-}
-
 struct World {
     keys: issuer::keys::KeyRing,
     _dir: tempfile::TempDir,
@@ -43,7 +39,7 @@ async fn world(t: &TestDb, fee_bps: u32) -> World {
         &mut tx,
         OrgKind::Funder,
         "Département de la Gironde",
-        &siret("2233000190001"),
+        &issuer::Siret::completing("2233000190001").unwrap(),
         "departement",
         Territory::new(["33"]).unwrap(),
     )
@@ -63,10 +59,16 @@ async fn world(t: &TestDb, fee_bps: u32) -> World {
     orders::confirm(&mut tx, order.id).await.unwrap();
     let iban = "FR7630006000011234567890189".parse().unwrap();
     let bic = "BNPAFRPP".parse().unwrap();
-    let site =
-        sites::create(&mut tx, "Médiathèque de Talence", &siret("2133052200006"), &iban, &bic, "Ville de Talence")
-            .await
-            .unwrap();
+    let site = sites::create(
+        &mut tx,
+        "Médiathèque de Talence",
+        &issuer::Siret::completing("2133052200006").unwrap(),
+        &iban,
+        &bic,
+        "Ville de Talence",
+    )
+    .await
+    .unwrap();
     let place =
         sites::add_place(&mut tx, site, "Médiathèque", "1 rue du Professeur Arnozan", "33522", "Mo-Sa 10:00-18:00")
             .await
@@ -86,10 +88,16 @@ async fn world(t: &TestDb, fee_bps: u32) -> World {
     )
     .await
     .unwrap();
-    let pending_site =
-        sites::create(&mut tx, "Association en attente", &siret("7843912500007"), &iban, &bic, "Association")
-            .await
-            .unwrap();
+    let pending_site = sites::create(
+        &mut tx,
+        "Association en attente",
+        &issuer::Siret::completing("7843912500007").unwrap(),
+        &iban,
+        &bic,
+        "Association",
+    )
+    .await
+    .unwrap();
     let pending_place =
         sites::add_place(&mut tx, pending_site, "Local", "2 place de la Victoire", "33063", "Mo 10:00-12:00")
             .await
@@ -353,7 +361,9 @@ async fn extra_site(t: &TestDb, name: &str, siret_prefix: &str, commune: &str) -
     let mut tx = t.db.begin().await.unwrap();
     let iban = "FR7630006000011234567890189".parse().unwrap();
     let bic = "BNPAFRPP".parse().unwrap();
-    let site = sites::create(&mut tx, name, &siret(siret_prefix), &iban, &bic, name).await.unwrap();
+    let site = sites::create(&mut tx, name, &issuer::Siret::completing(siret_prefix).unwrap(), &iban, &bic, name)
+        .await
+        .unwrap();
     let place =
         sites::add_place(&mut tx, site, "Accueil", "1 place de la Mairie", commune, "Mo-Su 08:00-20:00").await.unwrap();
     sites::set_services(&mut tx, site, &["DEM-ACCOMP"]).await.unwrap();

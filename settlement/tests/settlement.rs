@@ -109,10 +109,6 @@ fn awkward_names_validate_against_the_official_schema() {
     assert!(xml.contains(&format!("<CtrlSum>{}.{:02}</CtrlSum>", total / 100, total % 100)), "{xml}");
 }
 
-fn siret(prefix13: &str) -> issuer::Siret {
-    (0..10).map(|d| format!("{prefix13}{d}")).find_map(|s| s.parse().ok()).unwrap()
-}
-
 struct World {
     keys: issuer::keys::KeyRing,
     _dir: tempfile::TempDir,
@@ -135,7 +131,7 @@ async fn world(t: &TestDb) -> World {
         &mut tx,
         OrgKind::Funder,
         "Département de la Gironde",
-        &siret("2233000190001"),
+        &issuer::Siret::completing("2233000190001").unwrap(),
         "departement",
         Territory::new(["33"]).unwrap(),
     )
@@ -162,7 +158,16 @@ async fn world(t: &TestDb) -> World {
     .into_iter()
     .enumerate()
     {
-        let site = sites::create(&mut tx, name, &siret(&format!("213300{i}000001")), &iban, &bic, name).await.unwrap();
+        let site = sites::create(
+            &mut tx,
+            name,
+            &issuer::Siret::completing(&format!("213300{i}000001")).unwrap(),
+            &iban,
+            &bic,
+            name,
+        )
+        .await
+        .unwrap();
         let place = sites::add_place(&mut tx, site, "Accueil", "1 place de la Mairie", commune, "24/7").await.unwrap();
         sites::set_services(&mut tx, site, &["DEM-ACCOMP"]).await.unwrap();
         sites::decide(&mut tx, site, Accreditation::Accredited, Some("2099-12-31".parse().unwrap()), None, "Agréé")
@@ -227,7 +232,7 @@ async fn a_custody_cycle(t: TestDb) {
         &mut tx,
         OrgKind::Prescriber,
         "CCAS de Talence",
-        &siret("2633000150004"),
+        &issuer::Siret::completing("2633000150004").unwrap(),
         "ccas",
         Territory::new(["33"]).unwrap(),
     )
@@ -424,7 +429,7 @@ async fn a_direct_cycle(t: TestDb) {
         &mut tx,
         OrgKind::Funder,
         "Caisse d'allocations familiales de la Gironde",
-        &siret("5340000010001"),
+        &issuer::Siret::completing("5340000010001").unwrap(),
         "caf",
         Territory::new(["33"]).unwrap(),
     )

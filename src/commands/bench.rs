@@ -279,7 +279,7 @@ async fn bench_order(db: &ledger::Db, books: u32, per_book: u32) -> Result<issue
 
 /// A valid SIRET from a 13-digit prefix.
 fn bench_siret(prefix: i64) -> Result<issuer::Siret, CliError> {
-    (0..10).map(|d| format!("{prefix:013}{d}")).find_map(|s| s.parse().ok()).ok_or_else(|| CliError::new("siret"))
+    issuer::Siret::completing(&format!("{prefix:013}")).map_err(CliError::new)
 }
 
 /// What `passerelle loadtest` needs: per client, a site, its place, a member's token and the

@@ -31,11 +31,6 @@ pub struct DemoLogin {
     pub token: String,
 }
 
-/// A valid SIRET made from a 13-digit prefix by choosing the Luhn check digit.
-fn siret(prefix13: &str) -> issuer::Siret {
-    (0..10).map(|d| format!("{prefix13}{d}")).find_map(|s| s.parse().ok()).expect("one check digit fits")
-}
-
 fn remove_sqlite_files(path: &Path) -> Result<(), CliError> {
     for suffix in ["", "-wal", "-shm"] {
         let file = format!("{}{suffix}", path.display());
@@ -137,17 +132,31 @@ pub async fn seed(config: &Config) -> Result<(ledger::Db, Vec<DemoLogin>), CliEr
                     _ => "france_travail",
                 };
                 let territory = Territory::new(["33"]).map_err(CliError::new)?;
-                profiles::create(&mut tx, kind, name, &siret(prefix), category, territory)
-                    .await
-                    .map_err(CliError::new)?
-                    .organisation
+                profiles::create(
+                    &mut tx,
+                    kind,
+                    name,
+                    &issuer::Siret::completing(prefix).expect("13 digits"),
+                    category,
+                    territory,
+                )
+                .await
+                .map_err(CliError::new)?
+                .organisation
             }
             OrgKind::Site => {
                 let iban = "FR7630006000011234567890189".parse().map_err(CliError::new)?;
                 let bic = "CEPAFRPP333".parse().map_err(CliError::new)?;
-                let id = redeemer::sites::create(&mut tx, name, &siret(prefix), &iban, &bic, name)
-                    .await
-                    .map_err(CliError::new)?;
+                let id = redeemer::sites::create(
+                    &mut tx,
+                    name,
+                    &issuer::Siret::completing(prefix).expect("13 digits"),
+                    &iban,
+                    &bic,
+                    name,
+                )
+                .await
+                .map_err(CliError::new)?;
                 let (place, address, commune) = DEMO_PLACES[site_ids.len() % DEMO_PLACES.len()];
                 let place_id = redeemer::sites::add_place(
                     &mut tx,
@@ -180,7 +189,11 @@ pub async fn seed(config: &Config) -> Result<(ledger::Db, Vec<DemoLogin>), CliEr
                 site_ids.push((id, place_id));
                 organisations::get_in(&mut tx, id).await.map_err(CliError::new)?.ok_or_else(|| CliError::new("lieu"))?
             }
-            _ => organisations::create(&mut tx, kind, name, Some(&siret(prefix))).await.map_err(CliError::new)?,
+            _ => {
+                organisations::create(&mut tx, kind, name, Some(&issuer::Siret::completing(prefix).expect("13 digits")))
+                    .await
+                    .map_err(CliError::new)?
+            }
         };
         match kind {
             OrgKind::Funder => funder_ids.push(org.id),

@@ -21,10 +21,6 @@ use std::collections::HashMap;
 mod secrecy;
 use secrecy::possible_values;
 
-fn siret(prefix13: &str) -> issuer::Siret {
-    (0..10).map(|d| format!("{prefix13}{d}")).find_map(|s| s.parse().ok()).unwrap()
-}
-
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
@@ -53,25 +49,47 @@ async fn world(t: &TestDb) -> World {
     for (i, (name, prefix)) in
         [("Département de la Gironde", "2233000190001"), ("CAF de la Gironde", "7833000190001")].into_iter().enumerate()
     {
-        funders[i] = profiles::create(&mut tx, OrgKind::Funder, name, &siret(prefix), "departement", gironde.clone())
-            .await
-            .unwrap()
-            .organisation
-            .id;
+        funders[i] = profiles::create(
+            &mut tx,
+            OrgKind::Funder,
+            name,
+            &issuer::Siret::completing(prefix).unwrap(),
+            "departement",
+            gironde.clone(),
+        )
+        .await
+        .unwrap()
+        .organisation
+        .id;
     }
-    let prescriber =
-        profiles::create(&mut tx, OrgKind::Prescriber, "CCAS de Talence", &siret("2633000150004"), "ccas", gironde)
-            .await
-            .unwrap()
-            .organisation
-            .id;
+    let prescriber = profiles::create(
+        &mut tx,
+        OrgKind::Prescriber,
+        "CCAS de Talence",
+        &issuer::Siret::completing("2633000150004").unwrap(),
+        "ccas",
+        gironde,
+    )
+    .await
+    .unwrap()
+    .organisation
+    .id;
     let iban = "FR7630006000011234567890189".parse().unwrap();
     let bic = "CEPAFRPP333".parse().unwrap();
     let mut site_ids = [(0, 0); 2];
     for (i, (name, commune)) in
         [("Médiathèque de Talence", "33522"), ("Espace numérique « Bordeaux Nord »", "33063")].into_iter().enumerate()
     {
-        let site = sites::create(&mut tx, name, &siret(&format!("213300{i}000001")), &iban, &bic, name).await.unwrap();
+        let site = sites::create(
+            &mut tx,
+            name,
+            &issuer::Siret::completing(&format!("213300{i}000001")).unwrap(),
+            &iban,
+            &bic,
+            name,
+        )
+        .await
+        .unwrap();
         let place = sites::add_place(&mut tx, site, "Accueil", "1 place de la Mairie", commune, "24/7").await.unwrap();
         sites::set_services(&mut tx, site, &["DEM-ACCOMP", "DEM-DOSSIER"]).await.unwrap();
         sites::decide(&mut tx, site, Accreditation::Accredited, Some("2099-12-31".parse().unwrap()), None, "Agréé")
