@@ -12,29 +12,27 @@
 #   PG_RESTART="systemctl restart postgresql" bash bench/crash.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 RESTARTS="${RESTARTS:-3}"
 CLIENTS="${CLIENTS:-4}"
 PORT="${PORT:-18495}"
-ADMIN_URL="${PASSERELLE_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 PG_RESTART="${PG_RESTART:-pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql 2>/dev/null | head -1) main restart}"
 DB_NAME=passerelle_bench_crash
 DB_URL="${ADMIN_URL%/*}/$DB_NAME"
 
-echo "== build (release)"
-cargo build --release --locked --quiet
-BIN="$PWD/target/release/passerelle"
+need psql pg_isready curl bc
+release_binary
 WORK="$(mktemp -d)"
 SERVER=""
 cleanup() {
   [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true
   rm -rf "$WORK"
-  psql -q -X "$ADMIN_URL" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $DB_NAME" >/dev/null 2>&1 || true
+  drop_db "$DB_NAME"
 }
 trap cleanup EXIT
-psql -q -X "$ADMIN_URL" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $DB_NAME" -c "CREATE DATABASE $DB_NAME" >/dev/null
-export DATABASE_URL="$DB_URL" PASSERELLE_KEY_DIR="$WORK/keys" PASSERELLE_LISTEN="127.0.0.1:$PORT" RUST_LOG=error \
-  PASSERELLE_SCANS_PER_MINUTE_PER_USER=10000000 PASSERELLE_SCANS_PER_MINUTE_PER_SITE=10000000
+fresh_db "$DB_NAME"
+server_env "$DB_URL" "$WORK" "$PORT" error
 "$BIN" init --admin-email crash@passerelle.test >/dev/null
 "$BIN" bench redeem-setup --sites "$CLIENTS" --books 20000 --out "$WORK/plan.json" 2>&1 | sed 's/^/   /'
 # Two plans from the vouchers: one for the restarts, one for the run afterwards.
@@ -49,7 +47,7 @@ PY
 "$BIN" serve >"$WORK/server.log" 2>&1 &
 SERVER=$!
 BASE="http://127.0.0.1:$PORT"
-for _ in $(seq 1 100); do curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+wait_healthy "$BASE"
 
 echo "== machine: $(nproc) cores, PostgreSQL $(psql -X -At "$ADMIN_URL" -c 'SHOW server_version'), $(date -u +%Y-%m-%dT%H:%MZ)"
 DURATION=$((RESTARTS * 15 + 10))

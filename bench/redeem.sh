@@ -13,59 +13,41 @@
 # server through its Unix socket instead of TCP. The server keeps its default pool (16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 CLIENTS="${CLIENTS:-32}"
 DURATION="${DURATION:-20}"
 BOOKS="${BOOKS:-8000}"
 SCALE="${PGBENCH_SCALE:-$CLIENTS}"
 PORT="${PORT:-18480}"
-ADMIN_URL="${PASSERELLE_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 SERVER_URL="${ADMIN_URL%/*}"
 SOCKET_DIR="${PASSERELLE_BENCH_SOCKET_DIR:-}"
 db_url() { # database-name
   if [ -n "$SOCKET_DIR" ]; then echo "postgres://postgres@localhost/$1?host=$SOCKET_DIR"; else echo "$SERVER_URL/$1"; fi
 }
 
-for tool in psql pgbench curl; do
-  command -v "$tool" >/dev/null || { echo "$tool manquant (apt-get install postgresql-client curl)" >&2; exit 1; }
-done
-
+need psql pgbench curl
 # PASSERELLE_BIN measures a binary already built (to compare two versions in turn).
-BIN="${PASSERELLE_BIN:-}"
-if [ -z "$BIN" ]; then
-  echo "== build (release)"
-  cargo build --release --locked --quiet
-  BIN="$PWD/target/release/passerelle"
-fi
+release_binary
 WORK="$(mktemp -d)"
 SERVER_PID=""
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
   rm -rf "$WORK"
-  psql -q -X "$ADMIN_URL" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS passerelle_bench_redeem" \
-    -c "DROP DATABASE IF EXISTS passerelle_pgbench" >/dev/null 2>&1 || true
+  drop_db passerelle_bench_redeem passerelle_pgbench
 }
 trap cleanup EXIT
-
-fresh_db() {
-  psql -q -X "$ADMIN_URL" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
-}
 
 # measure <label> <database-url>: init, set up, serve, load, verify; prints the loadtest line.
 measure() {
   local label="$1" db="$2" dir="$WORK/$1"
   mkdir -p "$dir"
-  export DATABASE_URL="$db" PASSERELLE_KEY_DIR="$dir/keys" PASSERELLE_LISTEN="127.0.0.1:$PORT" RUST_LOG=warn \
-    PASSERELLE_SCANS_PER_MINUTE_PER_USER=10000000 \
-    PASSERELLE_SCANS_PER_MINUTE_PER_SITE=10000000
+  server_env "$db" "$dir" "$PORT" warn
   "$BIN" init >/dev/null
   "$BIN" bench redeem-setup --sites "$CLIENTS" --books "$BOOKS" --out "$dir/plan.json" 2>&1 | sed 's/^/   /' >&2
   "$BIN" serve >"$dir/server.log" 2>&1 &
   SERVER_PID=$!
-  for _ in $(seq 1 100); do
-    curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-  done
+  wait_healthy "http://127.0.0.1:$PORT"
   "$BIN" loadtest --url "http://127.0.0.1:$PORT" --plan "$dir/plan.json" --clients "$CLIENTS" --seconds "$DURATION"
   kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=""
   "$BIN" ledger verify | tail -1 | sed 's/^/   ledger verify: /' >&2
@@ -79,7 +61,7 @@ pgbench -q -i -s "$SCALE" "$(db_url passerelle_pgbench)" >/dev/null 2>&1
 PGBENCH_TPS=$(pgbench -n -c "$CLIENTS" -j "$(nproc)" -T "$DURATION" "$(db_url passerelle_pgbench)" 2>/dev/null \
   | awk -F'= ' '/^tps/ {split($2, a, " "); print a[1]; exit}')
 echo "pgbench tps=$PGBENCH_TPS"
-psql -q -X "$ADMIN_URL" -c "DROP DATABASE IF EXISTS passerelle_pgbench" >/dev/null
+drop_db passerelle_pgbench
 
 echo "== Passerelle over HTTP on PostgreSQL: $CLIENTS clients, ${DURATION} s"
 fresh_db passerelle_bench_redeem

@@ -10,34 +10,29 @@
 #   DURATION=120 SAMPLE=10 bash bench/soak.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 DURATION="${DURATION:-600}"
 SAMPLE="${SAMPLE:-30}"
 CLIENTS="${CLIENTS:-4}"
 BOOKS="${BOOKS:-40000}"
 PORT="${PORT:-18490}"
-ADMIN_URL="${PASSERELLE_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 DB_NAME=passerelle_bench_soak
 DB_URL="${ADMIN_URL%/*}/$DB_NAME"
 
-for tool in psql curl; do
-  command -v "$tool" >/dev/null || { echo "$tool manquant (apt-get install postgresql-client curl)" >&2; exit 1; }
-done
-echo "== build (release)"
-cargo build --release --locked --quiet
-BIN="$PWD/target/release/passerelle"
+need psql curl
+release_binary
 WORK="$(mktemp -d)"
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   rm -rf "$WORK"
-  psql -q -X "$ADMIN_URL" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $DB_NAME" >/dev/null 2>&1 || true
+  drop_db "$DB_NAME"
 }
 trap cleanup EXIT
-psql -q -X "$ADMIN_URL" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $DB_NAME" -c "CREATE DATABASE $DB_NAME" >/dev/null
+fresh_db "$DB_NAME"
 
-export DATABASE_URL="$DB_URL" PASSERELLE_KEY_DIR="$WORK/keys" PASSERELLE_LISTEN="127.0.0.1:$PORT" RUST_LOG=warn \
-  PASSERELLE_SCANS_PER_MINUTE_PER_USER=10000000 PASSERELLE_SCANS_PER_MINUTE_PER_SITE=10000000
+server_env "$DB_URL" "$WORK" "$PORT" warn
 "$BIN" init --admin-email soak@passerelle.test >/dev/null
 "$BIN" bench redeem-setup --sites "$CLIENTS" --books "$BOOKS" --out "$WORK/plan.json" 2>&1 | sed 's/^/   /'
 TOKEN="$("$BIN" token create --email soak@passerelle.test --name soak | grep -o 'psl_[A-Za-z0-9_-]*' | head -1)"
@@ -48,7 +43,7 @@ CODE="$(psql -X -At "$DB_URL" -c "SELECT serial FROM books WHERE order_id = $ORD
 SERVER=$!
 PIDS+=("$SERVER")
 BASE="http://127.0.0.1:$PORT"
-for _ in $(seq 1 100); do curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+wait_healthy "$BASE"
 
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, PostgreSQL $(psql -X -At "$ADMIN_URL" -c 'SHOW server_version'), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "== ${DURATION} s: $CLIENTS redeeming clients + 1 reader (dashboard, tables, report PDF, book PDF, book)"

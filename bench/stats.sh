@@ -13,22 +13,18 @@
 # the script creates and drops its own database passerelle_bench_stats.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 SCALE="${SCALE:-national}"
 ROUNDS="${ROUNDS:-20}"
-ADMIN_URL="${PASSERELLE_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 SERVER_URL="${ADMIN_URL%/*}"
 
-command -v psql >/dev/null || { echo "psql manquant (apt-get install postgresql-client)" >&2; exit 1; }
-
-echo "== build (release)"
-cargo build --release --locked --quiet
-BIN="$PWD/target/release/passerelle"
+need psql
+release_binary
 WORK="$(mktemp -d)"
 cleanup() {
   rm -rf "$WORK"
-  psql -q -X "$ADMIN_URL" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS passerelle_bench_stats" \
-    >/dev/null 2>&1 || true
+  drop_db passerelle_bench_stats
 }
 trap cleanup EXIT
 
@@ -40,11 +36,10 @@ measure() { # label database-url
 
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, PostgreSQL $(psql -X -At "$ADMIN_URL" -c 'SHOW server_version')"
 echo "== PostgreSQL, scale $SCALE, $ROUNDS rounds"
-psql -q -X "$ADMIN_URL" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS passerelle_bench_stats" \
-  -c "CREATE DATABASE passerelle_bench_stats" >/dev/null
+fresh_db passerelle_bench_stats
 measure postgres "$SERVER_URL/passerelle_bench_stats" | tee "$WORK/postgres.txt"
 PG_OUT=$(cat "$WORK/postgres.txt")
-psql -q -X "$ADMIN_URL" -c "DROP DATABASE IF EXISTS passerelle_bench_stats" >/dev/null
+drop_db passerelle_bench_stats
 
 echo "== SQLite, scale $SCALE, $ROUNDS rounds"
 measure sqlite "sqlite:$WORK/stats.db" | tee "$WORK/sqlite.txt"
