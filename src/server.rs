@@ -65,6 +65,9 @@ async fn seal_loop(db: ledger::Db, every: std::time::Duration, mut stop: watch::
         if let Err(e) = ledger::seal::seal_all(&db, 5_000).await {
             tracing::warn!(error = %e, "scellement différé");
         }
+        if let Err(e) = db.checkpoint().await {
+            tracing::warn!(error = %e, "point de reprise SQLite différé");
+        }
     }
 }
 
