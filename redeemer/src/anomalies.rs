@@ -187,12 +187,16 @@ pub(crate) struct Watch {
 
 /// Checks a recorded redemption against every rule.
 pub(crate) async fn after_redemption(db: &Db, rules: &Thresholds, w: &Watch) -> Result<(), sqlx::Error> {
-    let shared_books: Vec<i64> = w
+    let mut shared_books: Vec<i64> = w
         .books
         .iter()
         .filter(|&&(_, other_sites)| other_sites + 1 >= rules.book_sites)
         .map(|&(book, _)| book)
         .collect();
+    // Flags are locked in one order (the burst, the books by number, the passage), so that two
+    // of these transactions never wait for each other.
+    shared_books.sort_unstable();
+    shared_books.dedup();
     let closed = closed_around(&w.opening_hours, w.performed_at, rules.opening_slack_minutes);
     // Most redemptions raise nothing: they do not take a connection (a round trip or two saved
     // on each redemption).
