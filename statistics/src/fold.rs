@@ -474,10 +474,7 @@ impl Fold {
     }
 
     async fn redemption(&mut self, conn: &mut AnyConnection, p: &Passage) -> Result<(), StatsError> {
-        let (site, performed_at) = (p.site, p.performed_at);
-        let (outcome, before, after) = (p.outcome.as_deref(), p.autonomy_before, p.autonomy_after);
-        let service = p.service.clone();
-        let (category, minutes) = self.service(conn, &service).await?;
+        let (category, minutes) = self.service(conn, &p.service).await?;
         // The vouchers of each book, in the order of their first voucher.
         let mut groups: Vec<(i64, i64, i64)> = Vec::new();
         for &(book, face) in &p.vouchers {
@@ -486,7 +483,7 @@ impl Fold {
                 None => groups.push((book, 1, face)),
             }
         }
-        let month = Month::of_micros(performed_at).to_string();
+        let month = Month::of_micros(p.performed_at).to_string();
         for (i, (book, count, value)) in groups.into_iter().enumerate() {
             let Some(state) = self.book(conn, book).await? else {
                 continue;
@@ -498,30 +495,30 @@ impl Fold {
             if i == 0 {
                 m[N] = 1;
                 m[MINUTES] = minutes;
-                match outcome {
+                match p.outcome.as_deref() {
                     Some("procedure_completed") => m[PROCEDURE_COMPLETED] = 1,
                     Some("skill_acquired") => m[SKILL_ACQUIRED] = 1,
                     Some("referred") => m[REFERRED] = 1,
                     Some("not_completed") => m[NOT_COMPLETED] = 1,
                     _ => {}
                 }
-                if let (Some(b), Some(a)) = (before, after) {
+                if let (Some(b), Some(a)) = (p.autonomy_before, p.autonomy_after) {
                     (m[AUTONOMY_PAIRS], m[AUTONOMY_BEFORE], m[AUTONOMY_AFTER]) = (1, b, a);
                     m[AUTONOMY_IMPROVED] = i64::from(a > b);
                 }
             }
             let prescriber_key = prescriber.map_or_else(String::new, |p| p.to_string());
-            let here = At { month: month.clone(), order, site };
+            let here = At { month: month.clone(), order, site: p.site };
             self.flow(metrics::REDEEMED, dims::TOTAL, String::new(), &here, &m);
-            self.flow(metrics::REDEEMED, dims::SERVICE, service.clone(), &here, &m);
+            self.flow(metrics::REDEEMED, dims::SERVICE, p.service.clone(), &here, &m);
             self.flow(metrics::REDEEMED, dims::CATEGORY, category.clone(), &here, &m);
             self.flow(metrics::REDEEMED, dims::PRESCRIBER, prescriber_key, &here, &m);
             self.change_book(conn, book, |s| {
                 s.used_vouchers += count;
                 s.used_value += value;
-                if s.first_used_at.is_none_or(|f| performed_at < f) {
-                    s.first_used_at = Some(performed_at);
-                    s.first_site_id = Some(site);
+                if s.first_used_at.is_none_or(|f| p.performed_at < f) {
+                    s.first_used_at = Some(p.performed_at);
+                    s.first_site_id = Some(p.site);
                 }
             })
             .await?;
@@ -845,9 +842,8 @@ async fn refresh_step(db: &Db) -> Result<(Refreshed, bool), StatsError> {
             continue;
         }
         fold.write(&mut tx).await?;
-        for chunk in event_ids.chunks(1000) {
-            let ids: Vec<String> = chunk.iter().map(i64::to_string).collect();
-            sqlx::query(AssertSqlSafe(format!("DELETE FROM stats_book_events WHERE id IN ({})", ids.join(","))))
+        for chunk in event_ids.chunks(ID_LIST) {
+            sqlx::query(AssertSqlSafe(format!("DELETE FROM stats_book_events WHERE id IN ({})", id_list(chunk))))
                 .persistent(false)
                 .execute(&mut *tx)
                 .await?;
