@@ -64,8 +64,16 @@ async fn round_trip(source: TestDb, target: TestDb) {
         .iter()
         .map(|t| t.name.clone())
         .chain(
-            ["api_tokens", "web_sessions", "stats_book_events", "stats_books", "stats_cells", "stats_state"]
-                .map(String::from),
+            [
+                "api_tokens",
+                "web_sessions",
+                "stats_book_events",
+                "stats_books",
+                "stats_cells",
+                "stats_first_months",
+                "stats_state",
+            ]
+            .map(String::from),
         )
         .collect();
     exported.sort();

@@ -22,7 +22,7 @@
 //! old contribution is taken away and the new one added.
 
 use crate::period::Month;
-use crate::{StatsError, dims, metrics};
+use crate::{StatsError, dims, metrics, ranking};
 use ledger::db::placeholder_rows;
 use ledger::{Db, time};
 use serde::Serialize;
@@ -579,6 +579,14 @@ impl Fold {
                 &b.dim_value,
             ))
         });
+        let communes: Vec<(&str, &str, i64)> = cells
+            .iter()
+            .filter(|(k, m)| {
+                k.metric == metrics::COHORT && k.dim == dims::COMMUNE && k.order_id == 0 && k.site_id == 0 && m[N] != 0
+            })
+            .map(|(k, m)| (k.dim_value.as_str(), k.month.as_str(), m[N]))
+            .collect();
+        ranking::count_first_months(conn, &communes).await?;
         // Rows per statement. To bind each value, sqlx asks SQLite the name of its parameter
         // (`sqlite3_bind_parameter_name`), which SQLite finds by a linear search: binding costs the
         // square of the parameters. With 200 rows (4 400 parameters) it took nine tenths of the
@@ -735,6 +743,7 @@ pub async fn rebuild_in(conn: &mut AnyConnection) -> Result<(), StatsError> {
     for sql in [
         "UPDATE stats_state SET last_seal_id = 0, generation = generation + 1 WHERE id = 1",
         "DELETE FROM stats_cells",
+        "DELETE FROM stats_first_months",
         "DELETE FROM stats_books",
         "DELETE FROM stats_book_events",
         "INSERT INTO stats_book_events (book_id, status) SELECT id, 'assigned' FROM books WHERE assigned_at IS NOT NULL ORDER BY id",

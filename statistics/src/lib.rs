@@ -25,6 +25,7 @@ mod opendata;
 mod period;
 pub mod privacy;
 mod query;
+mod ranking;
 pub mod report;
 mod table;
 

@@ -7,7 +7,7 @@ use crate::fold::{
 use crate::period::{Month, Period};
 use crate::privacy::{self, Count};
 use crate::table::{Cell, Table};
-use crate::{StatsError, dims, metrics};
+use crate::{StatsError, dims, metrics, ranking};
 use ledger::{Cents, Db};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
@@ -219,10 +219,10 @@ const ALL: [usize; MEASURES.len()] = {
 /// The measures of tables of activity (passages, vouchers, value, hours).
 const ACTIVITY: [usize; 4] = [N, VOUCHERS, VALUE, MINUTES];
 /// The measures of tables of people (handed over, started, what they used).
-const COHORT: [usize; 5] = [N, VOUCHERS, STARTED, USED_VOUCHERS, USED_VALUE];
+pub(crate) const COHORT: [usize; 5] = [N, VOUCHERS, STARTED, USED_VOUCHERS, USED_VALUE];
 
-#[derive(Clone, Copy)]
-enum Group {
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Group {
     None,
     DimValue,
     Month,
@@ -335,12 +335,12 @@ fn summed(i: usize) -> String {
 }
 
 /// `SUM(measure)` of each wanted measure, as whole numbers.
-fn sum_columns(wanted: &[usize]) -> Vec<String> {
+pub(crate) fn sum_columns(wanted: &[usize]) -> Vec<String> {
     wanted.iter().map(|&i| format!("COALESCE(CAST(SUM({}) AS BIGINT), 0)", summed(i))).collect()
 }
 
 /// Reads the wanted measures of a row from column `first` on.
-fn measures_of(r: &sqlx::any::AnyRow, first: usize, wanted: &[usize]) -> Result<Measures, StatsError> {
+pub(crate) fn measures_of(r: &sqlx::any::AnyRow, first: usize, wanted: &[usize]) -> Result<Measures, StatsError> {
     let mut m = [0; MEASURES.len()];
     for (column, &i) in wanted.iter().enumerate() {
         m[i] = r.try_get(first + column)?;
@@ -349,7 +349,7 @@ fn measures_of(r: &sqlx::any::AnyRow, first: usize, wanted: &[usize]) -> Result<
 }
 
 /// Sums of the measures of one metric and dimension over a scope and period, by group.
-async fn sums(
+pub(crate) async fn sums(
     conn: &mut AnyConnection,
     metric: &str,
     dim: &str,
@@ -376,23 +376,52 @@ async fn sums(
     Ok(out)
 }
 
-/// The groups with the largest sums of measure `rank`, from the database in one statement.
-struct Largest {
+/// The groups with the largest sums of measure `rank`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Largest {
     /// At most `limit` groups whose `rank` sum is positive, largest first (ties by key).
-    rows: Vec<(String, Measures)>,
+    pub(crate) rows: Vec<(String, Measures)>,
     /// The sums over every group whose `rank` sum is positive, kept or not.
-    totals: Measures,
+    pub(crate) totals: Measures,
     /// How many groups have a positive `rank` sum.
-    groups: u64,
+    pub(crate) groups: u64,
 }
 
-/// The `limit` groups with the largest sums of measure `rank`, and the totals over all groups:
-/// the database sorts and cuts (`ORDER BY … LIMIT`), and adds up every group in the same
-/// statement (`SUM(…) OVER ()` over the groups' sums, evaluated before the limit), so that only
-/// `limit` rows travel and are decoded whatever the number of groups. The groups' sums are
-/// 64-bit integers by then: the totals and the ranking do not go through `NUMERIC`.
+/// The `limit` groups with the largest sums of measure `rank`, and the totals over all groups.
+/// The operator's table of people by commune comes from [`ranking::largest_communes`]; every other
+/// from [`grouped_largest`].
 #[allow(clippy::too_many_arguments)]
 async fn largest(
+    conn: &mut AnyConnection,
+    metric: &str,
+    dim: &str,
+    scope: Scope,
+    period: Period,
+    group: Group,
+    wanted: &[usize],
+    rank: usize,
+    limit: u32,
+) -> Result<Largest, StatsError> {
+    // The operator's table of people by commune: too many communes to group them all.
+    let operator_communes = metric == metrics::COHORT
+        && dim == dims::COMMUNE
+        && scope == (Scope::Operator { funder: None })
+        && matches!(group, Group::DimValue)
+        && rank == N
+        && wanted == COHORT;
+    if operator_communes && let Some(found) = ranking::largest_communes(conn, period, wanted, limit).await? {
+        return Ok(found);
+    }
+    grouped_largest(conn, metric, dim, scope, period, group, wanted, rank, limit).await
+}
+
+/// [`largest`] by grouping every group: the database sorts and cuts (`ORDER BY … LIMIT`), and
+/// adds up every group in the same statement (`SUM(…) OVER ()` over the groups' sums, evaluated
+/// before the limit), so that only `limit` rows travel and are decoded whatever the number of
+/// groups. The groups' sums are 64-bit integers by then: the totals and the ranking do not go
+/// through `NUMERIC`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn grouped_largest(
     conn: &mut AnyConnection,
     metric: &str,
     dim: &str,
