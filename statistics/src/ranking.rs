@@ -21,7 +21,7 @@ use crate::period::Period;
 use crate::query::{Group, Largest, Scope, measures_of, sum_columns, sums};
 use crate::{StatsError, dims, metrics};
 use ledger::db::placeholder_rows;
-use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use sqlx::{AnyConnection, AssertSqlSafe, Connection, Row};
 use std::collections::{BTreeMap, HashMap};
 
 /// The cells of the operator's table by commune: the cohort over all orders and sites. Written
@@ -56,6 +56,14 @@ async fn reading_from(
     limit: u32,
     mut depth: usize,
 ) -> Result<Option<Largest>, StatsError> {
+    // Several statements: one snapshot, so that the rows, totals and count agree.
+    let begin = if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        "BEGIN DEFERRED"
+    } else {
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+    };
+    let mut snapshot = Connection::begin_with(&mut *conn, begin).await?;
+    let conn = &mut *snapshot;
     let (from, to) = period.keys();
     // The months with someone handed over (the total counts everyone, whatever their commune).
     let months: Vec<String> = sqlx::query_scalar(
@@ -101,6 +109,7 @@ async fn reading_from(
         depth = depth.saturating_mul(4);
     };
     let rows = ranked.into_iter().take(limit).map(|(c, m)| (c.clone(), *m)).collect();
+    snapshot.commit().await?;
     Ok(Some(Largest { rows, totals, groups: u64::try_from(groups).unwrap_or(0) }))
 }
 
