@@ -326,6 +326,11 @@ pub async fn generate(
             let mut tx = db.begin().await?;
             std::mem::take(&mut all_orders).write(&mut tx).await?;
             tx.commit().await?;
+            // As autovacuum would as the table grows: without statistics, PostgreSQL's planner
+            // takes the freshly loaded table for empty and may read the wrong index.
+            if db.engine() == ledger::Engine::Postgres {
+                sqlx::query("ANALYZE stats_cells").execute(db.pool()).await?;
+            }
         }
         progress(o + 1, scale.orders);
     }

@@ -330,7 +330,7 @@ impl<'a> Cells<'a> {
 /// of the time of the largest tables at national scale). One month's cell counts far fewer than
 /// 2^31 of anything (passages, vouchers, minutes); amounts in cents stay 64-bit. SQLite's
 /// integers are 64-bit whatever the cast.
-fn summed(i: usize) -> String {
+pub(crate) fn summed(i: usize) -> String {
     if i == VALUE || i == USED_VALUE { MEASURES[i].to_owned() } else { format!("CAST({} AS INTEGER)", MEASURES[i]) }
 }
 

@@ -18,7 +18,7 @@
 
 use crate::fold::{MEASURES, Measures, N};
 use crate::period::Period;
-use crate::query::{Group, Largest, Scope, measures_of, sum_columns, sums};
+use crate::query::{Group, Largest, Scope, measures_of, summed, sums};
 use crate::{StatsError, dims, metrics};
 use ledger::db::placeholder_rows;
 use sqlx::{AnyConnection, AssertSqlSafe, Connection, Row};
@@ -153,7 +153,11 @@ async fn month_leaders(
     Ok((seen, bound))
 }
 
-/// The sums of the measures `wanted` of each commune over the months `from` to `to`.
+/// The sums of the measures `wanted` of each commune over the months `from` to `to`. The months
+/// are chosen in the sums, not in the `WHERE` clause: a range of months there would let
+/// PostgreSQL's planner prefer scanning the period's communes in the index by month, testing each
+/// against the list (measured: 60 to 80 ms per statement at regional scale), to looking up the
+/// listed communes in the index by commune.
 async fn period_sums(
     conn: &mut AnyConnection,
     communes: &[String],
@@ -164,12 +168,20 @@ async fn period_sums(
     let mut out = Vec::with_capacity(communes.len());
     for chunk in communes.chunks(CHUNK) {
         let names = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let (first, last) = (chunk.len() + 1, chunk.len() + 2);
+        let columns: Vec<String> = wanted
+            .iter()
+            .map(|&i| {
+                format!(
+                    "COALESCE(CAST(SUM(CASE WHEN month >= ${first} AND month <= ${last} THEN {} ELSE 0 END) \
+                     AS BIGINT), 0)",
+                    summed(i)
+                )
+            })
+            .collect();
         let sql = format!(
-            "SELECT dim_value, {} FROM stats_cells WHERE {LEVEL} AND dim_value IN ({names}) \
-             AND month >= ${} AND month <= ${} GROUP BY dim_value",
-            sum_columns(wanted).join(", "),
-            chunk.len() + 1,
-            chunk.len() + 2,
+            "SELECT dim_value, {} FROM stats_cells WHERE {LEVEL} AND dim_value IN ({names}) GROUP BY dim_value",
+            columns.join(", "),
         );
         let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(chunk.len() == CHUNK);
         for c in chunk {
