@@ -8,7 +8,9 @@
 //! - [`breakdown`] gives one [`Table`] per [`Dimension`]; breakdowns by beneficiary attributes
 //!   (département, commune, age band, autonomy) are under statistical secrecy ([`Count`]). The
 //!   long ones (commune, département, site) can be limited to their largest rows and one row
-//!   merging the others ([`Rows::Top`]): the database sorts and cuts them.
+//!   merging the others ([`Rows::Top`]): the database sorts and cuts them, except the
+//!   operator's table by commune, whose largest rows come from each month's largest communes
+//!   (`ranking`, migration 0009).
 //! - [`Table::to_csv`] writes any table for a French spreadsheet; [`open_data`] is the public
 //!   file by commune and month (docs/open-data.md).
 //!

@@ -221,7 +221,7 @@ const ACTIVITY: [usize; 4] = [N, VOUCHERS, VALUE, MINUTES];
 /// The measures of tables of people (handed over, started, what they used).
 pub(crate) const COHORT: [usize; 5] = [N, VOUCHERS, STARTED, USED_VOUCHERS, USED_VALUE];
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub(crate) enum Group {
     None,
     DimValue,
