@@ -335,7 +335,7 @@ pub(crate) fn summed(i: usize) -> String {
 }
 
 /// `SUM(measure)` of each wanted measure, as whole numbers.
-pub(crate) fn sum_columns(wanted: &[usize]) -> Vec<String> {
+fn sum_columns(wanted: &[usize]) -> Vec<String> {
     wanted.iter().map(|&i| format!("COALESCE(CAST(SUM({}) AS BIGINT), 0)", summed(i))).collect()
 }
 
@@ -387,41 +387,13 @@ pub(crate) struct Largest {
     pub(crate) groups: u64,
 }
 
-/// The `limit` groups with the largest sums of measure `rank`, and the totals over all groups.
-/// The operator's table of people by commune comes from [`ranking::largest_communes`]; every other
-/// from [`grouped_largest`].
+/// The `limit` groups with the largest sums of measure `rank`, and the totals over all groups:
+/// the database sorts and cuts (`ORDER BY … LIMIT`), and adds up every group in the same
+/// statement (`SUM(…) OVER ()` over the groups' sums, evaluated before the limit), so that only
+/// `limit` rows travel and are decoded whatever the number of groups. The groups' sums are
+/// 64-bit integers by then: the totals and the ranking do not go through `NUMERIC`.
 #[allow(clippy::too_many_arguments)]
-async fn largest(
-    conn: &mut AnyConnection,
-    metric: &str,
-    dim: &str,
-    scope: Scope,
-    period: Period,
-    group: Group,
-    wanted: &[usize],
-    rank: usize,
-    limit: u32,
-) -> Result<Largest, StatsError> {
-    // The operator's table of people by commune: too many communes to group them all.
-    let operator_communes = metric == metrics::COHORT
-        && dim == dims::COMMUNE
-        && scope == (Scope::Operator { funder: None })
-        && matches!(group, Group::DimValue)
-        && rank == N
-        && wanted == COHORT;
-    if operator_communes && let Some(found) = ranking::largest_communes(conn, period, wanted, limit).await? {
-        return Ok(found);
-    }
-    grouped_largest(conn, metric, dim, scope, period, group, wanted, rank, limit).await
-}
-
-/// [`largest`] by grouping every group: the database sorts and cuts (`ORDER BY … LIMIT`), and
-/// adds up every group in the same statement (`SUM(…) OVER ()` over the groups' sums, evaluated
-/// before the limit), so that only `limit` rows travel and are decoded whatever the number of
-/// groups. The groups' sums are 64-bit integers by then: the totals and the ranking do not go
-/// through `NUMERIC`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn grouped_largest(
+pub(crate) async fn largest(
     conn: &mut AnyConnection,
     metric: &str,
     dim: &str,
@@ -997,8 +969,18 @@ pub async fn breakdown(
             // Places with at least one person: the largest first when limited, else all of them.
             let (found, rest) = match limit {
                 Some(n) => {
-                    let top =
-                        largest(conn, metrics::COHORT, dim, scope, period, Group::DimValue, &COHORT, N, n).await?;
+                    // The operator's table by commune: too many communes to group them all.
+                    let ranked = if commune && scope == (Scope::Operator { funder: None }) {
+                        ranking::largest_communes(conn, period, &COHORT, n).await?
+                    } else {
+                        None
+                    };
+                    let top = match ranked {
+                        Some(top) => top,
+                        None => {
+                            largest(conn, metrics::COHORT, dim, scope, period, Group::DimValue, &COHORT, N, n).await?
+                        }
+                    };
                     // Rows under the threshold (they come last) go with the others; so does the
                     // smallest kept row if the others would count fewer than 5 people, so that the
                     // merged row is no small count either.

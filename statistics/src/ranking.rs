@@ -256,7 +256,7 @@ mod tests {
     use super::*;
     use crate::fold::{At, Fold, STARTED, USED_VALUE, USED_VOUCHERS, VALUE, VOUCHERS};
     use crate::period::Month;
-    use crate::query::{COHORT, grouped_largest};
+    use crate::query::{COHORT, largest};
     use ledger::testing::TestDb;
 
     /// Deterministic pseudo-random numbers (xorshift64*).
@@ -369,7 +369,7 @@ mod tests {
             p("2030-01", "2030-12"),
         ] {
             for limit in [0, 1, 2, 3, 10, 50, 10_000] {
-                let grouped = grouped_largest(
+                let grouped = largest(
                     &mut conn,
                     metrics::COHORT,
                     dims::COMMUNE,
@@ -390,7 +390,7 @@ mod tests {
                 }
             }
         }
-        let year = grouped_largest(
+        let year = largest(
             &mut conn,
             metrics::COHORT,
             dims::COMMUNE,
