@@ -6,7 +6,7 @@
 //! their turn instead of seeing "database is locked".
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
 use std::sync::{Arc, Once};
@@ -41,6 +41,25 @@ impl Engine {
             Engine::Postgres => "postgres",
         }
     }
+
+    /// The engine of a connection.
+    fn of(conn: &AnyConnection) -> Engine {
+        if conn.backend_name().eq_ignore_ascii_case("sqlite") { Engine::Sqlite } else { Engine::Postgres }
+    }
+
+    /// The statement that starts a read-only transaction seeing one consistent snapshot.
+    fn begin_snapshot(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "BEGIN DEFERRED",
+            Engine::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        }
+    }
+}
+
+/// [`Db::begin_snapshot`] on a connection already held.
+pub async fn begin_snapshot_on(conn: &mut AnyConnection) -> Result<Transaction<'_, Any>, sqlx::Error> {
+    let begin = Engine::of(conn).begin_snapshot();
+    Connection::begin_with(conn, begin).await
 }
 
 /// Pool settings.
@@ -217,10 +236,7 @@ impl Db {
 
     /// Starts a read-only transaction that sees one consistent snapshot.
     pub async fn begin_snapshot(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
-        match self.engine {
-            Engine::Sqlite => self.pool.begin_with("BEGIN DEFERRED").await,
-            Engine::Postgres => self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await,
-        }
+        self.pool.begin_with(self.engine.begin_snapshot()).await
     }
 
     /// The value of type `T` that lives as long as this handle and is shared by all its clones

@@ -21,7 +21,7 @@ use crate::period::Period;
 use crate::query::{Group, Largest, Scope, measures_of, summed, sums};
 use crate::{StatsError, dims, metrics};
 use ledger::db::placeholder_rows;
-use sqlx::{AnyConnection, AssertSqlSafe, Connection, Row};
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use std::collections::{BTreeMap, HashMap};
 
 /// The cells of the operator's table by commune: the cohort over all orders and sites. Written
@@ -57,12 +57,7 @@ async fn reading_from(
     mut depth: usize,
 ) -> Result<Option<Largest>, StatsError> {
     // Several statements: one snapshot, so that the rows, totals and count agree.
-    let begin = if conn.backend_name().eq_ignore_ascii_case("sqlite") {
-        "BEGIN DEFERRED"
-    } else {
-        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-    };
-    let mut snapshot = Connection::begin_with(&mut *conn, begin).await?;
+    let mut snapshot = ledger::db::begin_snapshot_on(conn).await?;
     let conn = &mut *snapshot;
     let (from, to) = period.keys();
     // The months with someone handed over (the total counts everyone, whatever their commune).
