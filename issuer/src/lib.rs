@@ -20,6 +20,8 @@ pub mod profiles;
 pub mod scan;
 pub mod siret;
 pub mod territory;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod token;
 
 pub use error::{IssuerError, Result};

@@ -99,9 +99,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn sample() -> (tempfile::TempDir, KeyRing, Payload, String) {
-        let dir = tempfile::tempdir().unwrap();
-        KeyRing::generate(dir.path()).unwrap();
-        let ring = KeyRing::load(dir.path()).unwrap();
+        let (dir, ring) = crate::testing::key_ring();
         let p = Payload {
             key_number: 1,
             code: VoucherCode::random(),

@@ -170,13 +170,6 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn ring() -> (tempfile::TempDir, KeyRing) {
-        let dir = tempfile::tempdir().unwrap();
-        KeyRing::generate(dir.path()).unwrap();
-        let ring = KeyRing::load(dir.path()).unwrap();
-        (dir, ring)
-    }
-
     fn payload() -> Payload {
         Payload {
             key_number: 1,
@@ -189,7 +182,7 @@ mod tests {
 
     #[test]
     fn sign_encode_decode_verify() {
-        let (_d, ring) = ring();
+        let (_d, ring) = crate::testing::key_ring();
         let key = ring.active().unwrap();
         let p = payload();
         let sig = p.sign(&key.signing).unwrap();
@@ -205,7 +198,7 @@ mod tests {
 
     #[test]
     fn forged_tokens_fail() {
-        let (_d, ring) = ring();
+        let (_d, ring) = crate::testing::key_ring();
         let key = ring.active().unwrap();
         let p = payload();
         let token = encode(&p, &p.sign(&key.signing).unwrap()).unwrap();
@@ -229,7 +222,7 @@ mod tests {
     proptest! {
         #[test]
         fn any_single_character_change_is_refused(pos in 0usize..TOKEN_LEN, delta in 1u8..32) {
-            let (_d, ring) = ring();
+            let (_d, ring) = crate::testing::key_ring();
             let p = payload();
             let token = encode(&p, &p.sign(&ring.active().unwrap().signing).unwrap()).unwrap();
             let mut bytes = token.into_bytes();

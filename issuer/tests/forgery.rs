@@ -5,8 +5,7 @@
 use issuer::orders::{self, FeeTerms, NewOrder};
 use issuer::organisations::OrgKind;
 use issuer::scan::{self, Scanned};
-use issuer::territory::Territory;
-use issuer::{issuance, print_run, profiles};
+use issuer::{issuance, print_run};
 use ledger::testing::TestDb;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -16,19 +15,9 @@ const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 async fn forged_inputs_are_refused(t: TestDb) {
     let mut tx = t.db.begin().await.unwrap();
-    let siret = issuer::Siret::completing("2233000190001").unwrap();
-    let funder = profiles::create(
-        &mut tx,
-        OrgKind::Funder,
-        "Département",
-        &siret,
-        "departement",
-        Territory::new(["33"]).unwrap(),
-    )
-    .await
-    .unwrap()
-    .organisation
-    .id;
+    let funder =
+        issuer::testing::gironde_organisation(&mut tx, OrgKind::Funder, "Département", "2233000190001", "departement")
+            .await;
     let new: NewOrder = serde_json::from_value(serde_json::json!({
         "label": "Commande", "funders": [{"funder_id": funder, "share_bps": 10000}], "books": 20, "vouchers_per_book": 10,
         "valid_from": "2026-01-01", "valid_until": "2027-12-31", "territory": ["33"],
@@ -38,9 +27,7 @@ async fn forged_inputs_are_refused(t: TestDb) {
         orders::create(&mut tx, &new, FeeTerms { issuance_fee_bps: 0, redemption_fee_bps: 0 }, None).await.unwrap();
     orders::confirm(&mut tx, order.id).await.unwrap();
     tx.commit().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    issuer::keys::KeyRing::generate(dir.path()).unwrap();
-    let keys = issuer::keys::KeyRing::load(dir.path()).unwrap();
+    let (_dir, keys) = issuer::testing::key_ring();
     issuance::issue(&t.db, &keys, order.id, &|_, _| {}).await.unwrap();
     let order = orders::get(&t.db, order.id).await.unwrap().unwrap();
     let printed = print_run::books(&t.db, &order, "https://passerelle.example", 1, 20).await.unwrap();

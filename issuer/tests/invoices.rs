@@ -4,10 +4,10 @@
 use chrono::NaiveDate;
 use issuer::books;
 use issuer::invoices::{self, Seller};
+use issuer::issuance;
 use issuer::orders::{self, FeeTerms, FunderShare, NewOrder, UnusedPolicy};
 use issuer::organisations::OrgKind;
 use issuer::territory::Territory;
-use issuer::{Siret, issuance, profiles};
 use ledger::AccountCode;
 use ledger::testing::TestDb;
 use std::collections::BTreeSet;
@@ -38,17 +38,16 @@ async fn issued(t: &TestDb) -> (orders::Order, Vec<i64>, issuer::keys::KeyRing, 
     let mut tx = t.db.begin().await.unwrap();
     let mut funders = Vec::new();
     for (i, name) in ["Département de la Gironde", "Caisse d'allocations familiales"].iter().enumerate() {
-        let p = profiles::create(
-            &mut tx,
-            OrgKind::Funder,
-            name,
-            &Siret::completing(&format!("22330001{i}0001")).unwrap(),
-            "departement",
-            Territory::new(["33"]).unwrap(),
-        )
-        .await
-        .unwrap();
-        funders.push(p.organisation.id);
+        funders.push(
+            issuer::testing::gironde_organisation(
+                &mut tx,
+                OrgKind::Funder,
+                name,
+                &format!("22330001{i}0001"),
+                "departement",
+            )
+            .await,
+        );
     }
     let new = NewOrder {
         label: "Pass numérique 2026".into(),
@@ -70,9 +69,7 @@ async fn issued(t: &TestDb) -> (orders::Order, Vec<i64>, issuer::keys::KeyRing, 
         orders::create(&mut tx, &new, FeeTerms { issuance_fee_bps: 300, redemption_fee_bps: 0 }, None).await.unwrap();
     orders::confirm(&mut tx, order.id).await.unwrap();
     tx.commit().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    issuer::keys::KeyRing::generate(dir.path()).unwrap();
-    let keys = issuer::keys::KeyRing::load(dir.path()).unwrap();
+    let (dir, keys) = issuer::testing::key_ring();
     issuance::issue(&t.db, &keys, order.id, &|_, _| {}).await.unwrap();
     (orders::get(&t.db, order.id).await.unwrap().unwrap(), funders, keys, dir)
 }

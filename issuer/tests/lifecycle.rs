@@ -6,7 +6,7 @@ use issuer::books::{self, Autonomy, BeneficiaryProfile, BookSelection};
 use issuer::orders::{self, FeeTerms, FunderShare, NewOrder, OrderStatus, UnusedPolicy};
 use issuer::organisations::OrgKind;
 use issuer::territory::Territory;
-use issuer::{IssuerError, Siret, check, issuance, payments, profiles, scan, token};
+use issuer::{IssuerError, check, issuance, payments, scan, token};
 use ledger::testing::TestDb;
 use ledger::{AccountCode, Cents};
 use sqlx::Row;
@@ -30,34 +30,28 @@ async fn world(t: &TestDb) -> World {
     let mut tx = t.db.begin().await.unwrap();
     let mut funders = Vec::new();
     for (i, name) in ["Département de la Gironde", "CAF de la Gironde", "État"].iter().enumerate() {
-        let p = profiles::create(
-            &mut tx,
-            OrgKind::Funder,
-            name,
-            &Siret::completing(&format!("100000000000{i}")).unwrap(),
-            "departement",
-            Territory::new(["33"]).unwrap(),
-        )
-        .await
-        .unwrap();
-        funders.push(p.organisation.id);
+        funders.push(
+            issuer::testing::gironde_organisation(
+                &mut tx,
+                OrgKind::Funder,
+                name,
+                &format!("100000000000{i}"),
+                "departement",
+            )
+            .await,
+        );
     }
-    let prescriber = profiles::create(
+    let prescriber = issuer::testing::gironde_organisation(
         &mut tx,
         OrgKind::Prescriber,
         "CCAS de Bordeaux",
-        &Siret::completing("2000000000001").unwrap(),
+        "2000000000001",
         "ccas",
-        Territory::new(["33"]).unwrap(),
     )
-    .await
-    .unwrap()
-    .organisation
-    .id;
+    .await;
     tx.commit().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    issuer::keys::KeyRing::generate(dir.path()).unwrap();
-    World { funders, prescriber, keys: issuer::keys::KeyRing::load(dir.path()).unwrap(), _dir: dir }
+    let (dir, keys) = issuer::testing::key_ring();
+    World { funders, prescriber, keys, _dir: dir }
 }
 
 fn new_order(w: &World) -> NewOrder {

@@ -2,10 +2,9 @@
 //! postings, idempotent retries, and exactly one success among 64 simultaneous attempts.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use issuer::issuance;
 use issuer::orders::{self, FeeTerms, NewOrder};
 use issuer::organisations::OrgKind;
-use issuer::territory::Territory;
-use issuer::{issuance, profiles};
 use ledger::testing::TestDb;
 use ledger::{AccountCode, Cents};
 use redeemer::anomalies::{self, Anomaly};
@@ -30,23 +29,17 @@ fn at(day: &str) -> DateTime<Utc> {
 }
 
 async fn world(t: &TestDb, fee_bps: u32) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    issuer::keys::KeyRing::generate(dir.path()).unwrap();
-    let keys = issuer::keys::KeyRing::load(dir.path()).unwrap();
+    let (dir, keys) = issuer::testing::key_ring();
     let mut tx = t.db.begin().await.unwrap();
     sites::seed_catalogue(&mut tx).await.unwrap();
-    let funder = profiles::create(
+    let funder = issuer::testing::gironde_organisation(
         &mut tx,
         OrgKind::Funder,
         "Département de la Gironde",
-        &issuer::Siret::completing("2233000190001").unwrap(),
+        "2233000190001",
         "departement",
-        Territory::new(["33"]).unwrap(),
     )
-    .await
-    .unwrap()
-    .organisation
-    .id;
+    .await;
     let new: NewOrder = serde_json::from_value(serde_json::json!({
         "label": "Pass numérique", "funders": [{"funder_id": funder, "share_bps": 10000}], "books": 3, "vouchers_per_book": 10,
         "valid_from": "2025-01-01", "valid_until": "2025-12-31", "grace_days": 31, "territory": ["33"],
@@ -211,9 +204,7 @@ async fn every_refusal_reason(t: TestDb) {
     assert_eq!(refusal(redeem(&t.db, &w.keys, &other_place).await), "unknown_place");
     // A forged token: a valid code's payload signed with a key that is not ours.
     let forged = {
-        let other = tempfile::tempdir().unwrap();
-        issuer::keys::KeyRing::generate(other.path()).unwrap();
-        let ring = issuer::keys::KeyRing::load(other.path()).unwrap();
+        let (_other, ring) = issuer::testing::key_ring();
         let p = issuer::token::Payload {
             key_number: 1,
             code: issuer::code::VoucherCode::parse_typed(&c[1]).unwrap(),

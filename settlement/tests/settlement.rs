@@ -2,10 +2,9 @@
 //! the official pain.001.001.09 XSD with xmllint.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use issuer::issuance;
 use issuer::orders::{self, FeeTerms, NewOrder};
 use issuer::organisations::OrgKind;
-use issuer::territory::Territory;
-use issuer::{issuance, profiles};
 use ledger::testing::TestDb;
 use ledger::{AccountCode, Cents};
 use redeemer::redeem::{RedeemRequest, redeem};
@@ -122,23 +121,17 @@ struct World {
 /// A Gironde order (10 books × 10 vouchers of 10 €, 2,5 % redemption fee) and three accredited
 /// sites with awkward names.
 async fn world(t: &TestDb) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    issuer::keys::KeyRing::generate(dir.path()).unwrap();
-    let keys = issuer::keys::KeyRing::load(dir.path()).unwrap();
+    let (dir, keys) = issuer::testing::key_ring();
     let mut tx = t.db.begin().await.unwrap();
     sites::seed_catalogue(&mut tx).await.unwrap();
-    let funder = profiles::create(
+    let funder = issuer::testing::gironde_organisation(
         &mut tx,
         OrgKind::Funder,
         "Département de la Gironde",
-        &issuer::Siret::completing("2233000190001").unwrap(),
+        "2233000190001",
         "departement",
-        Territory::new(["33"]).unwrap(),
     )
-    .await
-    .unwrap()
-    .organisation
-    .id;
+    .await;
     let new: NewOrder = serde_json::from_value(serde_json::json!({
         "label": "Pass numérique", "funders": [{"funder_id": funder, "share_bps": 10000}], "books": 10,
         "vouchers_per_book": 10, "valid_from": "2026-01-01", "valid_until": "2027-12-31", "territory": ["33"],
@@ -228,18 +221,9 @@ async fn a_custody_cycle(t: TestDb) {
     let [(a, _), (b, _), (c, _)] = w.sites[..] else { unreachable!() };
     // The first book goes to a prescriber, who hands it to a beneficiary.
     let mut tx = t.db.begin().await.unwrap();
-    let ccas = profiles::create(
-        &mut tx,
-        OrgKind::Prescriber,
-        "CCAS de Talence",
-        &issuer::Siret::completing("2633000150004").unwrap(),
-        "ccas",
-        Territory::new(["33"]).unwrap(),
-    )
-    .await
-    .unwrap()
-    .organisation
-    .id;
+    let ccas =
+        issuer::testing::gironde_organisation(&mut tx, OrgKind::Prescriber, "CCAS de Talence", "2633000150004", "ccas")
+            .await;
     let first = issuance::serial(w.order, 1);
     issuer::books::assign(&mut tx, &issuer::books::BookSelection::Serials { serials: vec![first.clone()] }, ccas)
         .await
@@ -425,18 +409,14 @@ async fn a_direct_cycle(t: TestDb) {
     let (a, a_place) = w.sites[0];
     // A second funder co-funds a second order at 60 / 40 with the first.
     let mut tx = t.db.begin().await.unwrap();
-    let caf = profiles::create(
+    let caf = issuer::testing::gironde_organisation(
         &mut tx,
         OrgKind::Funder,
         "Caisse d'allocations familiales de la Gironde",
-        &issuer::Siret::completing("5340000010001").unwrap(),
+        "5340000010001",
         "caf",
-        Territory::new(["33"]).unwrap(),
     )
-    .await
-    .unwrap()
-    .organisation
-    .id;
+    .await;
     let new: NewOrder = serde_json::from_value(serde_json::json!({
         "label": "Pass numérique co-financé", "funders": [{"funder_id": w.funder, "share_bps": 6000}, {"funder_id": caf, "share_bps": 4000}],
         "books": 1, "vouchers_per_book": 10, "valid_from": "2026-01-01", "valid_until": "2027-12-31", "territory": ["33"],

@@ -5,10 +5,9 @@
 
 use chrono::{DateTime, Utc};
 use issuer::books::{Autonomy, BeneficiaryProfile, BookSelection};
+use issuer::issuance;
 use issuer::orders::{self, FeeTerms, NewOrder};
 use issuer::organisations::OrgKind;
-use issuer::territory::Territory;
-use issuer::{issuance, profiles};
 use ledger::testing::TestDb;
 use ledger::{Cents, both_engines};
 use redeemer::outcome::{Outcome, OutcomeKind};
@@ -39,41 +38,18 @@ struct World {
 }
 
 async fn world(t: &TestDb) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    issuer::keys::KeyRing::generate(dir.path()).unwrap();
-    let keys = issuer::keys::KeyRing::load(dir.path()).unwrap();
+    let (dir, keys) = issuer::testing::key_ring();
     let mut tx = t.db.begin().await.unwrap();
     sites::seed_catalogue(&mut tx).await.unwrap();
-    let gironde = Territory::new(["33"]).unwrap();
     let mut funders = [0; 2];
     for (i, (name, prefix)) in
         [("Département de la Gironde", "2233000190001"), ("CAF de la Gironde", "7833000190001")].into_iter().enumerate()
     {
-        funders[i] = profiles::create(
-            &mut tx,
-            OrgKind::Funder,
-            name,
-            &issuer::Siret::completing(prefix).unwrap(),
-            "departement",
-            gironde.clone(),
-        )
-        .await
-        .unwrap()
-        .organisation
-        .id;
+        funders[i] = issuer::testing::gironde_organisation(&mut tx, OrgKind::Funder, name, prefix, "departement").await;
     }
-    let prescriber = profiles::create(
-        &mut tx,
-        OrgKind::Prescriber,
-        "CCAS de Talence",
-        &issuer::Siret::completing("2633000150004").unwrap(),
-        "ccas",
-        gironde,
-    )
-    .await
-    .unwrap()
-    .organisation
-    .id;
+    let prescriber =
+        issuer::testing::gironde_organisation(&mut tx, OrgKind::Prescriber, "CCAS de Talence", "2633000150004", "ccas")
+            .await;
     let iban = "FR7630006000011234567890189".parse().unwrap();
     let bic = "CEPAFRPP333".parse().unwrap();
     let mut site_ids = [(0, 0); 2];
