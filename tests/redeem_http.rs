@@ -204,4 +204,75 @@ async fn outcome_and_anomaly_review(tdb: TestDb) {
     assert_eq!(bad_status.status(), StatusCode::BAD_REQUEST);
 }
 
-ledger::both_engines!(sixty_four_at_once, scans_are_rate_limited, outcome_and_anomaly_review);
+/// The operator adds, edits and retires a service through the API; a site offers it and redeems
+/// for it; once retired it can no longer be redeemed for, and the site's history still shows it.
+async fn the_catalogue_through_the_api(tdb: TestDb) {
+    let s = TestServer::start(tdb).await;
+    let site = s.who("site_a_manager").organisation_id;
+    let place = place(&s, site).await;
+    let order = s.issued_order(s.who("funder_a_manager").organisation_id, 1, 2).await;
+    let mut conn = s.tdb.db.pool().acquire().await.unwrap();
+    let book = issuer::books::by_serial(&mut conn, &issuer::issuance::serial(order.id, 1)).await.unwrap().unwrap();
+    let codes: Vec<String> =
+        issuer::books::vouchers(&mut conn, book.id).await.unwrap().into_iter().map(|v| v.code).collect();
+    drop(conn);
+    let mut service = json!({
+        "code": "ATELIER-IA", "label": "Atelier : découvrir l'IA", "category": "maitrise_outils_numeriques",
+        "format": "collective", "duration_minutes": 90, "price_vouchers": 1,
+    });
+    let mut bad = service.clone();
+    bad["price_vouchers"] = json!(0);
+    let refused = s.post("operator_manager", "/api/v1/catalogue", bad).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "a service costs at least one voucher");
+    let added = s.post("operator_manager", "/api/v1/catalogue", service.clone()).send().await.unwrap();
+    assert_eq!(added.status(), StatusCode::CREATED);
+    service["label"] = json!("Atelier : l'intelligence artificielle au quotidien");
+    let edited = s.post("operator_manager", "/api/v1/catalogue", service.clone()).send().await.unwrap();
+    assert_eq!(edited.status(), StatusCode::CREATED);
+    let listed = |catalogue: &Value| catalogue.as_array().unwrap().iter().find(|c| c["code"] == "ATELIER-IA").cloned();
+    let catalogue: Value = s.get("site_a_member", "/api/v1/catalogue").send().await.unwrap().json().await.unwrap();
+    let shown = listed(&catalogue).expect("the new service is listed");
+    assert_eq!((&shown["label"], &shown["retired"]), (&service["label"], &json!(false)));
+
+    let services = format!("/api/v1/sites/{site}/services");
+    let offered = s.put("site_a_manager", &services, json!({"services": ["DEM-ACCOMP", "ATELIER-IA"]}));
+    assert_eq!(offered.send().await.unwrap().status(), StatusCode::OK);
+    let redeem = |code: &str, key: &str| {
+        s.post(
+            "site_a_member",
+            &format!("/api/v1/sites/{site}/redemptions"),
+            json!({"place_id": place, "service_code": "ATELIER-IA", "vouchers": [code], "idempotency_key": key}),
+        )
+    };
+    assert_eq!(redeem(&codes[0], "atelier-1").send().await.unwrap().status(), StatusCode::CREATED);
+
+    let retire = "/api/v1/catalogue/ATELIER-IA/retire";
+    assert_eq!(s.post("operator_manager", retire, json!({})).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    let unknown = s.post("operator_manager", "/api/v1/catalogue/NULLE-PART/retire", json!({})).send().await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let catalogue: Value = s.get("site_a_member", "/api/v1/catalogue").send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed(&catalogue).expect("a retired service stays listed")["retired"], true);
+    let after = redeem(&codes[1], "atelier-2").send().await.unwrap();
+    assert_eq!(after.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(after.json::<Value>().await.unwrap()["code"], "service_not_offered");
+    // The passage recorded before keeps its service in the site's history.
+    let history: Value = s
+        .get("site_a_member", &format!("/api/v1/sites/{site}/redemptions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 1, "{history}");
+    assert_eq!((&history[0]["service_code"], &history[0]["service"]), (&json!("ATELIER-IA"), &service["label"]));
+    let report: Value = s.get("operator_manager", "/api/v1/ledger/verify").send().await.unwrap().json().await.unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+}
+
+ledger::both_engines!(
+    sixty_four_at_once,
+    scans_are_rate_limited,
+    outcome_and_anomaly_review,
+    the_catalogue_through_the_api
+);
