@@ -36,6 +36,10 @@ pub struct Config {
     pub statistics_interval: Option<Duration>,
     /// `PASSERELLE_OFFLINE_MAX_AGE_DAYS`: oldest offline scan accepted in a sync.
     pub offline_max_age_days: u32,
+    /// `PASSERELLE_TOKEN_CACHE_SECONDS`: how long a token found valid is trusted without being
+    /// looked up again (0: looked up at every request). A token revoked through another server
+    /// process sharing the database stops working here at the latest that much later.
+    pub token_cache: Duration,
     /// `PASSERELLE_SCANS_PER_MINUTE_PER_USER`: verify and redeem calls a minute per user.
     pub scans_per_minute_per_user: u32,
     /// `PASSERELLE_SCANS_PER_MINUTE_PER_SITE`: verify and redeem calls a minute per site.
@@ -79,6 +83,7 @@ struct FileConfig {
     seal_interval_ms: Option<u64>,
     statistics_interval_ms: Option<u64>,
     offline_max_age_days: Option<u32>,
+    token_cache_seconds: Option<u64>,
     scans_per_minute_per_user: Option<u32>,
     scans_per_minute_per_site: Option<u32>,
     settlement_schedule: Option<String>,
@@ -220,6 +225,11 @@ impl Config {
         if !(1..=366).contains(&offline_max_age_days) {
             return Err(bad("PASSERELLE_OFFLINE_MAX_AGE_DAYS", "entre 1 et 366 jours"));
         }
+        let token_cache_seconds: u64 =
+            pick(env, "PASSERELLE_TOKEN_CACHE_SECONDS", file.token_cache_seconds.map(|v| v.to_string()), "2")?;
+        if token_cache_seconds > 60 {
+            return Err(bad("PASSERELLE_TOKEN_CACHE_SECONDS", "entre 0 (aucun cache) et 60 secondes"));
+        }
         let scans_per_minute_per_user: u32 = pick(
             env,
             "PASSERELLE_SCANS_PER_MINUTE_PER_USER",
@@ -304,6 +314,7 @@ impl Config {
             scans_per_minute_per_user,
             scans_per_minute_per_site,
             offline_max_age_days,
+            token_cache: Duration::from_secs(token_cache_seconds),
             database_url,
             listen,
             public_url: public_url.trim_end_matches('/').to_owned(),
@@ -375,6 +386,14 @@ mod tests {
         let e = load(None, &[("PASSERELLE_REDEMPTION_FEE_BPS", "20000")]).unwrap_err();
         assert_eq!(e.setting, "PASSERELLE_REDEMPTION_FEE_BPS");
         assert!(e.to_string().starts_with("configuration invalide — PASSERELLE_REDEMPTION_FEE_BPS"));
+    }
+
+    #[test]
+    fn token_cache() {
+        assert_eq!(load(None, &[]).unwrap().token_cache, Duration::from_secs(2));
+        assert_eq!(load(Some("token_cache_seconds = 0"), &[]).unwrap().token_cache, Duration::ZERO);
+        let e = load(None, &[("PASSERELLE_TOKEN_CACHE_SECONDS", "3600")]).unwrap_err();
+        assert_eq!(e.setting, "PASSERELLE_TOKEN_CACHE_SECONDS");
     }
 
     #[test]

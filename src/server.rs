@@ -37,7 +37,8 @@ pub async fn serve_until(
     let jobs = tokio::spawn(scheduled_jobs(db.clone(), config.clone(), stop_rx));
     let limits =
         crate::http::limits::Limits::new(60, config.scans_per_minute_per_user, config.scans_per_minute_per_site);
-    let state = AppState { db: db.clone(), config: Arc::new(config), keys: Arc::new(keys), limits };
+    let tokens = Arc::new(crate::identity::tokens::TokenCache::new(config.token_cache));
+    let state = AppState { db: db.clone(), config: Arc::new(config), keys: Arc::new(keys), limits, tokens };
     let addr = listener.local_addr().map_err(CliError::new)?;
     tracing::info!(%addr, engine = db.engine().as_str(), "Passerelle écoute");
     let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())

@@ -320,7 +320,36 @@ async fn huge_and_slow_inputs(tdb: TestDb) {
     assert_eq!(me.status(), StatusCode::OK, "the server keeps working");
 }
 
+/// A token revoked through the API is refused at once, even just after a request that found it
+/// valid; one revoked by another process sharing the database (here, straight in the database)
+/// is refused once the server's token cache (`PASSERELLE_TOKEN_CACHE_SECONDS`) has let it go.
+async fn revoked_tokens_are_refused(tdb: TestDb) {
+    let s = TestServer::start_with(tdb, &[("PASSERELLE_TOKEN_CACHE_SECONDS", "1")]).await;
+    let c = reqwest::Client::new();
+    let me = |token: &str| c.get(s.url("/api/v1/me")).bearer_auth(token.to_owned()).send();
+    let mut made = Vec::new();
+    for name in ["révoqué par l'API", "révoqué ailleurs"] {
+        let created = s.post("funder_a_manager", "/api/v1/tokens", json!({"name": name})).send().await.unwrap();
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let created: Value = created.json().await.unwrap();
+        let token = created["token"].as_str().unwrap().to_owned();
+        assert_eq!(me(&token).await.unwrap().status(), StatusCode::OK, "the new token works");
+        made.push((created["id"].as_i64().unwrap(), token));
+    }
+    let (id, token) = &made[0];
+    let revoked = c.delete(s.url(&format!("/api/v1/tokens/{id}"))).bearer_auth(&s.who("funder_a_manager").token);
+    assert_eq!(revoked.send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(me(token).await.unwrap().status(), StatusCode::UNAUTHORIZED, "refused at once");
+
+    let (id, token) = &made[1];
+    sqlx::query("UPDATE api_tokens SET revoked_at = 1 WHERE id = $1").bind(id).execute(s.tdb.db.pool()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(me(token).await.unwrap().status(), StatusCode::UNAUTHORIZED, "refused after the cache's time");
+    assert_eq!(me(&s.who("funder_a_manager").token).await.unwrap().status(), StatusCode::OK);
+}
+
 ledger::both_engines!(
+    revoked_tokens_are_refused,
     huge_and_slow_inputs,
     errors_are_problem_documents,
     organisations_members_and_audit,

@@ -215,7 +215,7 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
     let Some(token) = bearer(&req) else {
         return ApiError::unauthorized().into_response();
     };
-    let owner = match tokens::authenticate(&state.db, token).await {
+    let owner = match tokens::authenticate(&state.db, &state.tokens, token).await {
         Ok(Some(owner)) => owner,
         Ok(None) => return ApiError::unauthorized().into_response(),
         Err(e) => return ApiError::from(e).into_response(),

@@ -24,6 +24,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub keys: Arc<KeyRing>,
     pub limits: limits::Limits,
+    pub tokens: Arc<crate::identity::tokens::TokenCache>,
 }
 
 #[derive(OpenApi)]

@@ -4,6 +4,9 @@ use crate::identity::{OrgKind, Role};
 use ledger::time;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// The prefix that makes a Passerelle token recognisable (for secret scanners too).
 pub const PREFIX: &str = "psl_";
@@ -30,19 +33,80 @@ pub struct TokenOwner {
     pub role: Role,
 }
 
+/// Tokens found valid in the last few seconds, by digest, so that a client sending many requests
+/// (a site's scanner at a busy hour) does not have its token looked up in the database at each
+/// one. A token revoked through this process is forgotten at once; one revoked through another
+/// process sharing the database stops working here at the latest `ttl` later. A token's own
+/// expiry is honoured to the second.
+pub struct TokenCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, Cached>>,
+}
+
+struct Cached {
+    owner: TokenOwner,
+    checked: Instant,
+    /// The token's expiry, in microseconds since the epoch.
+    expires_at: Option<i64>,
+}
+
+/// Tokens kept at most; past this the stale ones go, then all if need be.
+const MOST_CACHED: usize = 10_000;
+
+impl TokenCache {
+    /// A cache keeping each token `ttl` after its lookup; `Duration::ZERO` keeps none.
+    pub fn new(ttl: Duration) -> Self {
+        TokenCache { ttl, entries: Mutex::new(HashMap::new()) }
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn get(&self, digest: &str, now: i64) -> Option<TokenOwner> {
+        let entries = self.entries();
+        let c = entries.get(digest)?;
+        let fresh = c.checked.elapsed() < self.ttl && c.expires_at.is_none_or(|e| e > now);
+        fresh.then(|| c.owner.clone())
+    }
+
+    fn keep(&self, digest: String, owner: TokenOwner, expires_at: Option<i64>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries();
+        if entries.len() >= MOST_CACHED {
+            entries.retain(|_, c| c.checked.elapsed() < self.ttl);
+            if entries.len() >= MOST_CACHED {
+                entries.clear();
+            }
+        }
+        entries.insert(digest, Cached { owner, checked: Instant::now(), expires_at });
+    }
+
+    /// Forgets a token (revoked).
+    pub fn forget(&self, token_id: i64) {
+        self.entries().retain(|_, c| c.owner.token_id != token_id);
+    }
+}
+
 /// Looks a presented token up: unknown, revoked, expired tokens and disabled users all fail.
-pub async fn authenticate(db: &ledger::Db, token: &str) -> Result<Option<TokenOwner>, sqlx::Error> {
+pub async fn authenticate(db: &ledger::Db, cache: &TokenCache, token: &str) -> Result<Option<TokenOwner>, sqlx::Error> {
     if !token.starts_with(PREFIX) || token.len() > 100 {
         return Ok(None);
     }
     let now = time::to_micros(time::now());
+    let digest = digest(token);
+    if let Some(owner) = cache.get(&digest, now) {
+        return Ok(Some(owner));
+    }
     let row = sqlx::query(
-        "SELECT t.id, u.id, o.id, o.kind, u.role, t.last_used_at FROM api_tokens t \
+        "SELECT t.id, u.id, o.id, o.kind, u.role, t.last_used_at, t.expires_at FROM api_tokens t \
          JOIN users u ON u.id = t.user_id JOIN organisations o ON o.id = u.organisation_id \
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2) \
          AND u.disabled_at IS NULL",
     )
-    .bind(digest(token))
+    .bind(&digest)
     .bind(now)
     .fetch_optional(db.pool())
     .await?;
@@ -61,13 +125,15 @@ pub async fn authenticate(db: &ledger::Db, token: &str) -> Result<Option<TokenOw
     }
     let kind: String = row.try_get(3)?;
     let role: String = row.try_get(4)?;
-    Ok(Some(TokenOwner {
+    let owner = TokenOwner {
         token_id,
         user_id: row.try_get(1)?,
         organisation_id: row.try_get(2)?,
         kind: OrgKind::parse(&kind).unwrap_or(OrgKind::Site),
         role: Role::parse(&role).unwrap_or(Role::Member),
-    }))
+    };
+    cache.keep(digest, owner.clone(), row.try_get(6)?);
+    Ok(Some(owner))
 }
 
 /// Creates a token for a user and returns (id, token). The token is never stored in clear.
@@ -144,6 +210,41 @@ pub async fn revoke(conn: &mut AnyConnection, user_id: i64, token_id: i64) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn owner(token_id: i64) -> TokenOwner {
+        TokenOwner { token_id, user_id: 1, organisation_id: 1, kind: OrgKind::Site, role: Role::Member }
+    }
+
+    #[test]
+    fn the_cache_keeps_a_token_for_its_time_only() {
+        let now = time::to_micros(time::now());
+        let cache = TokenCache::new(Duration::from_millis(200));
+        cache.keep("a".into(), owner(1), None);
+        cache.keep("b".into(), owner(2), Some(now + 60_000_000));
+        cache.keep("c".into(), owner(3), Some(now + 1));
+        assert_eq!(cache.get("a", now).map(|o| o.token_id), Some(1));
+        assert_eq!(cache.get("b", now).map(|o| o.token_id), Some(2));
+        assert!(cache.get("c", now + 1).is_none(), "the token's own expiry is honoured");
+        assert!(cache.get("unknown", now).is_none());
+        cache.forget(1);
+        assert!(cache.get("a", now).is_none(), "a revoked token is forgotten at once");
+        assert!(cache.get("b", now).is_some());
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(cache.get("b", now).is_none(), "looked up again after the cache's time");
+        let none = TokenCache::new(Duration::ZERO);
+        none.keep("a".into(), owner(1), None);
+        assert!(none.get("a", now).is_none(), "a zero time keeps nothing");
+    }
+
+    #[test]
+    fn the_cache_stays_bounded() {
+        let cache = TokenCache::new(Duration::from_secs(60));
+        for i in 0..=MOST_CACHED as i64 {
+            cache.keep(format!("t{i}"), owner(i), None);
+        }
+        assert!(cache.entries().len() <= MOST_CACHED);
+        assert!(cache.get(&format!("t{MOST_CACHED}"), 0).is_some(), "the newest is kept");
+    }
 
     #[test]
     fn tokens_are_random_and_hashed() {

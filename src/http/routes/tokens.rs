@@ -64,5 +64,6 @@ pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Pat
     }
     audit::record(&mut tx, caller.actor(), "token.revoke", "api_token", id, serde_json::json!({})).await?;
     tx.commit().await?;
+    state.tokens.forget(id);
     Ok(StatusCode::NO_CONTENT)
 }
