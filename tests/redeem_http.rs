@@ -230,7 +230,7 @@ async fn the_catalogue_through_the_api(tdb: TestDb) {
     let edited = s.post("operator_manager", "/api/v1/catalogue", service.clone()).send().await.unwrap();
     assert_eq!(edited.status(), StatusCode::CREATED);
     let listed = |catalogue: &Value| catalogue.as_array().unwrap().iter().find(|c| c["code"] == "ATELIER-IA").cloned();
-    let catalogue: Value = s.get("site_a_member", "/api/v1/catalogue").send().await.unwrap().json().await.unwrap();
+    let catalogue = s.get_json("site_a_member", "/api/v1/catalogue").await;
     let shown = listed(&catalogue).expect("the new service is listed");
     assert_eq!((&shown["label"], &shown["retired"]), (&service["label"], &json!(false)));
 
@@ -250,23 +250,16 @@ async fn the_catalogue_through_the_api(tdb: TestDb) {
     assert_eq!(s.post("operator_manager", retire, json!({})).send().await.unwrap().status(), StatusCode::NO_CONTENT);
     let unknown = s.post("operator_manager", "/api/v1/catalogue/NULLE-PART/retire", json!({})).send().await.unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
-    let catalogue: Value = s.get("site_a_member", "/api/v1/catalogue").send().await.unwrap().json().await.unwrap();
+    let catalogue = s.get_json("site_a_member", "/api/v1/catalogue").await;
     assert_eq!(listed(&catalogue).expect("a retired service stays listed")["retired"], true);
     let after = redeem(&codes[1], "atelier-2").send().await.unwrap();
     assert_eq!(after.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(after.json::<Value>().await.unwrap()["code"], "service_not_offered");
     // The passage recorded before keeps its service in the site's history.
-    let history: Value = s
-        .get("site_a_member", &format!("/api/v1/sites/{site}/redemptions"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history = s.get_json("site_a_member", &format!("/api/v1/sites/{site}/redemptions")).await;
     assert_eq!(history.as_array().unwrap().len(), 1, "{history}");
     assert_eq!((&history[0]["service_code"], &history[0]["service"]), (&json!("ATELIER-IA"), &service["label"]));
-    let report: Value = s.get("operator_manager", "/api/v1/ledger/verify").send().await.unwrap().json().await.unwrap();
+    let report = s.get_json("operator_manager", "/api/v1/ledger/verify").await;
     assert_eq!(report["ok"], true, "{report}");
 }
 

@@ -229,6 +229,13 @@ impl TestServer {
         self.client.get(self.url(path)).bearer_auth(&self.who(who).token)
     }
 
+    /// The JSON answer of a `GET` that must succeed.
+    pub async fn get_json(&self, who: &str, path: &str) -> serde_json::Value {
+        let answer = self.get(who, path).send().await.unwrap();
+        assert!(answer.status().is_success(), "GET {path}: {}", answer.status());
+        answer.json().await.unwrap()
+    }
+
     pub fn post(&self, who: &str, path: &str, body: serde_json::Value) -> reqwest::RequestBuilder {
         self.client.post(self.url(path)).bearer_auth(&self.who(who).token).json(&body)
     }
