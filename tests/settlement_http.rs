@@ -36,6 +36,33 @@ async fn json_of(r: reqwest::Response) -> Value {
     r.json().await.unwrap()
 }
 
+/// Makes the database refuse (or accept again) the audit entries of `action`, as a full disk or a
+/// broken table would.
+async fn refuse_audit(s: &TestServer, action: &str, refuse: bool) {
+    let statements = match (s.tdb.db.engine(), refuse) {
+        (ledger::Engine::Sqlite, true) => vec![format!(
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log WHEN NEW.action = '{action}' \
+             BEGIN SELECT RAISE(ABORT, 'journal indisponible'); END"
+        )],
+        (ledger::Engine::Postgres, true) => vec![
+            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'journal indisponible'; END $$"
+                .to_owned(),
+            format!(
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW \
+                 WHEN (NEW.action = '{action}') EXECUTE FUNCTION refuse_audit()"
+            ),
+        ],
+        (ledger::Engine::Sqlite, false) => vec!["DROP TRIGGER refuse_audit".to_owned()],
+        (ledger::Engine::Postgres, false) => {
+            vec!["DROP TRIGGER refuse_audit ON audit_log".to_owned(), "DROP FUNCTION refuse_audit()".to_owned()]
+        }
+    };
+    for sql in statements {
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(s.tdb.db.pool()).await.unwrap();
+    }
+}
+
 async fn settle_release_download_confirm_return(tdb: TestDb) {
     let s = TestServer::start(tdb).await;
     let site = s.who("site_a_member").organisation_id;
@@ -89,6 +116,18 @@ async fn settle_release_download_confirm_return(tdb: TestDb) {
 
     let payout = mine[0]["payout"]["id"].as_i64().unwrap();
     let confirm = format!("/api/v1/payouts/{payout}/confirm");
+    // The change and its audit entry commit together: when the audit entry cannot be written,
+    // the confirmation is not recorded either.
+    refuse_audit(&s, "payout.confirm", true).await;
+    let failed = s.post("operator_manager", &confirm, json!({})).send().await.unwrap();
+    assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let status: String = sqlx::query_scalar("SELECT status FROM payouts WHERE id = $1")
+        .bind(payout)
+        .fetch_one(s.tdb.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(status, "sent", "nothing recorded without its audit entry");
+    refuse_audit(&s, "payout.confirm", false).await;
     assert_eq!(s.post("operator_manager", &confirm, json!({})).send().await.unwrap().status(), StatusCode::NO_CONTENT);
     let ret = format!("/api/v1/payouts/{payout}/return");
     let bad = s.post("operator_manager", &ret, json!({"reason": ""})).send().await.unwrap();

@@ -9,7 +9,7 @@ use crate::orders::{self, Order, OrderStatus, UnusedPolicy};
 use chrono::{Duration, NaiveDate};
 use ledger::{Cents, Db, time};
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 /// What the expiry of one order did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -145,10 +145,10 @@ pub async fn expiring(db: &Db, funder: i64, as_of: NaiveDate) -> Result<Vec<Expi
 
 /// Blocks, before expiry, the books of an order that no beneficiary has received yet (issued
 /// or held by a prescriber): each is cancelled with the order's policy for unused value.
-/// Returns the number of books blocked and their value.
-pub async fn block_undistributed(db: &Db, order_id: i64) -> Result<(u64, Cents)> {
-    let mut tx = db.begin().await?;
-    let order = orders::get_in(&mut tx, order_id).await?.ok_or(IssuerError::NotFound)?;
+/// Returns the number of books blocked and their value. Runs in the caller's transaction, so that
+/// its audit entry commits with it.
+pub async fn block_undistributed(conn: &mut AnyConnection, order_id: i64) -> Result<(u64, Cents)> {
+    let order = orders::get_in(&mut *conn, order_id).await?.ok_or(IssuerError::NotFound)?;
     if order.status != OrderStatus::Issued {
         return Err(IssuerError::conflict("order_not_issued", format!("la commande {order_id} n'est pas émise")));
     }
@@ -157,12 +157,11 @@ pub async fn block_undistributed(db: &Db, order_id: i64) -> Result<(u64, Cents)>
             .bind(order_id)
             .bind(BookStatus::Issued.as_str())
             .bind(BookStatus::Assigned.as_str())
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut *conn)
             .await?;
     let mut value = 0i64;
     for id in &ids {
-        value += books::cancel(&mut tx, *id, "Bloqué par le financeur avant l'échéance").await?.value_cents;
+        value += books::cancel(&mut *conn, *id, "Bloqué par le financeur avant l'échéance").await?.value_cents;
     }
-    tx.commit().await?;
     Ok((ids.len() as u64, Cents(value)))
 }

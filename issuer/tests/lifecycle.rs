@@ -330,7 +330,9 @@ async fn expiry_refund_and_breakage(t: TestDb) {
     assert_eq!((s.active_vouchers, s.active_value_cents, s.last_day), (20, 20 * 333, day("2028-01-31")));
 
     // The funder blocks the books nobody received: 6 books, 18 vouchers refunded by share.
-    let (blocked, value) = issuer::expiry::block_undistributed(&t.db, refund.id).await.unwrap();
+    let mut tx = t.db.begin().await.unwrap();
+    let (blocked, value) = issuer::expiry::block_undistributed(&mut tx, refund.id).await.unwrap();
+    tx.commit().await.unwrap();
     assert_eq!((blocked, value), (6, Cents(18 * 333)));
 
     // Not during the grace period; the day after it, the last 2 vouchers expire and are refunded.

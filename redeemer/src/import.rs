@@ -12,7 +12,7 @@ use issuer::category::Category;
 use issuer::organisations::OrgKind;
 use issuer::{IssuerError, Siret, territory};
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 /// Largest file accepted.
 pub const MAX_BYTES: usize = 20 * 1024 * 1024;
@@ -166,9 +166,16 @@ pub fn check_csv(bytes: &[u8]) -> Result<Checked, IssuerError> {
 /// Imports a CSV file: every row checked ([`check_csv`]), then the valid ones written in one
 /// transaction.
 pub async fn import_csv(db: &ledger::Db, bytes: &[u8]) -> Result<ImportReport, IssuerError> {
+    let mut tx = db.begin().await?;
+    let report = import_csv_in(&mut tx, bytes).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// [`import_csv`] in the caller's transaction (with its audit entry).
+pub async fn import_csv_in(conn: &mut AnyConnection, bytes: &[u8]) -> Result<ImportReport, IssuerError> {
     let Checked { rows, errors } = check_csv(bytes)?;
     let mut report = ImportReport { errors, ..ImportReport::default() };
-    let mut tx = db.begin().await?;
     let mut seen = std::collections::HashSet::new();
     for row in rows {
         if !seen.insert(row.siret.clone()) {
@@ -177,7 +184,7 @@ pub async fn import_csv(db: &ledger::Db, bytes: &[u8]) -> Result<ImportReport, I
         }
         let existing = sqlx::query("SELECT kind FROM organisations WHERE siret = $1")
             .bind(row.siret.as_str())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
         if let Some(r) = existing {
             let kind: String = r.try_get(0)?;
@@ -191,23 +198,22 @@ pub async fn import_csv(db: &ledger::Db, bytes: &[u8]) -> Result<ImportReport, I
             report.unchanged += 1;
             continue;
         }
-        let id = sites::create_pending(&mut tx, &row.name, &row.siret).await?;
-        sites::add_place(&mut tx, id, &row.name, &row.address, &row.insee, &row.hours).await?;
+        let id = sites::create_pending(&mut *conn, &row.name, &row.siret).await?;
+        sites::add_place(&mut *conn, id, &row.name, &row.address, &row.insee, &row.hours).await?;
         let codes: Vec<String> =
             sqlx::query_scalar("SELECT code FROM catalogue_services WHERE retired_at IS NULL ORDER BY code")
-                .fetch_all(&mut *tx)
+                .fetch_all(&mut *conn)
                 .await?;
         let mut offered = Vec::new();
         for code in &codes {
-            if let Some((s, _)) = sites::service(&mut tx, code).await?
+            if let Some((s, _)) = sites::service(&mut *conn, code).await?
                 && row.categories.contains(&s.category)
             {
                 offered.push(code.as_str());
             }
         }
-        sites::set_services(&mut tx, id, &offered).await?;
+        sites::set_services(&mut *conn, id, &offered).await?;
         report.imported += 1;
     }
-    tx.commit().await?;
     Ok(report)
 }

@@ -135,8 +135,8 @@ pub fn cutoff(day: NaiveDate) -> DateTime<Utc> {
 
 /// Prepares the run of the period ending on `period_end` (a draft: nothing moves). Asking again
 /// for the same period returns the existing run.
-pub async fn prepare(
-    db: &Db,
+pub async fn prepare_in(
+    conn: &mut AnyConnection,
     period_end: NaiveDate,
     minimum: Cents,
     mode: Mode,
@@ -148,15 +148,13 @@ pub async fn prepare(
     if time::now() < cutoff(period_end) {
         return Err(SettlementError::PeriodNotOver(period_end));
     }
-    let mut tx = db.begin().await?;
-    if let Some(id) = run_for_period(&mut tx, period_end).await? {
-        drop(tx);
-        return get(db, id).await?.ok_or(SettlementError::NotFound);
+    if let Some(id) = run_for_period(&mut *conn, period_end).await? {
+        return get_in(conn, id).await?.ok_or(SettlementError::NotFound);
     }
     let last = sqlx::query(
         "SELECT period_end, status FROM settlement_runs WHERE status <> 'cancelled' ORDER BY period_end DESC LIMIT 1",
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?;
     let mut period_start = None;
     if let Some(last) = last {
@@ -180,7 +178,7 @@ pub async fn prepare(
     .bind(time::to_micros(now))
     .bind(by)
     .bind(mode.as_str())
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
     // Every site's payable balance at the cut-off (postings before it, in business time).
     let rows = sqlx::query(
@@ -191,7 +189,7 @@ pub async fn prepare(
          FROM sites s WHERE s.bank_review = 0 AND s.iban IS NOT NULL ORDER BY s.organisation_id",
     )
     .bind(time::to_micros(cutoff(period_end)))
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut *conn)
     .await?;
     for r in rows {
         let site: i64 = r.try_get(0)?;
@@ -203,7 +201,7 @@ pub async fn prepare(
         let parts: Vec<(Option<i64>, i64)> = match mode {
             Mode::Custody => vec![(None, owed)],
             Mode::Direct => {
-                let by_funder = owed_by_funders(&mut tx, site, cutoff(period_end)).await?;
+                let by_funder = owed_by_funders(&mut *conn, site, cutoff(period_end)).await?;
                 if by_funder.values().sum::<i64>() != owed {
                     return Err(SettlementError::State(format!(
                         "le lieu n°{site} a déjà été réglé autrement qu'en mode direct : réglez ce règlement en mode custody"
@@ -228,12 +226,25 @@ pub async fn prepare(
                 Some(f) => format!("PSL-R{run}-S{site}-F{f}"),
                 None => format!("PSL-R{run}-S{site}"),
             })
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         }
     }
+    get_in(conn, run).await?.ok_or(SettlementError::NotFound)
+}
+
+/// [`prepare_in`] in a transaction of its own.
+pub async fn prepare(
+    db: &Db,
+    period_end: NaiveDate,
+    minimum: Cents,
+    mode: Mode,
+    by: Option<i64>,
+) -> Result<Run, SettlementError> {
+    let mut tx = db.begin().await?;
+    let run = prepare_in(&mut tx, period_end, minimum, mode, by).await?;
     tx.commit().await?;
-    get(db, run).await?.ok_or(SettlementError::NotFound)
+    Ok(run)
 }
 
 /// Direct mode: what each funder owes a site at the cut-off — the net value of the site's
@@ -365,9 +376,8 @@ pub async fn list(db: &Db) -> Result<Vec<Run>, SettlementError> {
 }
 
 /// Releases a draft run: every payout is posted and marked sent, in one transaction.
-pub async fn release(db: &Db, id: i64, by: Option<i64>) -> Result<Run, SettlementError> {
-    let mut tx = db.begin().await?;
-    let run = get_in(&mut tx, id).await?.ok_or(SettlementError::NotFound)?;
+pub async fn release_in(conn: &mut AnyConnection, id: i64, by: Option<i64>) -> Result<Run, SettlementError> {
+    let run = get_in(&mut *conn, id).await?.ok_or(SettlementError::NotFound)?;
     if run.status != "draft" {
         return Err(SettlementError::State(format!("le règlement n°{id} est déjà {}", french_status(&run.status))));
     }
@@ -382,35 +392,46 @@ pub async fn release(db: &Db, id: i64, by: Option<i64>) -> Result<Run, Settlemen
         .debit(AccountCode::site_payable(p.site_id), Cents(p.amount_cents))
         // Direct mode: the funder pays the site, which settles what it owes for its vouchers.
         .credit(p.funder_id.map_or_else(AccountCode::payouts_in_transit, AccountCode::funder), Cents(p.amount_cents));
-        let posted = ledger::post_in(&mut tx, &t).await?;
+        let posted = ledger::post_in(&mut *conn, &t).await?;
         sqlx::query("UPDATE payouts SET status = 'sent', ledger_transaction = $1 WHERE id = $2 AND status = 'draft'")
             .bind(posted.transaction_id)
             .bind(p.id)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
     }
     sqlx::query("UPDATE settlement_runs SET status = 'released', released_at = $1, released_by = $2 WHERE id = $3")
         .bind(time::to_micros(time::now()))
         .bind(by)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    let run = get_in(&mut tx, id).await?.ok_or(SettlementError::NotFound)?;
+    get_in(conn, id).await?.ok_or(SettlementError::NotFound)
+}
+
+/// [`release_in`] in a transaction of its own.
+pub async fn release(db: &Db, id: i64, by: Option<i64>) -> Result<Run, SettlementError> {
+    let mut tx = db.begin().await?;
+    let run = release_in(&mut tx, id, by).await?;
     tx.commit().await?;
     Ok(run)
 }
 
 /// Cancels a draft run (nothing had moved); its period can then be prepared again.
-pub async fn cancel(db: &Db, id: i64) -> Result<(), SettlementError> {
-    let mut tx = db.begin().await?;
-    let run = get_in(&mut tx, id).await?.ok_or(SettlementError::NotFound)?;
+pub async fn cancel_in(conn: &mut AnyConnection, id: i64) -> Result<(), SettlementError> {
+    let run = get_in(&mut *conn, id).await?.ok_or(SettlementError::NotFound)?;
     if run.status != "draft" {
         return Err(SettlementError::State(format!("le règlement n°{id} est déjà {}", french_status(&run.status))));
     }
-    sqlx::query("DELETE FROM payouts WHERE run_id = $1").bind(id).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM settlement_runs WHERE id = $1").bind(id).execute(&mut *tx).await?;
-    tx.commit().await?;
+    sqlx::query("DELETE FROM payouts WHERE run_id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM settlement_runs WHERE id = $1").bind(id).execute(&mut *conn).await?;
     Ok(())
+}
+
+/// [`cancel_in`] in a transaction of its own.
+pub async fn cancel(db: &Db, id: i64) -> Result<(), SettlementError> {
+    let mut tx = db.begin().await?;
+    cancel_in(&mut tx, id).await?;
+    Ok(tx.commit().await?)
 }
 
 fn french_status(s: &str) -> &'static str {
@@ -549,9 +570,8 @@ async fn payout_state(conn: &mut AnyConnection, payout: i64) -> Result<PayoutSta
 /// Records the bank's confirmation that a payout left the account (the operator's in custody
 /// mode, posting `Dr payouts:in_transit / Cr bank`; the funder's in direct mode, where nothing
 /// moves in our accounts).
-pub async fn confirm(db: &Db, payout: i64, on: DateTime<Utc>) -> Result<(), SettlementError> {
-    let mut tx = db.begin().await?;
-    let p = payout_state(&mut tx, payout).await?;
+pub async fn confirm_in(conn: &mut AnyConnection, payout: i64, on: DateTime<Utc>) -> Result<(), SettlementError> {
+    let p = payout_state(&mut *conn, payout).await?;
     if p.status != "sent" {
         return Err(SettlementError::State(format!("le versement n°{payout} n'est pas en attente de confirmation")));
     }
@@ -564,41 +584,51 @@ pub async fn confirm(db: &Db, payout: i64, on: DateTime<Utc>) -> Result<(), Sett
         )
         .debit(AccountCode::payouts_in_transit(), Cents(p.amount))
         .credit(AccountCode::bank(), Cents(p.amount));
-        ledger::post_in(&mut tx, &t).await?;
+        ledger::post_in(&mut *conn, &t).await?;
     }
     sqlx::query("UPDATE payouts SET status = 'confirmed', confirmed_at = $1 WHERE id = $2")
         .bind(time::to_micros(on))
         .bind(payout)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await?;
     Ok(())
+}
+
+/// [`confirm_in`] in a transaction of its own.
+pub async fn confirm(db: &Db, payout: i64, on: DateTime<Utc>) -> Result<(), SettlementError> {
+    let mut tx = db.begin().await?;
+    confirm_in(&mut tx, payout, on).await?;
+    Ok(tx.commit().await?)
 }
 
 /// Records a transfer returned by the site's bank: the amount goes back on the site's payable
 /// balance (paid at a later run) and the site's bank details are flagged for review, which
 /// holds its payouts until they are corrected.
-pub async fn record_return(db: &Db, payout: i64, reason: &str, on: DateTime<Utc>) -> Result<(), SettlementError> {
+pub async fn record_return_in(
+    conn: &mut AnyConnection,
+    payout: i64,
+    reason: &str,
+    on: DateTime<Utc>,
+) -> Result<(), SettlementError> {
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(SettlementError::State("le motif du retour est obligatoire (500 caractères au plus)".into()));
     }
-    let mut tx = db.begin().await?;
-    let p = payout_state(&mut tx, payout).await?;
+    let p = payout_state(&mut *conn, payout).await?;
     let key = format!("payout-returned:{payout}");
     let memo = format!("Virement retourné : {reason}");
     match (p.status.as_str(), p.posted, p.funder) {
         // Not yet confirmed, or paid by a funder (direct mode): the settlement posting is
         // reversed (in direct mode the funder owes the amount again).
         ("sent", Some(original), _) | ("confirmed", Some(original), Some(_)) => {
-            ledger::reverse_in(&mut tx, original, &key, &memo, on).await?;
+            ledger::reverse_in(&mut *conn, original, &key, &memo, on).await?;
         }
         // Confirmed from our account, then returned: the money is back in the bank.
         ("confirmed", _, None) => {
             let t = NewTransaction::new(key, "payout_returned", memo, on)
                 .debit(AccountCode::bank(), Cents(p.amount))
                 .credit(AccountCode::site_payable(p.site), Cents(p.amount));
-            ledger::post_in(&mut tx, &t).await?;
+            ledger::post_in(&mut *conn, &t).await?;
         }
         _ => {
             return Err(SettlementError::State(format!("le versement n°{payout} n'a pas été envoyé")));
@@ -608,11 +638,17 @@ pub async fn record_return(db: &Db, payout: i64, reason: &str, on: DateTime<Utc>
         .bind(time::to_micros(on))
         .bind(reason)
         .bind(payout)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    sqlx::query("UPDATE sites SET bank_review = 1 WHERE organisation_id = $1").bind(p.site).execute(&mut *tx).await?;
-    tx.commit().await?;
+    sqlx::query("UPDATE sites SET bank_review = 1 WHERE organisation_id = $1").bind(p.site).execute(&mut *conn).await?;
     Ok(())
+}
+
+/// [`record_return_in`] in a transaction of its own.
+pub async fn record_return(db: &Db, payout: i64, reason: &str, on: DateTime<Utc>) -> Result<(), SettlementError> {
+    let mut tx = db.begin().await?;
+    record_return_in(&mut tx, payout, reason, on).await?;
+    Ok(tx.commit().await?)
 }
 
 /// A site's payouts, newest first, with the period they settle.

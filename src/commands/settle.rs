@@ -4,6 +4,7 @@ use crate::audit::{self, Actor};
 use crate::cli::{CliError, InvoiceCommand, SettlementCommand};
 use crate::commands::connect_and_migrate;
 use crate::config::Config;
+use ledger::db::WriteTx;
 use ledger::{Cents, Db};
 use settlement::runs::{self, Run};
 use settlement::sepa::Party;
@@ -35,8 +36,19 @@ fn print_run(run: &Run) {
     }
 }
 
-async fn audited(db: &Db, action: &str, object: &str, id: i64, details: serde_json::Value) -> Result<(), CliError> {
-    let mut tx = db.begin().await.map_err(CliError::new)?;
+/// A write transaction for one change made from the terminal.
+async fn begin(db: &Db) -> Result<WriteTx, CliError> {
+    db.begin().await.map_err(CliError::new)
+}
+
+/// Writes the change's audit entry in its transaction, then commits both.
+async fn commit_audited(
+    mut tx: WriteTx,
+    action: &str,
+    object: &str,
+    id: i64,
+    details: serde_json::Value,
+) -> Result<(), CliError> {
     audit::record(&mut tx, Actor::SYSTEM, action, object, id, details).await.map_err(CliError::new)?;
     tx.commit().await.map_err(CliError::new)
 }
@@ -49,11 +61,11 @@ fn write(out: &std::path::Path, bytes: &[u8]) -> Result<(), CliError> {
 
 pub async fn prepare(config: &Config, period_end: chrono::NaiveDate, minimum: Option<Cents>) -> Result<(), CliError> {
     let db = connect_and_migrate(config).await?;
+    let mut tx = begin(&db).await?;
+    let minimum = minimum.unwrap_or(config.settlement_minimum);
     let run =
-        runs::prepare(&db, period_end, minimum.unwrap_or(config.settlement_minimum), config.settlement_mode, None)
-            .await
-            .map_err(CliError::new)?;
-    audited(&db, "settlement.prepare", "settlement", run.id, serde_json::json!({"via": "cli"})).await?;
+        runs::prepare_in(&mut tx, period_end, minimum, config.settlement_mode, None).await.map_err(CliError::new)?;
+    commit_audited(tx, "settlement.prepare", "settlement", run.id, serde_json::json!({"via": "cli"})).await?;
     print_run(&run);
     if run.status == "draft" {
         println!("Vérifiez, puis validez : passerelle settlement release {}", run.id);
@@ -77,13 +89,15 @@ pub async fn run(config: &Config, cmd: SettlementCommand) -> Result<(), CliError
             &runs::get(&db, id).await.map_err(CliError::new)?.ok_or_else(|| CliError::new("règlement inconnu"))?,
         ),
         SettlementCommand::Release { id } => {
-            let run = runs::release(&db, id, None).await.map_err(CliError::new)?;
-            audited(&db, "settlement.release", "settlement", id, serde_json::json!({"via": "cli"})).await?;
+            let mut tx = begin(&db).await?;
+            let run = runs::release_in(&mut tx, id, None).await.map_err(CliError::new)?;
+            commit_audited(tx, "settlement.release", "settlement", id, serde_json::json!({"via": "cli"})).await?;
             print_run(&run);
         }
         SettlementCommand::Cancel { id } => {
-            runs::cancel(&db, id).await.map_err(CliError::new)?;
-            audited(&db, "settlement.cancel", "settlement", id, serde_json::json!({"via": "cli"})).await?;
+            let mut tx = begin(&db).await?;
+            runs::cancel_in(&mut tx, id).await.map_err(CliError::new)?;
+            commit_audited(tx, "settlement.cancel", "settlement", id, serde_json::json!({"via": "cli"})).await?;
             println!("Règlement n°{id} annulé.");
         }
         SettlementCommand::Sepa { id, out } => {
@@ -108,14 +122,16 @@ pub async fn run(config: &Config, cmd: SettlementCommand) -> Result<(), CliError
             write(&out, &settlement::statement::report_pdf(&run).map_err(CliError::new)?)?;
         }
         SettlementCommand::Confirm { payout, on } => {
-            runs::confirm(&db, payout, on.unwrap_or(now)).await.map_err(CliError::new)?;
-            audited(&db, "payout.confirm", "payout", payout, serde_json::json!({"via": "cli"})).await?;
+            let mut tx = begin(&db).await?;
+            runs::confirm_in(&mut tx, payout, on.unwrap_or(now)).await.map_err(CliError::new)?;
+            commit_audited(tx, "payout.confirm", "payout", payout, serde_json::json!({"via": "cli"})).await?;
             println!("Versement n°{payout} confirmé.");
         }
         SettlementCommand::Return { payout, reason, on } => {
-            runs::record_return(&db, payout, &reason, on.unwrap_or(now)).await.map_err(CliError::new)?;
-            audited(&db, "payout.return", "payout", payout, serde_json::json!({"reason": reason, "via": "cli"}))
-                .await?;
+            let mut tx = begin(&db).await?;
+            runs::record_return_in(&mut tx, payout, &reason, on.unwrap_or(now)).await.map_err(CliError::new)?;
+            let details = serde_json::json!({"reason": reason, "via": "cli"});
+            commit_audited(tx, "payout.return", "payout", payout, details).await?;
             println!(
                 "Versement n°{payout} retourné : le montant revient au lieu, ses coordonnées bancaires sont à vérifier."
             );

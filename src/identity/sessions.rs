@@ -3,7 +3,7 @@
 
 use crate::identity::{password, tokens, users};
 use ledger::time;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 /// Failed sign-ins in a row that lock an account, and for how long.
 pub const MAX_FAILURES: i64 = 5;
@@ -143,14 +143,13 @@ pub async fn change_password(db: &ledger::Db, session: &Session, current: &str, 
 }
 
 /// The operator resets a user's password: a new one-time password (returned once), the lock
-/// lifted, every session of the user ended.
-pub async fn reset_password(db: &ledger::Db, user_id: i64) -> Result<Option<String>, sqlx::Error> {
+/// lifted, every session of the user ended; in the caller's transaction (with its audit entry).
+pub async fn reset_password(conn: &mut AnyConnection, user_id: i64) -> Result<Option<String>, sqlx::Error> {
     let one_time = password::generate();
-    let mut tx = db.begin().await?;
     let done = sqlx::query("UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2")
         .bind(password::hash(&one_time))
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     if done.rows_affected() == 0 {
         return Ok(None);
@@ -158,8 +157,7 @@ pub async fn reset_password(db: &ledger::Db, user_id: i64) -> Result<Option<Stri
     sqlx::query("UPDATE web_sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
         .bind(time::to_micros(time::now()))
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await?;
     Ok(Some(one_time))
 }

@@ -128,8 +128,8 @@ pub async fn block(
     if caller.role != crate::identity::Role::Manager {
         return Err(ApiError::forbidden());
     }
-    let (books, value) = issuer::expiry::block_undistributed(&state.db, id).await?;
     let mut tx = state.db.begin().await?;
+    let (books, value) = issuer::expiry::block_undistributed(&mut tx, id).await?;
     audit::record(
         &mut tx,
         caller.actor(),

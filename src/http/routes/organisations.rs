@@ -177,9 +177,9 @@ pub async fn reset_password(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<PasswordReset>> {
-    let one_time_password =
-        crate::identity::sessions::reset_password(&state.db, id).await?.ok_or_else(ApiError::not_found)?;
     let mut tx = state.db.begin().await?;
+    let one_time_password =
+        crate::identity::sessions::reset_password(&mut tx, id).await?.ok_or_else(ApiError::not_found)?;
     audit::record(&mut tx, caller.actor(), "user.password_reset", "user", id, serde_json::json!({})).await?;
     tx.commit().await?;
     Ok(Json(PasswordReset { one_time_password }))

@@ -53,9 +53,9 @@ pub async fn prepare(
     Json(b): Json<Prepare>,
 ) -> ApiResult<(StatusCode, Json<Run>)> {
     let minimum = b.minimum_cents.map_or(state.config.settlement_minimum, ledger::Cents);
-    let run =
-        runs::prepare(&state.db, b.period_end, minimum, state.config.settlement_mode, Some(caller.user_id)).await?;
     let mut tx = state.db.begin().await?;
+    let run =
+        runs::prepare_in(&mut tx, b.period_end, minimum, state.config.settlement_mode, Some(caller.user_id)).await?;
     audit::record(
         &mut tx,
         caller.actor(),
@@ -79,8 +79,8 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResul
 /// managers).
 #[utoipa::path(post, path = "/api/v1/settlements/{id}/release", tag = "règlements", responses((status = 200, body = Object), (status = 409, body = crate::http::problem::Problem)))]
 pub async fn release(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<Run>> {
-    let run = runs::release(&state.db, id, Some(caller.user_id)).await?;
     let mut tx = state.db.begin().await?;
+    let run = runs::release_in(&mut tx, id, Some(caller.user_id)).await?;
     audit::record(
         &mut tx,
         caller.actor(),
@@ -97,8 +97,8 @@ pub async fn release(State(state): State<AppState>, caller: Caller, Path(id): Pa
 /// Cancels a draft run (operator managers).
 #[utoipa::path(post, path = "/api/v1/settlements/{id}/cancel", tag = "règlements", responses((status = 204)))]
 pub async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<StatusCode> {
-    runs::cancel(&state.db, id).await?;
     let mut tx = state.db.begin().await?;
+    runs::cancel_in(&mut tx, id).await?;
     audit::record(&mut tx, caller.actor(), "settlement.cancel", "settlement", id, serde_json::json!({})).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -211,8 +211,8 @@ pub async fn confirm(
     Path(id): Path<i64>,
     Json(b): Json<Confirmation>,
 ) -> ApiResult<StatusCode> {
-    runs::confirm(&state.db, id, b.on.unwrap_or_else(ledger::time::now)).await?;
     let mut tx = state.db.begin().await?;
+    runs::confirm_in(&mut tx, id, b.on.unwrap_or_else(ledger::time::now)).await?;
     audit::record(&mut tx, caller.actor(), "payout.confirm", "payout", id, serde_json::json!({})).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -235,8 +235,8 @@ pub async fn record_return(
     Path(id): Path<i64>,
     Json(b): Json<Return>,
 ) -> ApiResult<StatusCode> {
-    runs::record_return(&state.db, id, &b.reason, b.on.unwrap_or_else(ledger::time::now)).await?;
     let mut tx = state.db.begin().await?;
+    runs::record_return_in(&mut tx, id, &b.reason, b.on.unwrap_or_else(ledger::time::now)).await?;
     audit::record(&mut tx, caller.actor(), "payout.return", "payout", id, serde_json::json!({"reason": b.reason}))
         .await?;
     tx.commit().await?;

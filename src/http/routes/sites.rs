@@ -50,8 +50,8 @@ pub async fn import(
     caller: Caller,
     crate::http::problem::Bytes(body): crate::http::problem::Bytes,
 ) -> ApiResult<Json<redeemer::import::ImportReport>> {
-    let report = redeemer::import::import_csv(&state.db, &body).await?;
     let mut tx = state.db.begin().await?;
+    let report = redeemer::import::import_csv_in(&mut tx, &body).await?;
     audit::record(
         &mut tx,
         caller.actor(),
