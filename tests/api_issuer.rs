@@ -162,13 +162,14 @@ async fn order_to_check_to_cancel(tdb: TestDb) {
     assert_eq!(report["ok"], true, "{report}");
 }
 
-/// Renders a PDF with `pdftoppm` and decodes its QR codes with `zbarimg`.
+/// Renders a PDF with `pdftoppm` at a printer's resolution (at 150 dpi `zbarimg` misses a code
+/// now and then: issuer/tests/pdf.rs) and decodes its QR codes with `zbarimg`.
 fn decode_qr_codes(pdf: &[u8]) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("f.pdf");
     std::fs::write(&file, pdf).unwrap();
     let out = std::process::Command::new("pdftoppm")
-        .args(["-r", "150", "-png"])
+        .args(["-r", "300", "-png"])
         .arg(&file)
         .arg(dir.path().join("p"))
         .output()
