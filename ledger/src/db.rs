@@ -43,7 +43,7 @@ impl Engine {
     }
 
     /// The engine of a connection.
-    fn of(conn: &AnyConnection) -> Engine {
+    pub fn of(conn: &AnyConnection) -> Engine {
         if conn.backend_name().eq_ignore_ascii_case("sqlite") { Engine::Sqlite } else { Engine::Postgres }
     }
 

@@ -528,7 +528,7 @@ impl Fold {
 
     /// Writes the book states and adds the deltas to the aggregates.
     pub(crate) async fn write(self, conn: &mut AnyConnection) -> Result<(), StatsError> {
-        let sqlite = conn.backend_name().eq_ignore_ascii_case("sqlite");
+        let sqlite = ledger::Engine::of(conn) == ledger::Engine::Sqlite;
         let mut books: Vec<(&i64, &BookState)> = self.books.iter().collect();
         books.sort_unstable_by_key(|b| *b.0);
         // Rows per statement: see those of the cells below.
