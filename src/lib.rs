@@ -1,6 +1,7 @@
 //! The Passerelle application: CLI, configuration, HTTP server and the identity layer that
 //! compose the `ledger`, `issuer` and `redeemer` crates.
 
+pub mod app;
 pub mod audit;
 pub mod cli;
 pub mod commands;

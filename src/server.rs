@@ -4,7 +4,6 @@ use crate::cli::CliError;
 use crate::config::Config;
 use crate::http::{AppState, app};
 use issuer::keys::KeyRing;
-use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -35,10 +34,7 @@ pub async fn serve_until(
     let statistics =
         config.statistics_interval.map(|every| tokio::spawn(statistics_loop(db.clone(), every, stop_rx.clone())));
     let jobs = tokio::spawn(scheduled_jobs(db.clone(), config.clone(), stop_rx));
-    let limits =
-        crate::http::limits::Limits::new(60, config.scans_per_minute_per_user, config.scans_per_minute_per_site);
-    let tokens = Arc::new(crate::identity::tokens::TokenCache::new(config.token_cache));
-    let state = AppState { db: db.clone(), config: Arc::new(config), keys: Arc::new(keys), limits, tokens };
+    let state = AppState::new(db.clone(), config, keys);
     let addr = listener.local_addr().map_err(CliError::new)?;
     tracing::info!(%addr, engine = db.engine().as_str(), "Passerelle écoute");
     let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())

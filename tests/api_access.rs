@@ -686,11 +686,11 @@ async fn the_matrix_covers_every_documented_route(tdb: TestDb) {
     for route in &documented {
         assert!(tested.contains(route), "route {route:?} is documented but missing from the access matrix");
         assert!(
-            passerelle::http::authz::POLICIES.iter().any(|p| p.method == route.0 && p.path == route.1),
+            passerelle::http::authz::ROUTES.iter().any(|p| p.method == route.0 && p.path == route.1),
             "route {route:?} has no authorization policy"
         );
     }
-    for p in passerelle::http::authz::POLICIES {
+    for p in passerelle::http::authz::ROUTES {
         if p.path != "/api/v1/openapi.json" {
             assert!(
                 documented.contains(&(p.method.to_owned(), p.path.to_owned())),

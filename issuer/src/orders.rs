@@ -81,8 +81,12 @@ fn default_vouchers_per_book() -> u32 {
 fn default_face_value() -> i64 {
     1000
 }
+/// Days after the last day of validity during which vouchers are still honoured, unless the
+/// order says otherwise.
+pub const DEFAULT_GRACE_DAYS: u32 = 31;
+
 fn default_grace_days() -> u32 {
-    31
+    DEFAULT_GRACE_DAYS
 }
 fn default_policy() -> UnusedPolicy {
     UnusedPolicy::Refund

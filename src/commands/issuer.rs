@@ -1,51 +1,39 @@
 //! `passerelle funder|prescriber|order|book …`: the issuing side from the terminal.
 
+use crate::app::profiles::{NewProfile, ProfileKind};
+use crate::app::{self, AppError, Caller};
 use crate::audit::{self, Actor};
 use crate::cli::{BookCommand, CliError, FunderCommand, OrderCommand, PrescriberCommand, ProfileArgs};
-use crate::commands::connect_and_migrate;
+use crate::commands::{connect_and_migrate, open_app, say};
 use crate::config::Config;
-use issuer::books::{self, BookSelection};
-use issuer::keys::KeyRing;
-use issuer::orders::{self, FeeTerms, NewOrder};
+use issuer::books::BookSelection;
+use issuer::orders::NewOrder;
 use issuer::organisations::OrgKind;
-use issuer::territory::Territory;
-use issuer::{issuance, payments, profiles};
+use issuer::{payments, profiles};
 use ledger::Cents;
 
 fn e(err: impl std::fmt::Display) -> CliError {
     CliError::new(err)
 }
 
-async fn create_profile(config: &Config, kind: OrgKind, args: ProfileArgs) -> Result<(), CliError> {
-    let db = connect_and_migrate(config).await?;
-    let siret: issuer::Siret = args.siret.parse().map_err(e)?;
-    let territory = Territory::new(args.territory).map_err(e)?;
-    let mut tx = db.begin().await.map_err(e)?;
-    let p = profiles::create(&mut tx, kind, &args.name, &siret, &args.category, territory).await.map_err(e)?;
-    audit::record(
-        &mut tx,
-        Actor::SYSTEM,
-        &format!("{}.create", kind.as_str()),
-        "organisation",
-        p.organisation.id,
-        serde_json::json!({"via": "cli"}),
-    )
-    .await
-    .map_err(e)?;
-    tx.commit().await.map_err(e)?;
+async fn create_profile(config: &Config, kind: ProfileKind, args: ProfileArgs) -> Result<(), CliError> {
+    let app = open_app(config).await?;
+    let new = NewProfile { name: args.name, siret: args.siret, category: args.category, territory: args.territory };
+    let p = app::profiles::create(&app, &Caller::system(), kind, new).await.map_err(say)?;
     println!(
         "{} n°{} créé : {} ({})",
-        if kind == OrgKind::Funder { "Financeur" } else { "Prescripteur" },
-        p.organisation.id,
-        p.organisation.name,
-        p.territory
+        if kind == ProfileKind::Funder { "Financeur" } else { "Prescripteur" },
+        p.id,
+        p.name,
+        p.territory_label
     );
+    app.db.close().await;
     Ok(())
 }
 
 pub async fn funder(config: &Config, cmd: FunderCommand) -> Result<(), CliError> {
     match cmd {
-        FunderCommand::Create(args) => create_profile(config, OrgKind::Funder, args).await,
+        FunderCommand::Create(args) => create_profile(config, ProfileKind::Funder, args).await,
         FunderCommand::List => {
             let db = connect_and_migrate(config).await?;
             println!("{:>5}  {:<45} {:<18} {:>18}", "n°", "financeur", "catégorie", "position");
@@ -92,7 +80,7 @@ pub async fn funder(config: &Config, cmd: FunderCommand) -> Result<(), CliError>
 
 pub async fn prescriber(config: &Config, cmd: PrescriberCommand) -> Result<(), CliError> {
     match cmd {
-        PrescriberCommand::Create(args) => create_profile(config, OrgKind::Prescriber, args).await,
+        PrescriberCommand::Create(args) => create_profile(config, ProfileKind::Prescriber, args).await,
         PrescriberCommand::List => {
             let db = connect_and_migrate(config).await?;
             for p in profiles::list(&db, OrgKind::Prescriber).await.map_err(e)? {
@@ -104,51 +92,39 @@ pub async fn prescriber(config: &Config, cmd: PrescriberCommand) -> Result<(), C
 }
 
 pub async fn order(config: &Config, cmd: OrderCommand) -> Result<(), CliError> {
-    let db = connect_and_migrate(config).await?;
+    let app = open_app(config).await?;
+    let system = Caller::system();
     match cmd {
         OrderCommand::Create { file } => {
             let text = std::fs::read_to_string(&file).map_err(|err| e(format!("{} : {err}", file.display())))?;
             let new: NewOrder = serde_json::from_str(&text).map_err(|err| e(format!("{} : {err}", file.display())))?;
-            let fees =
-                FeeTerms { issuance_fee_bps: config.issuance_fee_bps, redemption_fee_bps: config.redemption_fee_bps };
-            let mut tx = db.begin().await.map_err(e)?;
-            let o = orders::create(&mut tx, &new, fees, None).await.map_err(e)?;
-            audit::record(&mut tx, Actor::SYSTEM, "order.create", "order", o.id, serde_json::json!({"via": "cli"}))
-                .await
-                .map_err(e)?;
-            tx.commit().await.map_err(e)?;
+            let o = app::orders::create(&app, &system, &new).await.map_err(say)?;
             println!(
                 "Commande n°{} créée (brouillon) : {} carnets de {} chèques de {}, soit {}.",
                 o.id,
                 o.books,
                 o.vouchers_per_book,
                 Cents(o.face_value_cents).to_french(),
-                o.face_total().to_french()
+                Cents(o.face_total_cents).to_french()
             );
         }
         OrderCommand::List => {
-            for o in orders::list(&db, None).await.map_err(e)? {
+            for o in app::orders::list(&app, &system).await.map_err(say)? {
                 println!(
                     "{:>5}  {:<10} {:>7} carnets {:>16}  {}",
                     o.id,
-                    o.status.as_str(),
+                    o.status,
                     o.books,
-                    o.face_total().to_french(),
+                    Cents(o.face_total_cents).to_french(),
                     o.label
                 );
             }
         }
         OrderCommand::Confirm { id } => {
-            let mut tx = db.begin().await.map_err(e)?;
-            let o = orders::confirm(&mut tx, id).await.map_err(e)?;
-            audit::record(&mut tx, Actor::SYSTEM, "order.confirm", "order", id, serde_json::json!({"via": "cli"}))
-                .await
-                .map_err(e)?;
-            tx.commit().await.map_err(e)?;
+            let o = app::orders::confirm(&app, &system, id).await.map_err(say)?;
             println!("Commande n°{} confirmée : {}", o.id, o.label);
         }
         OrderCommand::Issue { id } => {
-            let keys = KeyRing::load(&config.key_dir).map_err(e)?;
             let bar = indicatif::ProgressBar::new(0).with_style(
                 indicatif::ProgressStyle::with_template(
                     "{spinner} émission [{bar:40}] {pos}/{len} chèques ({per_sec}, reste {eta})",
@@ -161,7 +137,7 @@ pub async fn order(config: &Config, cmd: OrderCommand) -> Result<(), CliError> {
                 bar.set_position(done);
             };
             let started = std::time::Instant::now();
-            let s = issuance::issue(&db, &keys, id, &progress).await.map_err(e)?;
+            let s = app::orders::issue_now(&app, &system, id, &progress).await.map_err(say)?;
             bar.finish_and_clear();
             println!(
                 "Commande n°{id} émise : {} carnets, {} chèques signés en {:.1} s (transaction {}{}).",
@@ -177,52 +153,30 @@ pub async fn order(config: &Config, cmd: OrderCommand) -> Result<(), CliError> {
             );
         }
         OrderCommand::Print { id, out, from, to } => {
-            let files = crate::commands::print::order_files(&db, config, id, from, to, &out).await?;
+            let files = crate::commands::print::order_files(&app.db, config, id, from, to, &out).await?;
             for f in files {
                 println!("{}", f.display());
             }
         }
     }
-    db.close().await;
+    app.db.close().await;
     Ok(())
 }
 
 pub async fn book(config: &Config, cmd: BookCommand) -> Result<(), CliError> {
-    let db = connect_and_migrate(config).await?;
-    let mut tx = db.begin().await.map_err(e)?;
+    let app = open_app(config).await?;
+    let system = Caller::system();
     match cmd {
         BookCommand::Assign { order, from, to, prescriber } => {
-            let n = books::assign(&mut tx, &BookSelection::Range { order_id: order, from, to }, prescriber)
-                .await
-                .map_err(e)?;
-            audit::record(
-                &mut tx,
-                Actor::SYSTEM,
-                "books.assign",
-                "organisation",
-                prescriber,
-                serde_json::json!({"books": n, "via": "cli"}),
-            )
-            .await
-            .map_err(e)?;
+            let selection = BookSelection::Range { order_id: order, from, to };
+            let n = app::books::assign(&app, &system, prescriber, &selection).await.map_err(say)?.assigned;
             println!("{n} carnet(s) confié(s) au prescripteur n°{prescriber}.");
         }
         BookCommand::Cancel { serial, reason } => {
-            let book = books::by_serial(&mut tx, &serial)
-                .await
-                .map_err(e)?
-                .ok_or_else(|| e(format!("carnet inconnu : {serial}")))?;
-            let c = books::cancel(&mut tx, book.id, &reason).await.map_err(e)?;
-            audit::record(
-                &mut tx,
-                Actor::SYSTEM,
-                "book.cancel",
-                "book",
-                &c.book.serial,
-                serde_json::json!({"reason": reason, "via": "cli"}),
-            )
-            .await
-            .map_err(e)?;
+            let c = app::books::cancel(&app, &system, &serial, &reason).await.map_err(|err| match err {
+                AppError::NotFound => e(format!("carnet inconnu : {serial}")),
+                other => say(other),
+            })?;
             println!(
                 "Carnet {} annulé : {} chèque(s), {}.",
                 c.book.serial,
@@ -231,8 +185,7 @@ pub async fn book(config: &Config, cmd: BookCommand) -> Result<(), CliError> {
             );
         }
     }
-    tx.commit().await.map_err(e)?;
-    db.close().await;
+    app.db.close().await;
     Ok(())
 }
 

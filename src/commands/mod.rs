@@ -23,6 +23,18 @@ pub async fn connect(config: &Config) -> Result<::ledger::Db, CliError> {
     ::ledger::Db::connect(&config.database_url, &settings).await.map_err(CliError::new)
 }
 
+/// The application on the configured database (migrated), with the signing keys.
+pub async fn open_app(config: &Config) -> Result<crate::app::App, CliError> {
+    let db = connect_and_migrate(config).await?;
+    let keys = ::issuer::keys::KeyRing::load(&config.key_dir).map_err(CliError::new)?;
+    Ok(crate::app::App::new(db, config.clone(), keys))
+}
+
+/// A use case's refusal, as the terminal says it.
+pub fn say(e: crate::app::AppError) -> CliError {
+    CliError::new(crate::http::problem::sentence(e))
+}
+
 /// Connects and brings the schema up to date.
 pub async fn connect_and_migrate(config: &Config) -> Result<::ledger::Db, CliError> {
     let db = connect(config).await?;

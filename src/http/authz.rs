@@ -1,178 +1,124 @@
-//! The one authorization layer of `/api/v1`: every route has an entry in [`POLICIES`]; the
-//! middleware authenticates the bearer token and checks the caller's organisation kind and role
-//! before any handler runs. A route without an entry is refused (deny by default). Handlers then
-//! answer 404 for another organisation's objects through [`Caller::require_org`].
+//! The authorization layer of `/api/v1`: every route names its action in [`ROUTES`]; the
+//! middleware authenticates the bearer token and checks that action in the one policy table
+//! (`crate::app::policy`) before any handler runs, so a refusal costs no body parsing. A route
+//! without a row is refused (deny by default). The use cases check the same table again, for
+//! the pages and the CLI that call them directly.
 
 use crate::http::AppState;
 use crate::http::problem::ApiError;
-use crate::identity::{OrgKind, Role, tokens};
+use crate::identity::tokens;
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::{Method, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// Who may call a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// No login (public voucher check, keys, the OpenAPI document).
-    Public,
-    /// Any signed-in user.
-    AnyUser,
-    /// Any user of the operator.
-    Operator,
-    /// Managers of the operator.
-    OperatorManager,
-    /// The operator's users and the managers of any organisation (their own organisation only).
-    OperatorOrManager,
-    /// Users of these kinds of organisation (any role), and the operator.
-    Kinds(&'static [OrgKind]),
-    /// Managers of a site (their own) and managers of the operator.
-    SiteManagerOrOperatorManager,
-    /// Users of a site, and no one else (scanning is the site's own act).
-    SiteMembers,
-}
+pub use crate::app::Caller;
+pub use crate::app::policy::{Access, Act};
 
-/// One row of the policy table.
+/// One row of the route table: the action a route performs.
 #[derive(Debug, Clone, Copy)]
 pub struct RoutePolicy {
     pub method: &'static str,
     pub path: &'static str,
-    pub access: Access,
+    pub act: Act,
 }
 
-const fn rule(method: &'static str, path: &'static str, access: Access) -> RoutePolicy {
-    RoutePolicy { method, path, access }
+impl RoutePolicy {
+    /// Who may call the route: the policy of its action.
+    pub const fn access(&self) -> Access {
+        self.act.access()
+    }
 }
 
-/// Every `/api/v1` route and who may call it.
-pub const POLICIES: &[RoutePolicy] = &[
-    rule("GET", "/api/v1/openapi.json", Access::Public),
-    rule("GET", "/api/v1/me", Access::AnyUser),
-    rule("GET", "/api/v1/organisations", Access::Operator),
-    rule("POST", "/api/v1/organisations", Access::OperatorManager),
-    rule("GET", "/api/v1/organisations/{id}", Access::AnyUser),
-    rule("GET", "/api/v1/organisations/{id}/users", Access::OperatorOrManager),
-    rule("POST", "/api/v1/organisations/{id}/users", Access::OperatorOrManager),
-    rule("POST", "/api/v1/users/{id}/password-reset", Access::OperatorManager),
-    rule("GET", "/api/v1/tokens", Access::AnyUser),
-    rule("POST", "/api/v1/tokens", Access::AnyUser),
-    rule("DELETE", "/api/v1/tokens/{id}", Access::AnyUser),
-    rule("GET", "/api/v1/ledger/trial-balance", Access::Operator),
-    rule("GET", "/api/v1/ledger/verify", Access::OperatorManager),
-    rule("GET", "/api/v1/ledger/accounts/{code}/statement", Access::Kinds(&[OrgKind::Funder, OrgKind::Site])),
-    rule("GET", "/api/v1/audit", Access::OperatorOrManager),
-    rule("GET", "/api/v1/funders", Access::Operator),
-    rule("POST", "/api/v1/funders", Access::OperatorManager),
-    rule("GET", "/api/v1/funders/{id}", Access::Kinds(&[OrgKind::Funder])),
-    rule("PATCH", "/api/v1/funders/{id}", Access::OperatorManager),
-    rule("GET", "/api/v1/funders/{id}/payments", Access::Kinds(&[OrgKind::Funder])),
-    rule("POST", "/api/v1/funders/{id}/payments", Access::OperatorManager),
-    rule("GET", "/api/v1/funders/{id}/position", Access::Kinds(&[OrgKind::Funder])),
-    rule("GET", "/api/v1/funders/{id}/expiring", Access::Kinds(&[OrgKind::Funder])),
-    rule("GET", "/api/v1/prescribers", Access::Operator),
-    rule("POST", "/api/v1/prescribers", Access::OperatorManager),
-    rule("GET", "/api/v1/prescribers/{id}", Access::Kinds(&[OrgKind::Prescriber])),
-    rule("PATCH", "/api/v1/prescribers/{id}", Access::OperatorManager),
-    rule("GET", "/api/v1/orders", Access::Kinds(&[OrgKind::Funder])),
-    rule("POST", "/api/v1/orders", Access::OperatorManager),
-    rule("GET", "/api/v1/orders/{id}", Access::Kinds(&[OrgKind::Funder])),
-    rule("POST", "/api/v1/orders/{id}/confirm", Access::OperatorManager),
-    rule("POST", "/api/v1/orders/{id}/cancel", Access::OperatorManager),
-    rule("POST", "/api/v1/orders/{id}/issue", Access::OperatorManager),
-    rule("POST", "/api/v1/orders/{id}/block", Access::Kinds(&[OrgKind::Funder])),
-    rule("GET", "/api/v1/orders/{id}/books.pdf", Access::Kinds(&[OrgKind::Funder])),
-    rule("GET", "/api/v1/books", Access::Kinds(&[OrgKind::Funder, OrgKind::Prescriber])),
-    rule("GET", "/api/v1/books/{serial}", Access::Kinds(&[OrgKind::Funder, OrgKind::Prescriber])),
-    rule("POST", "/api/v1/books/assign", Access::Operator),
-    rule("POST", "/api/v1/books/{serial}/cancel", Access::Kinds(&[OrgKind::Funder, OrgKind::Prescriber])),
-    rule("POST", "/api/v1/distributions", Access::Kinds(&[OrgKind::Prescriber])),
-    rule("GET", "/api/v1/vouchers/{code}", Access::Public),
-    rule("GET", "/api/v1/catalogue", Access::AnyUser),
-    rule("POST", "/api/v1/catalogue", Access::OperatorManager),
-    rule("POST", "/api/v1/catalogue/{code}/retire", Access::OperatorManager),
-    rule("GET", "/api/v1/sites", Access::Operator),
-    rule("POST", "/api/v1/sites", Access::OperatorManager),
-    rule("POST", "/api/v1/sites/import", Access::OperatorManager),
-    rule("GET", "/api/v1/sites/{id}", Access::Kinds(&[OrgKind::Site])),
-    rule("POST", "/api/v1/sites/{id}/places", Access::SiteManagerOrOperatorManager),
-    rule("PUT", "/api/v1/sites/{id}/services", Access::SiteManagerOrOperatorManager),
-    rule("PUT", "/api/v1/sites/{id}/bank-account", Access::SiteManagerOrOperatorManager),
-    rule("POST", "/api/v1/sites/{id}/accreditation", Access::OperatorManager),
-    rule("POST", "/api/v1/sites/{id}/verify", Access::SiteMembers),
-    rule("POST", "/api/v1/sites/{id}/redemptions", Access::SiteMembers),
-    rule("GET", "/api/v1/sites/{id}/redemptions", Access::Kinds(&[OrgKind::Site])),
-    rule("POST", "/api/v1/sites/{id}/redemptions/batch", Access::SiteMembers),
-    rule("GET", "/api/v1/anomalies", Access::Operator),
-    rule("POST", "/api/v1/anomalies/{id}/dismiss", Access::Operator),
-    rule("GET", "/api/v1/invoices", Access::Kinds(&[OrgKind::Funder])),
-    rule("GET", "/api/v1/invoices/{id}/pdf", Access::Kinds(&[OrgKind::Funder])),
-    rule("GET", "/api/v1/settlements", Access::Operator),
-    rule("POST", "/api/v1/settlements", Access::OperatorManager),
-    rule("GET", "/api/v1/settlements/{id}", Access::Operator),
-    rule("POST", "/api/v1/settlements/{id}/release", Access::OperatorManager),
-    rule("POST", "/api/v1/settlements/{id}/cancel", Access::OperatorManager),
-    rule("GET", "/api/v1/settlements/{id}/sepa.xml", Access::Operator),
-    rule("GET", "/api/v1/settlements/{id}/report.pdf", Access::Operator),
-    rule("GET", "/api/v1/settlements/{id}/statements/{site}", Access::Kinds(&[OrgKind::Site])),
-    rule("POST", "/api/v1/payouts/{id}/confirm", Access::OperatorManager),
-    rule("POST", "/api/v1/payouts/{id}/return", Access::OperatorManager),
-    rule("GET", "/api/v1/sites/{id}/payouts", Access::Kinds(&[OrgKind::Site])),
-    rule("GET", "/api/v1/funders/{id}/settlements/{run}/sepa.xml", Access::Kinds(&[OrgKind::Funder])),
-    rule("PUT", "/api/v1/funders/{id}/bank-account", Access::OperatorOrManager),
-    rule("GET", "/api/v1/statistics", Access::Kinds(&[OrgKind::Funder, OrgKind::Site])),
-    rule("GET", "/api/v1/statistics/tables/{dimension}", Access::Kinds(&[OrgKind::Funder, OrgKind::Site])),
-    rule("GET", "/api/v1/statistics/tables/{dimension}/csv", Access::Kinds(&[OrgKind::Funder, OrgKind::Site])),
-    rule("GET", "/api/v1/statistics/report.pdf", Access::Kinds(&[OrgKind::Funder])),
-    rule("GET", "/api/v1/open-data/communes.csv", Access::Public),
+const fn route(method: &'static str, path: &'static str, act: Act) -> RoutePolicy {
+    RoutePolicy { method, path, act }
+}
+
+/// Every `/api/v1` route and the action it performs (deny by default: a route without a row is
+/// refused).
+pub const ROUTES: &[RoutePolicy] = &[
+    route("GET", "/api/v1/openapi.json", Act::ReadApiDocument),
+    route("GET", "/api/v1/me", Act::ReadMe),
+    route("GET", "/api/v1/organisations", Act::ListOrganisations),
+    route("POST", "/api/v1/organisations", Act::CreateOrganisation),
+    route("GET", "/api/v1/organisations/{id}", Act::ReadOrganisation),
+    route("GET", "/api/v1/organisations/{id}/users", Act::ListMembers),
+    route("POST", "/api/v1/organisations/{id}/users", Act::InviteMember),
+    route("POST", "/api/v1/users/{id}/password-reset", Act::ResetPassword),
+    route("GET", "/api/v1/tokens", Act::ListTokens),
+    route("POST", "/api/v1/tokens", Act::CreateToken),
+    route("DELETE", "/api/v1/tokens/{id}", Act::RevokeToken),
+    route("GET", "/api/v1/ledger/trial-balance", Act::ReadTrialBalance),
+    route("GET", "/api/v1/ledger/verify", Act::VerifyLedger),
+    route("GET", "/api/v1/ledger/accounts/{code}/statement", Act::ReadAccountStatement),
+    route("GET", "/api/v1/audit", Act::ReadAuditTrail),
+    route("GET", "/api/v1/funders", Act::ListFunders),
+    route("POST", "/api/v1/funders", Act::CreateFunder),
+    route("GET", "/api/v1/funders/{id}", Act::ReadFunder),
+    route("PATCH", "/api/v1/funders/{id}", Act::UpdateFunder),
+    route("GET", "/api/v1/funders/{id}/payments", Act::ListFunderPayments),
+    route("POST", "/api/v1/funders/{id}/payments", Act::RecordFunderPayment),
+    route("GET", "/api/v1/funders/{id}/position", Act::ReadFunderPosition),
+    route("GET", "/api/v1/funders/{id}/expiring", Act::ListExpiringVouchers),
+    route("GET", "/api/v1/prescribers", Act::ListPrescribers),
+    route("POST", "/api/v1/prescribers", Act::CreatePrescriber),
+    route("GET", "/api/v1/prescribers/{id}", Act::ReadPrescriber),
+    route("PATCH", "/api/v1/prescribers/{id}", Act::UpdatePrescriber),
+    route("GET", "/api/v1/orders", Act::ListOrders),
+    route("POST", "/api/v1/orders", Act::CreateOrder),
+    route("GET", "/api/v1/orders/{id}", Act::ReadOrder),
+    route("POST", "/api/v1/orders/{id}/confirm", Act::ConfirmOrder),
+    route("POST", "/api/v1/orders/{id}/cancel", Act::CancelOrder),
+    route("POST", "/api/v1/orders/{id}/issue", Act::IssueOrder),
+    route("POST", "/api/v1/orders/{id}/block", Act::BlockOrder),
+    route("GET", "/api/v1/orders/{id}/books.pdf", Act::PrintOrder),
+    route("GET", "/api/v1/books", Act::ListBooks),
+    route("GET", "/api/v1/books/{serial}", Act::ReadBook),
+    route("POST", "/api/v1/books/assign", Act::AssignBooks),
+    route("POST", "/api/v1/books/{serial}/cancel", Act::CancelBook),
+    route("POST", "/api/v1/distributions", Act::HandOverBook),
+    route("GET", "/api/v1/vouchers/{code}", Act::CheckVoucher),
+    route("GET", "/api/v1/catalogue", Act::ReadCatalogue),
+    route("POST", "/api/v1/catalogue", Act::SaveService),
+    route("POST", "/api/v1/catalogue/{code}/retire", Act::RetireService),
+    route("GET", "/api/v1/sites", Act::ListSites),
+    route("POST", "/api/v1/sites", Act::CreateSite),
+    route("POST", "/api/v1/sites/import", Act::ImportSites),
+    route("GET", "/api/v1/sites/{id}", Act::ReadSite),
+    route("POST", "/api/v1/sites/{id}/places", Act::AddPlace),
+    route("PUT", "/api/v1/sites/{id}/services", Act::SetServices),
+    route("PUT", "/api/v1/sites/{id}/bank-account", Act::SetSiteBankAccount),
+    route("POST", "/api/v1/sites/{id}/accreditation", Act::DecideAccreditation),
+    route("POST", "/api/v1/sites/{id}/verify", Act::VerifyVouchers),
+    route("POST", "/api/v1/sites/{id}/redemptions", Act::Redeem),
+    route("GET", "/api/v1/sites/{id}/redemptions", Act::ListPassages),
+    route("POST", "/api/v1/sites/{id}/redemptions/batch", Act::RedeemBatch),
+    route("GET", "/api/v1/anomalies", Act::ListAnomalies),
+    route("POST", "/api/v1/anomalies/{id}/dismiss", Act::DismissAnomaly),
+    route("GET", "/api/v1/invoices", Act::ListInvoices),
+    route("GET", "/api/v1/invoices/{id}/pdf", Act::PrintInvoice),
+    route("GET", "/api/v1/settlements", Act::ListSettlements),
+    route("POST", "/api/v1/settlements", Act::PrepareSettlement),
+    route("GET", "/api/v1/settlements/{id}", Act::ReadSettlement),
+    route("POST", "/api/v1/settlements/{id}/release", Act::ReleaseSettlement),
+    route("POST", "/api/v1/settlements/{id}/cancel", Act::CancelSettlement),
+    route("GET", "/api/v1/settlements/{id}/sepa.xml", Act::DownloadSepa),
+    route("GET", "/api/v1/settlements/{id}/report.pdf", Act::PrintSettlementReport),
+    route("GET", "/api/v1/settlements/{id}/statements/{site}", Act::PrintSiteStatement),
+    route("POST", "/api/v1/payouts/{id}/confirm", Act::ConfirmPayout),
+    route("POST", "/api/v1/payouts/{id}/return", Act::RecordPayoutReturn),
+    route("GET", "/api/v1/sites/{id}/payouts", Act::ListSitePayouts),
+    route("GET", "/api/v1/funders/{id}/settlements/{run}/sepa.xml", Act::DownloadFunderSepa),
+    route("PUT", "/api/v1/funders/{id}/bank-account", Act::SetFunderBankAccount),
+    route("GET", "/api/v1/statistics", Act::ReadFigures),
+    route("GET", "/api/v1/statistics/tables/{dimension}", Act::ReadStatisticsTable),
+    route("GET", "/api/v1/statistics/tables/{dimension}/csv", Act::DownloadStatisticsTable),
+    route("GET", "/api/v1/statistics/report.pdf", Act::PrintImpactReport),
+    route("GET", "/api/v1/open-data/communes.csv", Act::DownloadOpenData),
 ];
 
 pub fn policy_for(method: &Method, path: &str) -> Option<Access> {
-    POLICIES.iter().find(|p| p.method == method.as_str() && p.path == path).map(|p| p.access)
-}
-
-/// The authenticated caller of a request.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub user_id: i64,
-    pub organisation_id: i64,
-    pub kind: OrgKind,
-    pub role: Role,
-    pub token_id: i64,
-}
-
-impl Caller {
-    pub fn is_operator(&self) -> bool {
-        self.kind == OrgKind::Operator
-    }
-
-    /// The caller as recorded in the audit trail.
-    pub fn actor(&self) -> crate::audit::Actor {
-        crate::audit::Actor { user_id: Some(self.user_id), organisation_id: Some(self.organisation_id) }
-    }
-
-    pub fn is_manager(&self) -> bool {
-        self.role == Role::Manager
-    }
-
-    /// The operator sees every organisation; others only their own. Anything else is answered
-    /// as if it did not exist.
-    pub fn require_org(&self, organisation_id: i64) -> Result<(), ApiError> {
-        if self.is_operator() || self.organisation_id == organisation_id { Ok(()) } else { Err(ApiError::not_found()) }
-    }
-
-    pub fn allows(&self, access: Access) -> bool {
-        match access {
-            Access::Public | Access::AnyUser => true,
-            Access::Operator => self.is_operator(),
-            Access::OperatorManager => self.is_operator() && self.is_manager(),
-            Access::OperatorOrManager => self.is_operator() || self.is_manager(),
-            Access::Kinds(kinds) => self.is_operator() || kinds.contains(&self.kind),
-            Access::SiteManagerOrOperatorManager => {
-                self.is_manager() && matches!(self.kind, OrgKind::Operator | OrgKind::Site)
-            }
-            Access::SiteMembers => self.kind == OrgKind::Site,
-        }
-    }
+    ROUTES.iter().find(|p| p.method == method.as_str() && p.path == path).map(RoutePolicy::access)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {

@@ -1,31 +1,21 @@
 //! The HTTP server: routes, the authorization layer, problem documents, metrics.
 
 pub mod authz;
-pub mod limits;
 pub mod metrics;
 pub mod pages;
 pub mod problem;
 pub mod routes;
 
-use crate::config::Config;
 use axum::Router;
 use axum::http::StatusCode;
-use issuer::keys::KeyRing;
 use std::sync::Arc;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: ledger::Db,
-    pub config: Arc<Config>,
-    pub keys: Arc<KeyRing>,
-    pub limits: limits::Limits,
-    pub tokens: Arc<crate::identity::tokens::TokenCache>,
-}
+/// What every handler can reach: the application itself.
+pub use crate::app::App as AppState;
 
 #[derive(OpenApi)]
 #[openapi(

@@ -317,3 +317,30 @@ impl From<redeemer::redeem::RedeemError> for ApiError {
         }
     }
 }
+
+/// A use case's refusal in one French sentence, for pages and the terminal: the detail of its
+/// problem document.
+pub fn sentence(e: crate::app::AppError) -> String {
+    let problem = ApiError::from(e);
+    problem.detail.unwrap_or_else(|| problem.title.to_owned())
+}
+
+/// The one mapping of the application's errors to problem documents.
+impl From<crate::app::AppError> for ApiError {
+    fn from(e: crate::app::AppError) -> Self {
+        use crate::app::AppError as E;
+        match e {
+            E::Forbidden => ApiError::forbidden(),
+            E::NotFound => ApiError::not_found(),
+            E::Invalid { code, message } => ApiError::unprocessable(code, message),
+            E::Conflict { code, message } => ApiError::conflict(code, message),
+            E::Limited(seconds) => ApiError::too_many_requests(seconds),
+            E::Issuer(e) => e.into(),
+            E::Redeem(e) => e.into(),
+            E::Ledger(e) => e.into(),
+            E::Organisation(e) => e.into(),
+            E::User(e) => e.into(),
+            E::Db(e) => e.into(),
+        }
+    }
+}

@@ -91,7 +91,7 @@ fn places(list: &[redeemer::listing::PublicPlace]) -> String {
 
 async fn answer(state: &AppState, peer: SocketAddr, input: &str) -> Response {
     if let Err(e) = state.limits.check_voucher(peer.ip()) {
-        return e.into_response();
+        return crate::http::problem::ApiError::from(e).into_response();
     }
     match check::check(&state.db, &state.keys, input, ledger::time::now().date_naive()).await {
         Ok(c) => {

@@ -10,6 +10,8 @@
 use crate::http::AppState;
 use crate::http::authz::{self, Caller};
 use crate::http::pages::account::{csrf_refusal, current, render};
+use crate::http::pages::actions::Done;
+use crate::http::pages::form::Fields;
 use crate::identity::sessions::Session;
 use askama::Template;
 use axum::Router;
@@ -37,18 +39,12 @@ pub struct Signed {
 pub async fn signed(state: &AppState, headers: &HeaderMap) -> Result<Signed, Response> {
     let to_login = || Redirect::to("/connexion").into_response();
     let session = current(state, headers).await.ok_or_else(to_login)?;
-    let org = issuer::organisations::get(&state.db, session.user.organisation_id)
-        .await
-        .map_err(|e| crate::http::problem::ApiError::from(e).into_response())?
-        .ok_or_else(to_login)?;
-    let caller = Caller {
-        user_id: session.user.id,
-        organisation_id: org.id,
-        kind: org.kind,
-        role: session.user.role,
-        token_id: 0,
+    let (caller, organisation) = match crate::app::caller::of_user(state, &session.user).await {
+        Ok(found) => found,
+        Err(crate::app::AppError::NotFound) => return Err(to_login()),
+        Err(e) => return Err(crate::http::problem::ApiError::from(e).into_response()),
     };
-    Ok(Signed { session, caller, organisation: org.name })
+    Ok(Signed { session, caller, organisation })
 }
 
 fn api_router() -> Router<AppState> {
@@ -143,10 +139,34 @@ pub struct Notice {
     pub secret: Option<String>,
 }
 
+/// Where a button or form posts: a page action by name (`crate::http::pages::actions`), or an
+/// API route for the pages that still go through the API.
+pub enum Target {
+    Act(&'static str),
+    Api { method: &'static str, path: String },
+}
+
+impl Target {
+    /// The hidden fields that name the target.
+    pub fn hidden(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Target::Act(name) => vec![("act", (*name).to_owned())],
+            Target::Api { method, path } => vec![("api_method", (*method).to_owned()), ("api_path", path.clone())],
+        }
+    }
+
+    /// A piece of element id that tells forms apart.
+    pub fn key(&self) -> String {
+        match self {
+            Target::Act(name) => name.replace('.', "-"),
+            Target::Api { path, .. } => path.clone(),
+        }
+    }
+}
+
 /// A button posting to the bridge.
 pub struct Action {
-    pub api_method: &'static str,
-    pub api_path: String,
+    pub target: Target,
     pub label: String,
     /// More fields sent with it (name, value).
     pub fields: Vec<(String, String)>,
@@ -156,7 +176,16 @@ pub struct Action {
 
 impl Action {
     pub fn post(api_path: impl Into<String>, label: impl Into<String>) -> Action {
-        Action { api_method: "POST", api_path: api_path.into(), label: label.into(), fields: Vec::new(), ask: None }
+        Action::to(Target::Api { method: "POST", path: api_path.into() }, label)
+    }
+
+    /// A button running the page action `act`.
+    pub fn run(act: &'static str, label: impl Into<String>) -> Action {
+        Action::to(Target::Act(act), label)
+    }
+
+    fn to(target: Target, label: impl Into<String>) -> Action {
+        Action { target, label: label.into(), fields: Vec::new(), ask: None }
     }
 
     pub fn with(mut self, name: &str, value: impl Into<String>) -> Action {
@@ -168,6 +197,20 @@ impl Action {
         self.ask = Some((name.to_owned(), label.to_owned()));
         self
     }
+
+    /// A piece of element id unique on the page: the target and the values sent with it.
+    pub fn key(&self) -> String {
+        unique_key(&self.target, self.fields.iter().map(|(_, v)| v.as_str()))
+    }
+}
+
+fn unique_key<'a>(target: &Target, values: impl Iterator<Item = &'a str>) -> String {
+    let mut key = target.key();
+    for v in values {
+        key.push('-');
+        key.extend(v.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }));
+    }
+    key
 }
 
 pub struct Cell {
@@ -266,8 +309,7 @@ impl Field {
 }
 
 pub struct FormSpec {
-    pub api_method: &'static str,
-    pub api_path: String,
+    pub target: Target,
     pub legend: String,
     pub fields: Vec<Field>,
     pub submit: String,
@@ -275,18 +317,26 @@ pub struct FormSpec {
 
 impl FormSpec {
     pub fn new(api_method: &'static str, api_path: impl Into<String>, legend: &str, submit: &str) -> FormSpec {
-        FormSpec {
-            api_method,
-            api_path: api_path.into(),
-            legend: legend.to_owned(),
-            fields: Vec::new(),
-            submit: submit.to_owned(),
-        }
+        FormSpec::to(Target::Api { method: api_method, path: api_path.into() }, legend, submit)
+    }
+
+    /// A form running the page action `act`.
+    pub fn run(act: &'static str, legend: &str, submit: &str) -> FormSpec {
+        FormSpec::to(Target::Act(act), legend, submit)
+    }
+
+    fn to(target: Target, legend: &str, submit: &str) -> FormSpec {
+        FormSpec { target, legend: legend.to_owned(), fields: Vec::new(), submit: submit.to_owned() }
     }
 
     pub fn field(mut self, f: Field) -> FormSpec {
         self.fields.push(f);
         self
+    }
+
+    /// A piece of element id unique on the page: the target and the values of hidden fields.
+    pub fn key(&self) -> String {
+        unique_key(&self.target, self.fields.iter().filter(|f| f.kind == "hidden").map(|f| f.value.as_str()))
     }
 }
 
@@ -469,43 +519,66 @@ pub async fn bridge(
         return refused;
     }
     let back = safe_back(get("back")).to_owned();
-    let method = match get("api_method") {
-        "POST" => Method::POST,
-        "PUT" => Method::PUT,
-        "PATCH" => Method::PATCH,
-        "DELETE" => Method::DELETE,
-        _ => return (StatusCode::BAD_REQUEST, "Méthode invalide.").into_response(),
+    let act = get("act");
+    let outcome = if act.is_empty() {
+        let Some((method, api_path)) = api_target(get("api_method"), get("api_path")) else {
+            return (StatusCode::BAD_REQUEST, INVALID).into_response();
+        };
+        api_bridge(&state, &who, method, &api_path, &fields).await
+    } else {
+        let Some(run) = crate::http::pages::actions::find(act) else {
+            return (StatusCode::BAD_REQUEST, INVALID).into_response();
+        };
+        let form = Fields::new(
+            fields.iter().filter(|(k, _)| !matches!(k.as_str(), "csrf" | "act" | "back")).cloned().collect(),
+        );
+        run(&state, &who.caller, &form).await
     };
-    let api_path = get("api_path").to_owned();
-    if !api_path.starts_with("/api/v1/") || api_path.contains("..") {
-        return (StatusCode::BAD_REQUEST, "Action invalide.").into_response();
-    }
+    let notice = match outcome {
+        Ok(done) => Notice { ok: true, text: done.text, secret: done.secret },
+        Err(text) => Notice { ok: false, text, secret: None },
+    };
+    page_at(&state, &who, &back, Some(notice)).await
+}
+
+/// A form of a page that still goes through the API: its fields become the API request.
+async fn api_bridge(
+    state: &AppState,
+    who: &Signed,
+    method: Method,
+    api_path: &str,
+    fields: &[(String, String)],
+) -> Result<Done, String> {
+    let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("");
     let body_fields: Vec<(String, String)> = fields
         .iter()
         .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "api_method" | "api_path" | "back"))
         .cloned()
         .collect();
     let raw_csv = get("csv:raw").to_owned();
-    let outcome = if !raw_csv.is_empty() {
-        raw_call(&state, &who.caller, &api_path, raw_csv).await
+    let answer = if !raw_csv.is_empty() {
+        raw_call(state, &who.caller, api_path, raw_csv).await
     } else {
-        match body_from_fields(&body_fields) {
-            Ok(body) => {
-                let body = body.or_else(|| (method != Method::DELETE).then(|| Value::Object(Map::new())));
-                api(&state, &who.caller, method, &api_path, body).await
-            }
-            Err(e) => Err(e),
-        }
+        let body = body_from_fields(&body_fields)?;
+        let body = body.or_else(|| (method != Method::DELETE).then(|| Value::Object(Map::new())));
+        api(state, &who.caller, method, api_path, body).await
+    }?;
+    Ok(Done { text: done_text(&answer), secret: answer["one_time_password"].as_str().map(str::to_owned) })
+}
+
+/// What the bridge answers to a form that names no valid action.
+const INVALID: &str = "Action invalide.";
+
+/// The API request a legacy form names, if it is a writing method on an API path.
+fn api_target(method: &str, path: &str) -> Option<(Method, String)> {
+    let method = match method {
+        "POST" => Method::POST,
+        "PUT" => Method::PUT,
+        "PATCH" => Method::PATCH,
+        "DELETE" => Method::DELETE,
+        _ => return None,
     };
-    let notice = match outcome {
-        Ok(answer) => Notice {
-            ok: true,
-            text: done_text(&answer),
-            secret: answer["one_time_password"].as_str().map(str::to_owned),
-        },
-        Err(text) => Notice { ok: false, text, secret: None },
-    };
-    page_at(&state, &who, &back, Some(notice)).await
+    (path.starts_with("/api/v1/") && !path.contains("..")).then(|| (method, path.to_owned()))
 }
 
 /// A CSV file pasted in a form, posted as the API's `text/csv` body.
@@ -642,35 +715,7 @@ pub fn date_time(v: &Value) -> String {
 
 /// The French word for a status the API gives in English.
 pub fn status(v: &Value) -> String {
-    let s = v.as_str().unwrap_or("");
-    match s {
-        "draft" => "brouillon",
-        "confirmed" => "confirmée",
-        "issuing" => "en cours d'émission",
-        "issued" => "émis",
-        "cancelled" => "annulé",
-        "pending" => "en attente",
-        "accredited" => "agréé",
-        "suspended" => "suspendu",
-        "revoked" => "retiré",
-        "assigned" => "confié",
-        "distributed" => "remis",
-        "expired" => "expiré",
-        "blocked" => "bloqué",
-        "released" => "validé",
-        "sent" => "envoyé",
-        "paid" => "payé",
-        "returned" => "rejeté",
-        "held" => "retenu",
-        "open" => "ouverte",
-        "dismissed" => "classée",
-        "manager" => "responsable",
-        "member" => "membre",
-        "active" => "actif",
-        "redeemed" => "utilisé",
-        other => other,
-    }
-    .to_owned()
+    crate::http::pages::format::status_word(v.as_str().unwrap_or(""))
 }
 
 /// The items of a JSON array (none if it is not one).

@@ -2,15 +2,19 @@
 //! (typed or scanned link), an age band, the commune of residence (by name or postcode), the
 //! autonomy level. Nothing that identifies the person is asked.
 
+use crate::app::AppError;
+use crate::app::books::BookRef;
 use crate::http::AppState;
-use crate::http::pages::account::{csrf_refusal, current, render};
+use crate::http::pages::account::{csrf_refusal, render};
+use crate::http::pages::actions::say;
+use crate::http::pages::console::{Signed, signed};
 use askama::Template;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
-use issuer::books::{self, Autonomy, BeneficiaryProfile};
+use axum::response::{IntoResponse, Response};
+use issuer::books::{Autonomy, BeneficiaryProfile};
 use issuer::organisations::OrgKind;
-use issuer::{scan, territory};
+use issuer::territory;
 use serde::Deserialize;
 
 const AGE_BANDS: &[(&str, &str)] = &[
@@ -45,19 +49,15 @@ struct HandoverPage {
     error: Option<String>,
 }
 
-async fn page(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<(crate::identity::sessions::Session, HandoverPage), Response> {
-    let Some(session) = current(state, headers).await else { return Err(Redirect::to("/connexion").into_response()) };
-    let org = issuer::organisations::get(&state.db, session.user.organisation_id).await.ok().flatten();
-    let Some(org) = org.filter(|o| o.kind == OrgKind::Prescriber) else {
+async fn page(state: &AppState, headers: &HeaderMap) -> Result<(Signed, HandoverPage), Response> {
+    let who = signed(state, headers).await?;
+    if who.caller.kind != OrgKind::Prescriber {
         return Err((StatusCode::FORBIDDEN, "Cette page est celle des prescripteurs.").into_response());
-    };
+    }
     let page = HandoverPage {
-        name: session.user.display_name.clone(),
-        organisation: org.name,
-        csrf: session.csrf.clone(),
+        name: who.session.user.display_name.clone(),
+        organisation: who.organisation.clone(),
+        csrf: who.session.csrf.clone(),
         voucher: String::new(),
         age_band: "65_74".into(),
         commune: String::new(),
@@ -68,7 +68,7 @@ async fn page(
         done: None,
         error: None,
     };
-    Ok((session, page))
+    Ok((who, page))
 }
 
 pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -88,11 +88,11 @@ pub struct Handover {
 }
 
 pub async fn hand_over(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<Handover>) -> Response {
-    let (session, mut p) = match page(&state, &headers).await {
+    let (who, mut p) = match page(&state, &headers).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Some(refused) = csrf_refusal(&session, &f.csrf) {
+    if let Some(refused) = csrf_refusal(&who.session, &f.csrf) {
         return refused;
     }
     (p.voucher, p.age_band, p.autonomy) = (f.voucher.trim().to_owned(), f.age_band.clone(), f.autonomy.clone());
@@ -131,31 +131,12 @@ pub async fn hand_over(State(state): State<AppState>, headers: HeaderMap, Form(f
         autonomy,
         referral_reason: None,
     };
-    let result = async {
-        let code = scan::parse(&f.voucher).map_err(|e| format!("Chèque illisible : {e}."))?.code();
-        let mut tx = state.db.begin().await.map_err(|e| e.to_string())?;
-        let book = books::by_voucher(&mut tx, code)
-            .await
-            .map_err(|e| e.to_string())?
-            .filter(|b| b.prescriber_id == Some(session.user.organisation_id))
-            .ok_or("Ce carnet ne fait pas partie de ceux que vous avez reçus.")?;
-        let book = books::distribute(&mut tx, book.id, session.user.organisation_id, &profile, Some(session.user.id))
-            .await
-            .map_err(|e| format!("{e}."))?;
-        crate::audit::record(
-            &mut tx,
-            crate::audit::Actor { user_id: Some(session.user.id), organisation_id: Some(session.user.organisation_id) },
-            "book.distribute",
-            "book",
-            &book.serial,
-            serde_json::json!({"via": "web"}),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-        tx.commit().await.map_err(|e| e.to_string())?;
-        Ok::<_, String>(book.serial)
-    }
-    .await;
+    let book = BookRef::Voucher(f.voucher.clone());
+    let result = match crate::app::books::hand_over(&state, &who.caller, &book, &profile).await {
+        Ok(book) => Ok(book.serial),
+        Err(AppError::NotFound) => Err("Ce carnet ne fait pas partie de ceux que vous avez reçus.".to_owned()),
+        Err(e) => Err(say(e)),
+    };
     match result {
         Ok(serial) => {
             p.done = Some(format!("Carnet {serial} remis ({}).", commune.name));

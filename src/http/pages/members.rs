@@ -1,45 +1,45 @@
 //! An organisation's members: its managers invite new ones (a one-time password to hand over);
 //! the operator's managers reset a forgotten password.
 
+use crate::app::{Act, App, Caller, organisations};
 use crate::http::AppState;
-use crate::http::pages::console::{
-    Action, Field, FormSpec, Page, Section, Signed, Table, api, date, items, may, status, text,
-};
-use axum::http::Method;
+use crate::http::pages::actions::{Done, Outcome, say};
+use crate::http::pages::console::{Action, Field, FormSpec, Page, Section, Signed, Table};
+use crate::http::pages::form::Fields;
+use crate::http::pages::format::{optional_date, status_word};
 use std::collections::HashMap;
 
-pub async fn list(state: &AppState, who: &Signed, q: &HashMap<String, String>) -> Result<Page, String> {
+pub async fn list(app: &AppState, who: &Signed, q: &HashMap<String, String>) -> Result<Page, String> {
     let c = &who.caller;
     let org = q.get("organisation").and_then(|v| v.parse::<i64>().ok()).unwrap_or(c.organisation_id);
-    let users = api(state, c, Method::GET, &format!("/api/v1/organisations/{org}/users"), None).await?;
-    let organisation = api(state, c, Method::GET, &format!("/api/v1/organisations/{org}"), None).await?;
+    let members = organisations::members(app, c, org).await.map_err(say)?;
+    let organisation = organisations::get(app, c, org).await.map_err(say)?;
     let back = format!("/membres?organisation={org}");
-    let mut page = Page::new(who, &format!("Membres — {}", text(&organisation["name"])), &back);
-    let reset = may(c, "POST", "/api/v1/users/{id}/password-reset");
+    let mut page = Page::new(who, &format!("Membres — {}", organisation.name), &back);
     let mut table = Table::new(&["Nom", "Adresse", "Rôle", "Depuis le", "Compte"], "Aucun membre.");
-    for u in items(&users) {
-        let actions = if reset {
-            vec![Action::post(format!("/api/v1/users/{}/password-reset", text(&u["id"])), "Nouveau mot de passe")]
+    for u in members {
+        let actions = if c.may(Act::ResetPassword) {
+            vec![Action::run("member.reset_password", "Nouveau mot de passe").with("id", u.id.to_string())]
         } else {
             Vec::new()
         };
         table.row(
             vec![
-                text(&u["display_name"]).into(),
-                text(&u["email"]).into(),
-                status(&u["role"]).into(),
-                date(&u["created_at"]).into(),
-                if u["disabled"].as_bool() == Some(true) { "désactivé" } else { "actif" }.into(),
+                u.display_name.into(),
+                u.email.into(),
+                status_word(u.role.as_str()).into(),
+                optional_date(Some(u.created_at)).into(),
+                if u.disabled { "désactivé" } else { "actif" }.into(),
             ],
             actions,
         );
     }
     let mut section = Section::new("Membres");
     section.table = Some(table);
-    let invite = c.is_manager() && (c.organisation_id == org || c.is_operator());
-    if invite && may(c, "POST", "/api/v1/organisations/{id}/users") {
+    if organisations::may_invite(c, org) {
         section.forms.push(
-            FormSpec::new("POST", format!("/api/v1/organisations/{org}/users"), "Inviter un membre", "Inviter")
+            FormSpec::run("member.invite", "Inviter un membre", "Inviter")
+                .field(Field::new("hidden", "organisation", "").value(org.to_string()))
                 .field(Field::new("text", "display_name", "Nom et prénom"))
                 .field(Field::new("email", "email", "Adresse électronique"))
                 .field(Field::select(
@@ -54,4 +54,28 @@ pub async fn list(state: &AppState, who: &Signed, q: &HashMap<String, String>) -
     }
     page.sections.push(section);
     Ok(page)
+}
+
+/// `member.invite`: a new member with a one-time password, shown once.
+pub async fn invite(app: &App, caller: &Caller, f: &Fields) -> Outcome {
+    let created = organisations::invite(
+        app,
+        caller,
+        f.number("organisation")?,
+        &f.text("email")?,
+        &f.text("display_name")?,
+        f.choice("role")?,
+    )
+    .await
+    .map_err(say)?;
+    Ok(Done {
+        text: format!("C'est fait : {} est invité(e).", created.user.display_name),
+        secret: Some(created.one_time_password),
+    })
+}
+
+/// `member.reset_password`: a new one-time password, shown once.
+pub async fn reset_password(app: &App, caller: &Caller, f: &Fields) -> Outcome {
+    let reset = organisations::reset_password(app, caller, f.number("id")?).await.map_err(say)?;
+    Ok(Done { text: "C'est fait : mot de passe réinitialisé.".into(), secret: Some(reset.one_time_password) })
 }

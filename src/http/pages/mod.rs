@@ -4,6 +4,7 @@
 //! `directory` lists them; one module per subject).
 
 pub mod account;
+pub mod actions;
 pub mod audit;
 pub mod books;
 pub mod catalogue;
@@ -11,6 +12,8 @@ pub mod check;
 pub mod console;
 pub mod dashboard;
 pub mod directory;
+pub mod form;
+pub mod format;
 pub mod handover;
 pub mod ledger;
 pub mod members;

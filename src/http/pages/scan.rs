@@ -2,16 +2,20 @@
 //! check each voucher (green or red with the reason in French), then confirm; a receipt follows.
 //! Only members of an accredited site reach it. Camera scanning and offline queues come later.
 
+use crate::app::AppError;
+use crate::app::passages;
 use crate::http::AppState;
-use crate::http::pages::account::{csrf_refusal, current, render};
-use crate::identity::sessions::Session;
+use crate::http::pages::account::{csrf_refusal, render};
+use crate::http::pages::console::{Signed, signed};
+use crate::http::problem::ApiError;
 use askama::Template;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use issuer::organisations::OrgKind;
-use redeemer::redeem::{self, RedeemError, RedeemRequest};
+use redeemer::redeem::RedeemError;
 use serde::Deserialize;
+use serde::de::IntoDeserializer;
 
 pub struct Line {
     input: String,
@@ -53,35 +57,31 @@ fn sites_only() -> Response {
     (StatusCode::FORBIDDEN, "Cette page est celle des lieux de médiation.").into_response()
 }
 
-async fn site_member(state: &AppState, headers: &HeaderMap) -> Result<(Session, ScanPage), Response> {
-    let Some(session) = current(state, headers).await else { return Err(Redirect::to("/connexion").into_response()) };
-    let org = issuer::organisations::get(&state.db, session.user.organisation_id).await.ok().flatten();
-    let Some(org) = org.filter(|o| o.kind == OrgKind::Site) else {
+async fn site_member(state: &AppState, headers: &HeaderMap) -> Result<(Signed, ScanPage), Response> {
+    let who = signed(state, headers).await?;
+    if who.caller.kind != OrgKind::Site {
         return Err(sites_only());
+    }
+    let desk = match passages::desk(state, &who.caller).await {
+        Ok(desk) => desk,
+        Err(AppError::NotFound) => return Err((StatusCode::FORBIDDEN, "Lieu inconnu.").into_response()),
+        Err(e) => return Err(ApiError::from(e).into_response()),
     };
-    let site = redeemer::sites::get(&state.db, org.id).await.ok().flatten();
-    let Some(site) = site else { return Err((StatusCode::FORBIDDEN, "Lieu inconnu.").into_response()) };
-    let catalogue = redeemer::catalogue::list(&state.db).await.unwrap_or_default();
-    let services = catalogue
-        .into_iter()
-        .filter(|l| !l.retired && site.services.contains(&l.service.code))
-        .map(|l| (l.service.code, l.service.label, l.service.price_vouchers))
-        .collect::<Vec<_>>();
     let page = ScanPage {
-        name: session.user.display_name.clone(),
-        site: site.name.clone(),
-        csrf: session.csrf.clone(),
-        place: site.places.first().map_or(0, |p| p.id),
-        service: services.first().map(|s| s.0.clone()).unwrap_or_default(),
-        places: site.places.iter().map(|p| (p.id, p.name.clone())).collect(),
-        services,
+        name: who.session.user.display_name.clone(),
+        site: desk.site,
+        csrf: who.session.csrf.clone(),
+        place: desk.places.first().map_or(0, |p| p.0),
+        service: desk.services.first().map(|s| s.0.clone()).unwrap_or_default(),
+        places: desk.places,
+        services: desk.services,
         codes: String::new(),
         verdicts: Vec::new(),
         can_confirm: false,
         key: String::new(),
         error: None,
     };
-    Ok((session, page))
+    Ok((who, page))
 }
 
 pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -109,8 +109,8 @@ impl Passage {
     /// autonomy levels (1 to 4).
     fn outcome(&self) -> Result<Option<redeemer::outcome::Outcome>, String> {
         let Some(result) = self.result.as_deref().filter(|r| !r.is_empty()) else { return Ok(None) };
-        let result: redeemer::outcome::OutcomeKind =
-            serde_json::from_value(serde_json::Value::from(result)).map_err(|_| "résultat inconnu".to_owned())?;
+        let words: serde::de::value::StrDeserializer<serde::de::value::Error> = result.into_deserializer();
+        let result = redeemer::outcome::OutcomeKind::deserialize(words).map_err(|_| "résultat inconnu".to_owned())?;
         let level = |v: &Option<String>| -> Result<Option<redeemer::outcome::Autonomy>, String> {
             match v.as_deref().filter(|v| !v.is_empty()) {
                 None => Ok(None),
@@ -133,20 +133,19 @@ fn inputs(codes: &str) -> Vec<String> {
 }
 
 pub async fn verify(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<Passage>) -> Response {
-    let (session, mut page) = match site_member(&state, &headers).await {
+    let (who, mut page) = match site_member(&state, &headers).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Some(refused) = csrf_refusal(&session, &f.csrf) {
+    if let Some(refused) = csrf_refusal(&who.session, &f.csrf) {
         return refused;
     }
     let codes = inputs(&f.codes);
     page.place = f.place;
     page.service = f.service.clone();
     page.codes = codes.join("\n");
-    let now = ledger::time::now();
-    let site = session.user.organisation_id;
-    match redeem::verify(&state.db, &state.keys, site, f.place, &f.service, &codes, now, Some(session.user.id)).await {
+    let site = who.caller.organisation_id;
+    match passages::verify(&state, &who.caller, site, f.place, &f.service, &codes, None).await {
         Ok(verdicts) => {
             page.verdicts = verdicts
                 .iter()
@@ -168,24 +167,21 @@ pub async fn verify(State(state): State<AppState>, headers: HeaderMap, Form(f): 
             page.key = crate::identity::tokens::generate().trim_start_matches("psl_").to_owned();
             render(page, StatusCode::OK)
         }
-        Err(RedeemError::Refused(r)) => {
+        Err(AppError::Redeem(RedeemError::Refused(r))) => {
             page.error = Some(r.message);
             render(page, StatusCode::UNPROCESSABLE_ENTITY)
         }
-        Err(e) => crate::http::problem::ApiError::from(e).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 
 pub async fn confirm(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<Passage>) -> Response {
-    let (session, mut page) = match site_member(&state, &headers).await {
+    let (who, mut page) = match site_member(&state, &headers).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Some(refused) = csrf_refusal(&session, &f.csrf) {
+    if let Some(refused) = csrf_refusal(&who.session, &f.csrf) {
         return refused;
-    }
-    if let Err(e) = state.limits.check_scan(session.user.id, session.user.organisation_id) {
-        return e.into_response();
     }
     let outcome = match f.outcome() {
         Ok(o) => o,
@@ -195,17 +191,15 @@ pub async fn confirm(State(state): State<AppState>, headers: HeaderMap, Form(f):
             return render(page, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let req = RedeemRequest {
-        site_id: session.user.organisation_id,
+    let passage = passages::Passage {
         place_id: f.place,
         service_code: f.service.clone(),
         vouchers: inputs(&f.codes),
         performed_at: None,
         idempotency_key: f.key.clone().unwrap_or_default(),
-        scanned_by: Some(session.user.id),
         outcome,
     };
-    match redeem::redeem(&state.db, &state.keys, &req).await {
+    match passages::redeem(&state, &who.caller, who.caller.organisation_id, passage).await {
         Ok(done) => render(
             Receipt {
                 name: page.name,
@@ -217,19 +211,19 @@ pub async fn confirm(State(state): State<AppState>, headers: HeaderMap, Form(f):
             },
             StatusCode::OK,
         ),
-        Err(RedeemError::Refused(r)) => {
+        Err(AppError::Redeem(RedeemError::Refused(r))) => {
             page.error = Some(r.message);
             page.codes = inputs(&f.codes).join("\n");
             render(page, StatusCode::CONFLICT)
         }
-        Err(e) => crate::http::problem::ApiError::from(e).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 
 /// The session of a site member for the scan page's scripts, with its CSRF token checked from
 /// the `X-CSRF-Token` header (scripts post JSON or images, not forms).
-async fn scripted(state: &AppState, headers: &HeaderMap) -> Result<crate::http::pages::console::Signed, Response> {
-    let who = crate::http::pages::console::signed(state, headers).await?;
+async fn scripted(state: &AppState, headers: &HeaderMap) -> Result<Signed, Response> {
+    let who = signed(state, headers).await?;
     if who.caller.kind != OrgKind::Site {
         return Err(sites_only());
     }
@@ -238,6 +232,15 @@ async fn scripted(state: &AppState, headers: &HeaderMap) -> Result<crate::http::
         return Err(refused);
     }
     Ok(who)
+}
+
+/// What the server read in a camera frame: the QR code's text, or why not.
+#[derive(serde::Serialize)]
+struct Decoded {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }
 
 /// `POST /passage/decoder`: a camera frame (PNG or JPEG) → the text of its QR code, for browsers
@@ -251,24 +254,36 @@ pub async fn decode_frame(
         return r;
     }
     match tokio::task::spawn_blocking(move || redeemer::camera::read_qr(&body)).await {
-        Ok(Ok(text)) => axum::Json(serde_json::json!({ "text": text })).into_response(),
-        Ok(Err(e)) => (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(serde_json::json!({ "error": e.to_string() })))
-            .into_response(),
-        Err(e) => crate::http::problem::ApiError::internal(e).into_response(),
+        Ok(Ok(text)) => axum::Json(Decoded { text: Some(text), error: None }).into_response(),
+        Ok(Err(e)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(Decoded { text: None, error: Some(e.to_string()) }))
+                .into_response()
+        }
+        Err(e) => ApiError::internal(e).into_response(),
     }
 }
 
+/// Passages queued on the device while offline, as the API's batch.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Queued {
+    items: Vec<passages::Passage>,
+}
+
 /// `POST /passage/synchroniser`: passages queued on the device while offline (`{"items": [...]}`
-/// as the API's batch), redeemed through the API as the signed-in member; per-item results.
+/// as the API's batch), redeemed as the signed-in member; per-item results.
 pub async fn sync(
     State(state): State<AppState>,
     headers: HeaderMap,
-    axum::Json(batch): axum::Json<serde_json::Value>,
+    body: crate::http::problem::Json<Queued>,
 ) -> Response {
     let who = match scripted(&state, &headers).await {
         Ok(w) => w,
         Err(r) => return r,
     };
-    let path = format!("/api/v1/sites/{}/redemptions/batch", who.caller.organisation_id);
-    crate::http::pages::console::api_response(&state, &who.caller, axum::http::Method::POST, &path, Some(batch)).await
+    let crate::http::problem::Json(queued) = body;
+    match passages::redeem_batch(&state, &who.caller, who.caller.organisation_id, queued.items).await {
+        Ok(results) => axum::Json(results).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
 }

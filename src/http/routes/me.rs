@@ -1,7 +1,7 @@
+use crate::app::organisations::OrganisationView;
 use crate::http::AppState;
 use crate::http::authz::Caller;
 use crate::http::problem::{ApiError, ApiResult, Json};
-use crate::http::routes::organisations::OrganisationView;
 use crate::identity::organisations;
 use crate::identity::users::{self, User};
 use axum::extract::State;

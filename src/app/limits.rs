@@ -1,7 +1,7 @@
 //! Rate limits: per client address on the public voucher check (typed codes are checked
 //! online, so guessing must be hopeless).
 
-use crate::http::problem::ApiError;
+use crate::app::AppError;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::net::IpAddr;
@@ -20,9 +20,9 @@ fn keyed<K: std::hash::Hash + Eq + Clone>(per_minute: u32) -> Arc<DefaultKeyedRa
     Arc::new(RateLimiter::keyed(Quota::per_minute(n)))
 }
 
-fn refused(not_until: governor::NotUntil<governor::clock::QuantaInstant>) -> ApiError {
+fn refused(not_until: governor::NotUntil<governor::clock::QuantaInstant>) -> AppError {
     let wait = not_until.wait_time_from(DefaultClock::default().now());
-    ApiError::too_many_requests(wait.as_secs() + 1)
+    AppError::Limited(wait.as_secs() + 1)
 }
 
 impl Limits {
@@ -33,13 +33,13 @@ impl Limits {
     }
 
     /// Verify and redeem calls, per user and per site.
-    pub fn check_scan(&self, user: i64, site: i64) -> Result<(), ApiError> {
+    pub fn check_scan(&self, user: i64, site: i64) -> Result<(), AppError> {
         self.scans_per_user.check_key(&user).map_err(refused)?;
         self.scans_per_site.check_key(&site).map_err(refused)?;
         Ok(())
     }
 
-    pub fn check_voucher(&self, ip: IpAddr) -> Result<(), ApiError> {
+    pub fn check_voucher(&self, ip: IpAddr) -> Result<(), AppError> {
         self.voucher_checks.check_key(&ip).map_err(refused)?;
         if self.voucher_checks.len() > 100_000 {
             self.voucher_checks.retain_recent();

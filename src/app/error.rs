@@ -1,0 +1,47 @@
+//! What a use case can answer instead of its result. The HTTP edge maps it once to a problem
+//! document (`crate::http::problem`); pages and the CLI show its French text.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum AppError {
+    /// The policy table refuses the action to this caller.
+    #[error("Votre rôle ne permet pas cette action.")]
+    Forbidden,
+    /// The object does not exist or is not the caller's to see.
+    #[error("Cette ressource n'existe pas ou ne vous est pas accessible.")]
+    NotFound,
+    /// The request is wrong (a stable code and a French sentence).
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    /// The request clashes with the state of things.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// Too many requests: try again after this many seconds.
+    #[error("Trop de requêtes : réessayez dans {0} seconde(s).")]
+    Limited(u64),
+    #[error(transparent)]
+    Issuer(#[from] issuer::IssuerError),
+    #[error(transparent)]
+    Redeem(#[from] redeemer::redeem::RedeemError),
+    #[error(transparent)]
+    Ledger(#[from] ledger::LedgerError),
+    #[error(transparent)]
+    Organisation(#[from] issuer::organisations::OrganisationError),
+    #[error(transparent)]
+    User(#[from] crate::identity::users::UserError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl AppError {
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> AppError {
+        AppError::Invalid { code, message: message.into() }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> AppError {
+        AppError::Conflict { code, message: message.into() }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,65 @@
+//! Every action of the working pages, by the name its form posts (`act`): each reads its form
+//! into the use case's typed input and calls the use case as the signed-in person. The use case
+//! checks the policy table itself, so a page never lets anyone do what their API token could
+//! not.
+
+use crate::app::{App, AppError, Caller};
+use crate::http::pages::form::Fields;
+use crate::http::pages::{books, catalogue, members, orders, organisations};
+use futures_util::future::BoxFuture;
+
+/// What an action did, said in French; a value shown once (a one-time password) apart.
+pub struct Done {
+    pub text: String,
+    pub secret: Option<String>,
+}
+
+impl Done {
+    pub fn said(text: impl Into<String>) -> Done {
+        Done { text: text.into(), secret: None }
+    }
+}
+
+/// An action's outcome: done, or why not in one French sentence.
+pub type Outcome = Result<Done, String>;
+
+type Run = for<'a> fn(&'a App, &'a Caller, &'a Fields) -> BoxFuture<'a, Outcome>;
+
+const ACTIONS: &[(&str, Run)] = &[
+    ("order.create", |a, c, f| Box::pin(orders::create(a, c, f))),
+    ("order.confirm", |a, c, f| Box::pin(orders::confirm(a, c, f))),
+    ("order.cancel", |a, c, f| Box::pin(orders::cancel(a, c, f))),
+    ("order.issue", |a, c, f| Box::pin(orders::issue(a, c, f))),
+    ("order.block", |a, c, f| Box::pin(orders::block(a, c, f))),
+    ("books.assign", |a, c, f| Box::pin(orders::assign(a, c, f))),
+    ("book.cancel", |a, c, f| Box::pin(books::cancel(a, c, f))),
+    ("service.save", |a, c, f| Box::pin(catalogue::save(a, c, f))),
+    ("service.retire", |a, c, f| Box::pin(catalogue::retire(a, c, f))),
+    ("funder.create", |a, c, f| Box::pin(organisations::create_funder(a, c, f))),
+    ("prescriber.create", |a, c, f| Box::pin(organisations::create_prescriber(a, c, f))),
+    ("payment.record", |a, c, f| Box::pin(organisations::record_payment(a, c, f))),
+    ("member.invite", |a, c, f| Box::pin(members::invite(a, c, f))),
+    ("member.reset_password", |a, c, f| Box::pin(members::reset_password(a, c, f))),
+];
+
+/// The action named `name`, if there is one.
+pub fn find(name: &str) -> Option<Run> {
+    ACTIONS.iter().find(|(n, _)| *n == name).map(|(_, run)| *run)
+}
+
+/// A use case's refusal in one French sentence (the detail of its problem document).
+pub fn say(e: AppError) -> String {
+    crate::http::problem::sentence(e)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn action_names_are_unique() {
+        let mut names: Vec<&str> = super::ACTIONS.iter().map(|(n, _)| *n).collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len());
+    }
+}
