@@ -167,7 +167,8 @@ pub(crate) fn first_use(hist: &BTreeMap<i64, i64>) -> FirstUse {
     FirstUse { median_days: median, buckets }
 }
 
-/// The headline figures of `scope` over `period`, from the aggregates (see [`crate::refresh`](fn@crate::refresh)).
+/// The headline figures of `scope` over `period`, from the aggregates (see
+/// [`crate::refresh`](fn@crate::refresh)).
 pub async fn figures(db: &Db, scope: Scope, period: Period) -> Result<Figures, StatsError> {
     let mut conn = db.pool().acquire().await?;
     let site = scope.site().is_some();

@@ -1,16 +1,16 @@
 //! Statistics and impact (DESIGN §9): what happened to every euro, for a funder, a site or the
 //! operator, over whole months.
 //!
-//! - [`refresh`] folds new ledger transactions and book status changes into aggregate tables
-//!   (`stats_cells`, migration 0008); call it from a background task. Queries never scan the
-//!   raw tables.
-//! - [`figures`] gives the headline figures of a [`Scope`] over a [`Period`].
-//! - [`breakdown`] gives one [`Table`] per [`Dimension`]; breakdowns by beneficiary attributes
-//!   (département, commune, age band, autonomy) are under statistical secrecy ([`Count`]). The
-//!   long ones (commune, département, site) can be limited to their largest rows and one row
-//!   merging the others ([`Rows::Top`]): the database sorts and cuts them, except the
-//!   operator's table by commune, whose largest rows come from each month's largest communes
-//!   (`ranking`, migration 0009).
+//! - [`refresh`](fn@refresh) folds new ledger transactions and book status changes into
+//!   aggregate tables (`stats_cells`, migration 0008); call it from a background task. Queries
+//!   never scan the raw tables.
+//! - [`figures`](fn@figures) gives the headline figures of a [`Scope`] over a [`Period`].
+//! - [`breakdown`](fn@breakdown) gives one [`Table`] per [`Dimension`]; breakdowns by
+//!   beneficiary attributes (département, commune, age band, autonomy) are under statistical
+//!   secrecy ([`Count`]). The long ones (commune, département, site) can be limited to their
+//!   largest rows and one row merging the others ([`Rows::Top`]): the database sorts and cuts
+//!   them, except the operator's table by commune, whose largest rows come from each month's
+//!   largest communes (`ranking`, migration 0009).
 //! - [`Table::to_csv`] writes any table for a French spreadsheet; [`open_data`] is the public
 //!   file by commune and month (docs/open-data.md).
 //!

@@ -69,6 +69,7 @@ pub(crate) const AUTONOMY_BEFORE: usize = 13;
 pub(crate) const AUTONOMY_AFTER: usize = 14;
 pub(crate) const AUTONOMY_IMPROVED: usize = 15;
 
+/// The value of each measure of a row, in the order of [`MEASURES`].
 pub(crate) type Measures = [i64; MEASURES.len()];
 
 /// Every measure.
@@ -97,6 +98,7 @@ pub(crate) fn minus<'a>(total: &Measures, rows: impl Iterator<Item = &'a Measure
     t
 }
 
+/// The sum of `rows`.
 pub(crate) fn sum_all<'a>(rows: impl Iterator<Item = &'a Measures>) -> Measures {
     let mut t = [0; MEASURES.len()];
     for m in rows {

@@ -16,6 +16,9 @@
 //! wrote since the snapshot, the step is discarded and starts again from the new state, so nothing
 //! is ever counted twice. The redemption path itself is untouched, and on SQLite the single write
 //! lock is held only while the (already merged) results are written.
+//!
+//! A step's work in memory is a [`Fold`]; what it reads in bulk comes from `reading`, and its
+//! result is written by `store`.
 
 use crate::error::StatsError;
 use crate::fold::Fold;
