@@ -10,13 +10,19 @@
 //! operator, funders and sites) and reports percentiles; the CSV exports of the long tables are
 //! timed apart.
 
-use crate::fold::{
-    AUTONOMY_AFTER, AUTONOMY_BEFORE, AUTONOMY_IMPROVED, AUTONOMY_PAIRS, At, BookState, Distribution, Fold, MEASURES,
-    MINUTES, N, NOT_COMPLETED, PROCEDURE_COMPLETED, REFERRED, SKILL_ACQUIRED, VALUE, VOUCHERS,
+use crate::attributes::{AGE_BANDS, AUTONOMIES};
+use crate::breakdown::breakdown;
+use crate::cohort::{BookState, Distribution};
+use crate::dimension::{Dimension, Rows, SHOWN_ROWS};
+use crate::error::StatsError;
+use crate::figures::figures;
+use crate::fold::{At, Fold};
+use crate::measures::{
+    AUTONOMY_AFTER, AUTONOMY_BEFORE, AUTONOMY_IMPROVED, AUTONOMY_PAIRS, MEASURES, MINUTES, N, NOT_COMPLETED,
+    PROCEDURE_COMPLETED, REFERRED, SKILL_ACQUIRED, VALUE, VOUCHERS, dims, metrics,
 };
 use crate::period::{Month, Period};
-use crate::query::{AGE_BANDS, AUTONOMIES};
-use crate::{Dimension, Rows, SHOWN_ROWS, Scope, StatsError, breakdown, dims, figures, metrics};
+use crate::scope::Scope;
 use ledger::{Db, time};
 use serde::Serialize;
 use sqlx::Row;

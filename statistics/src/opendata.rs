@@ -7,11 +7,12 @@
 //! value can be recovered in its month or its commune, and the rows of a month or a commune that
 //! cannot be protected at all are left out, until nothing changes.
 
-use crate::fold::{MEASURES, Measures, N, USED_VALUE, USED_VOUCHERS, VOUCHERS};
+use crate::cohort::departement_of;
+use crate::error::StatsError;
+use crate::measures::{MEASURES, Measures, N, USED_VALUE, USED_VOUCHERS, VOUCHERS, dims, metrics};
 use crate::period::{Month, Period};
 use crate::privacy::{self, Count};
 use crate::table::{Cell, Table};
-use crate::{StatsError, dims, metrics};
 use ledger::{Cents, Db};
 use sqlx::Row;
 use std::collections::BTreeMap;
@@ -105,7 +106,7 @@ pub async fn open_data(db: &Db, period: Period) -> Result<Table, StatsError> {
             Cell::Text(month.parse::<Month>().map_or_else(|_| month.clone(), |m| m.to_string())),
             Cell::Text(commune.clone()),
             Cell::Text(c.map_or_else(String::new, |c| c.name.clone())),
-            Cell::Text(crate::fold::departement_of(commune)),
+            Cell::Text(departement_of(commune)),
             Cell::People(people),
             if shown { Cell::Int(m[VOUCHERS]) } else { Cell::Hidden },
             if shown { Cell::Int(m[USED_VOUCHERS]) } else { Cell::Hidden },

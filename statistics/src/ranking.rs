@@ -12,28 +12,23 @@
 //!   are exactly those of grouping every commune;
 //! - **the totals** are those of the cohort over all communes (each book counts once in the
 //!   total and once in its commune);
-//! - **the number of communes** comes from `stats_first_months`, kept by [`count_first_months`]
-//!   as the aggregates are written: a commune with people in the period is counted once, in its
-//!   first month of the period.
+//! - **the number of communes** comes from `stats_first_months`, kept by
+//!   [`count_first_months`](crate::first_months::count_first_months) as the aggregates are
+//!   written: a commune with people in the period is counted once, in its first month of the
+//!   period.
 
-use crate::fold::{MEASURES, Measures, N};
+use crate::error::StatsError;
+use crate::first_months::{CHUNK, LEVEL};
+use crate::measures::{MEASURES, Measures, N, dims, metrics};
 use crate::period::Period;
-use crate::query::{Group, Largest, Scope, measures_of, summed, sums};
-use crate::{StatsError, dims, metrics};
-use ledger::db::placeholder_rows;
+use crate::scope::Scope;
+use crate::sums::{Group, Largest, measures_of, summed, sums};
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
-use std::collections::{BTreeMap, HashMap};
-
-/// The cells of the operator's table by commune: the cohort over all orders and sites. Written
-/// out (not bound) so that both engines see that their partial indexes apply.
-const LEVEL: &str = "metric = 'cohort' AND dim = 'commune' AND order_id = 0 AND site_id = 0";
+use std::collections::HashMap;
 
 /// Above this many months in the period, the statement reading each month's largest communes
 /// would be too long (SQLite joins at most 500 `SELECT`s): the caller groups every commune.
 const MOST_MONTHS: usize = 120;
-
-/// Communes per statement when reading communes by name.
-const CHUNK: usize = 100;
 
 /// The `limit` communes with the most people handed over in `period`, with the measures `wanted`
 /// (all read from the index by commune: those of the tables of people), the totals over every
@@ -189,69 +184,14 @@ async fn period_sums(
     Ok(out)
 }
 
-/// Keeps `stats_first_months` in step with cohort cells of the operator's table by commune about
-/// to change by `changes` — (commune, month, change in people) — before they are written, in the
-/// same transaction. A commune's months with people, in order, count one each, under the month
-/// before (the first under ''): the counts of the months as they were are taken off, those of
-/// the months as they will be added.
-pub(crate) async fn count_first_months(
-    conn: &mut AnyConnection,
-    changes: &[(&str, &str, i64)],
-) -> Result<(), StatsError> {
-    let mut by_commune: BTreeMap<&str, BTreeMap<&str, i64>> = BTreeMap::new();
-    for (commune, month, people) in changes.iter().filter(|c| c.2 != 0) {
-        *by_commune.entry(commune).or_default().entry(month).or_insert(0) += people;
-    }
-    let communes: Vec<&str> = by_commune.keys().copied().collect();
-    let mut counts: BTreeMap<(String, String), i64> = BTreeMap::new();
-    for chunk in communes.chunks(CHUNK) {
-        let names = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-        let sql = format!("SELECT dim_value, month, n FROM stats_cells WHERE {LEVEL} AND dim_value IN ({names})");
-        let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(chunk.len() == CHUNK);
-        for c in chunk {
-            q = q.bind(*c);
-        }
-        let mut before: HashMap<String, BTreeMap<String, i64>> = HashMap::new();
-        for r in q.fetch_all(&mut *conn).await? {
-            before.entry(r.try_get(0)?).or_default().insert(r.try_get(1)?, r.try_get(2)?);
-        }
-        for commune in chunk {
-            let old = before.remove(*commune).unwrap_or_default();
-            let mut new = old.clone();
-            for (month, people) in &by_commune[commune] {
-                *new.entry((*month).to_owned()).or_insert(0) += people;
-            }
-            for (sign, cells) in [(-1, &old), (1, &new)] {
-                let mut previous = String::new();
-                for (month, _) in cells.iter().filter(|(_, n)| **n > 0) {
-                    *counts.entry((month.clone(), previous)).or_insert(0) += sign;
-                    previous = month.clone();
-                }
-            }
-        }
-    }
-    let counts: Vec<((String, String), i64)> = counts.into_iter().filter(|(_, c)| *c != 0).collect();
-    for chunk in counts.chunks(CHUNK) {
-        let sql = format!(
-            "INSERT INTO stats_first_months (month, previous, communes) VALUES {} \
-             ON CONFLICT (month, previous) DO UPDATE SET communes = stats_first_months.communes + excluded.communes",
-            placeholder_rows(chunk.len(), 3)
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).persistent(chunk.len() == CHUNK);
-        for ((month, previous), c) in chunk {
-            q = q.bind(month.as_str()).bind(previous.as_str()).bind(*c);
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fold::{At, Fold, STARTED, USED_VALUE, USED_VOUCHERS, VALUE, VOUCHERS};
+    use crate::fold::{At, Fold};
+    use crate::measures::{COHORT, STARTED, USED_VALUE, USED_VOUCHERS, VALUE, VOUCHERS};
     use crate::period::Month;
-    use crate::query::{COHORT, largest};
+    use crate::scope::Scope;
+    use crate::sums::largest;
     use ledger::testing::TestDb;
 
     /// Deterministic pseudo-random numbers (xorshift64*).

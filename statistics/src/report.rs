@@ -3,7 +3,7 @@
 //! method notes.
 
 use crate::chart::BarChart;
-use crate::query::{Figures, Flow};
+use crate::figures::{Figures, Flow};
 use crate::table::Table;
 use issuer::pdf::{Canvas, PrintError, Writer, euros};
 
@@ -185,7 +185,7 @@ mod tests {
 
     #[test]
     fn the_method_states_how_many_rows_long_tables_show() {
-        let note = format!("les {} lignes les plus importantes", crate::SHOWN_ROWS);
+        let note = format!("les {} lignes les plus importantes", crate::dimension::SHOWN_ROWS);
         assert!(METHOD.iter().any(|m| m.contains(&note)), "{note}");
     }
 }

@@ -98,6 +98,11 @@ fn guard(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() }
 }
 
+/// A text cell.
+pub(crate) fn text(s: impl Into<String>) -> Cell {
+    Cell::Text(s.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

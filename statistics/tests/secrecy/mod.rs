@@ -1,7 +1,7 @@
 //! What a reader can deduce from a published column of people counts, by plain enumeration,
 //! independent of `privacy::protect`: the one check of statistical secrecy shared by the unit
 //! tests of `statistics/src/privacy.rs` (included there with `#[path]`) and the tests against
-//! real databases (`statistics/tests/statistics.rs`). `Count` is the parent module's.
+//! real databases (`statistics/tests/statistical_secrecy.rs`). `Count` is the parent module's.
 
 use super::Count;
 
