@@ -426,16 +426,19 @@ async fn working_pages_keep_the_api_rules(tdb: TestDb) {
     );
     let csrf = hidden_csrf(&b.get(s.url("/")).header("cookie", &session).send().await.unwrap().text().await.unwrap());
     let order = [
-        ("api_method", "POST"),
-        ("api_path", "/api/v1/orders"),
+        ("act", "order.create"),
         ("back", "/commandes"),
         ("label", "Commande forcée"),
-        ("books:int", "1"),
+        ("funder_id", "1"),
+        ("books", "1"),
+        ("face_value", "10,00"),
+        ("valid_from", "2027-01-01"),
+        ("valid_until", "2027-12-31"),
     ];
     // Without the CSRF token: refused before anything.
     let r = b.post(s.url("/action")).header("cookie", &session).form(&order).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    // With it: the API's own policy answers (operator managers only).
+    // With it: the use case's policy answers (operator managers only).
     let mut with_token = order.to_vec();
     with_token.push(("csrf", &csrf));
     let r = b.post(s.url("/action")).header("cookie", &session).form(&with_token).send().await.unwrap();
@@ -443,13 +446,13 @@ async fn working_pages_keep_the_api_rules(tdb: TestDb) {
     assert!(r.text().await.unwrap().contains("role=\"alert\""));
     let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders").fetch_one(s.tdb.db.pool()).await.unwrap();
     assert_eq!(orders, 0, "nothing created");
-    // Only API paths, only local ways back.
-    for (name, value) in [("api_path", "/connexion"), ("api_path", "/api/v1/../connexion"), ("api_method", "GET")] {
+    // Only known actions.
+    for value in ["order.delete", "../connexion", ""] {
         let mut form = with_token.clone();
-        form.retain(|(k, _)| *k != name);
-        form.push((name, value));
+        form.retain(|(k, _)| *k != "act");
+        form.push(("act", value));
         let r = b.post(s.url("/action")).header("cookie", &session).form(&form).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{name}={value}");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "act={value}");
     }
     // Another site's page is not shown; an unknown page is not a page.
     let site_b = s.who("site_b_manager").organisation_id;

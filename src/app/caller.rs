@@ -22,6 +22,12 @@ impl Caller {
         Caller { user_id: 0, organisation_id: 0, kind: OrgKind::Operator, role: Role::Manager, token_id: 0 }
     }
 
+    /// The terminal acting for a site (scanning from the command line): the site's own
+    /// authority, recorded as the system.
+    pub fn system_for_site(site_id: i64) -> Caller {
+        Caller { user_id: 0, organisation_id: site_id, kind: OrgKind::Site, role: Role::Manager, token_id: 0 }
+    }
+
     /// The user acting, none for the system.
     pub fn user(&self) -> Option<i64> {
         (self.user_id != 0).then_some(self.user_id)

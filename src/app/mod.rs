@@ -17,6 +17,7 @@ pub mod passages;
 pub mod payments;
 pub mod policy;
 pub mod profiles;
+pub mod sites;
 
 pub use caller::Caller;
 pub use error::{AppError, AppResult};

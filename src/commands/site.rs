@@ -1,22 +1,23 @@
 //! `passerelle site`: import, accreditation, and scanning from the command line.
 
+use crate::app::passages::Passage;
+use crate::app::{self, Caller};
 use crate::audit::{self, Actor};
 use crate::cli::{AnomalyCommand, CliError, SiteCommand};
-use crate::commands::connect_and_migrate;
+use crate::commands::{connect_and_migrate, open_app, say};
 use crate::config::Config;
 use ::ledger::Cents;
-use issuer::keys::KeyRing;
 use redeemer::anomalies;
 use redeemer::outcome::{Autonomy, Outcome};
-use redeemer::redeem::{self, RedeemRequest};
 use std::process::ExitCode;
 
 pub async fn run(config: &Config, cmd: SiteCommand) -> Result<ExitCode, CliError> {
-    let db = connect_and_migrate(config).await?;
+    let app = open_app(config).await?;
+    let system = Caller::system();
     let code = match cmd {
         SiteCommand::Import { file } => {
             let bytes = std::fs::read(&file).map_err(|e| CliError::new(format!("{} : {e}", file.display())))?;
-            let report = redeemer::import::import_csv(&db, &bytes).await.map_err(CliError::new)?;
+            let report = app::sites::import(&app, &system, &bytes).await.map_err(say)?;
             println!(
                 "{} lieu(x) importé(s), {} déjà connu(s), {} erreur(s).",
                 report.imported,
@@ -29,55 +30,20 @@ pub async fn run(config: &Config, cmd: SiteCommand) -> Result<ExitCode, CliError
             if report.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
         }
         SiteCommand::Accredit { id, until, comment } => {
-            let mut tx = db.begin().await.map_err(CliError::new)?;
-            redeemer::sites::decide(
-                &mut tx,
-                id,
-                redeemer::sites::Accreditation::Accredited,
-                Some(until),
-                None,
-                &comment,
-            )
-            .await
-            .map_err(CliError::new)?;
-            audit::record(
-                &mut tx,
-                Actor::SYSTEM,
-                "site.accreditation",
-                "organisation",
-                id,
-                serde_json::json!({"until": until, "via": "cli"}),
-            )
-            .await
-            .map_err(CliError::new)?;
-            tx.commit().await.map_err(CliError::new)?;
+            app::sites::decide(&app, &system, id, "accredited", Some(until), &comment).await.map_err(say)?;
             println!("Lieu n°{id} agréé jusqu'au {}.", until.format("%d/%m/%Y"));
             ExitCode::SUCCESS
         }
         SiteCommand::BankAccount { id, iban, bic, holder } => {
-            let mut tx = db.begin().await.map_err(CliError::new)?;
-            redeemer::sites::set_bank_account(&mut tx, id, &iban, bic.as_ref(), &holder)
-                .await
-                .map_err(CliError::new)?;
-            audit::record(
-                &mut tx,
-                Actor::SYSTEM,
-                "site.bank_account",
-                "organisation",
-                id,
-                serde_json::json!({"iban": iban.masked(), "via": "cli"}),
-            )
-            .await
-            .map_err(CliError::new)?;
-            tx.commit().await.map_err(CliError::new)?;
+            app::sites::set_bank_account(&app, &system, id, &iban, bic.as_ref(), &holder).await.map_err(say)?;
             println!("Compte de versement du lieu n°{id} : {}.", iban.masked());
             ExitCode::SUCCESS
         }
         SiteCommand::Verify { site, place, service, at, vouchers } => {
-            let keys = KeyRing::load(&config.key_dir).map_err(CliError::new)?;
-            let at = at.unwrap_or_else(::ledger::time::now);
             let verdicts =
-                redeem::verify(&db, &keys, site, place, &service, &vouchers, at, None).await.map_err(CliError::new)?;
+                app::passages::verify(&app, &Caller::system_for_site(site), site, place, &service, &vouchers, at)
+                    .await
+                    .map_err(say)?;
             for v in &verdicts {
                 match &v.refusal {
                     None => println!("OK      {}", v.input),
@@ -87,7 +53,6 @@ pub async fn run(config: &Config, cmd: SiteCommand) -> Result<ExitCode, CliError
             if verdicts.iter().all(|v| v.redeemable) { ExitCode::SUCCESS } else { ExitCode::from(1) }
         }
         SiteCommand::Redeem { site, place, service, key, at, outcome, autonomy_before, autonomy_after, vouchers } => {
-            let keys = KeyRing::load(&config.key_dir).map_err(CliError::new)?;
             let autonomy = |n: Option<i64>| n.map(Autonomy::try_from).transpose().map_err(CliError::new);
             let outcome = match outcome {
                 Some(result) => Some(Outcome {
@@ -97,17 +62,15 @@ pub async fn run(config: &Config, cmd: SiteCommand) -> Result<ExitCode, CliError
                 }),
                 None => None,
             };
-            let req = RedeemRequest {
-                site_id: site,
+            let passage = Passage {
                 place_id: place,
                 service_code: service,
                 vouchers,
                 performed_at: at,
                 idempotency_key: key,
-                scanned_by: None,
                 outcome,
             };
-            let done = redeem::redeem(&db, &keys, &req).await.map_err(CliError::new)?;
+            let done = app::passages::redeem(&app, &Caller::system_for_site(site), site, passage).await.map_err(say)?;
             println!(
                 "{} n°{} : {} chèque(s), {} (commission {}). Solde dû au lieu : {}.",
                 if done.replayed { "Passage déjà enregistré" } else { "Passage enregistré" },
@@ -120,7 +83,7 @@ pub async fn run(config: &Config, cmd: SiteCommand) -> Result<ExitCode, CliError
             ExitCode::SUCCESS
         }
     };
-    db.close().await;
+    app.db.close().await;
     Ok(code)
 }
 

@@ -5,7 +5,7 @@
 
 use crate::app::{App, AppError, Caller};
 use crate::http::pages::form::Fields;
-use crate::http::pages::{books, catalogue, members, orders, organisations};
+use crate::http::pages::{books, catalogue, members, orders, organisations, sites};
 use futures_util::future::BoxFuture;
 
 /// What an action did, said in French; a value shown once (a one-time password) apart.
@@ -38,6 +38,12 @@ const ACTIONS: &[(&str, Run)] = &[
     ("funder.create", |a, c, f| Box::pin(organisations::create_funder(a, c, f))),
     ("prescriber.create", |a, c, f| Box::pin(organisations::create_prescriber(a, c, f))),
     ("payment.record", |a, c, f| Box::pin(organisations::record_payment(a, c, f))),
+    ("site.create", |a, c, f| Box::pin(sites::create(a, c, f))),
+    ("sites.import", |a, c, f| Box::pin(sites::import(a, c, f))),
+    ("site.decide", |a, c, f| Box::pin(sites::decide(a, c, f))),
+    ("site.add_place", |a, c, f| Box::pin(sites::add_place(a, c, f))),
+    ("site.services", |a, c, f| Box::pin(sites::set_services(a, c, f))),
+    ("site.bank_account", |a, c, f| Box::pin(sites::set_bank_account(a, c, f))),
     ("member.invite", |a, c, f| Box::pin(members::invite(a, c, f))),
     ("member.reset_password", |a, c, f| Box::pin(members::reset_password(a, c, f))),
 ];
