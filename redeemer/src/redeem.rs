@@ -3,22 +3,26 @@
 //! commit in one database transaction or not at all.
 
 use crate::anomalies::{self, Thresholds};
-use crate::catalogue::Service;
+use crate::catalogue::{SERVICE_COLUMNS, Service, service_from_row};
 use crate::group_commit;
 use crate::outcome::Outcome;
-use crate::record::Write;
-use crate::sites::{Accreditation, SERVICE_COLUMNS, service_from_row};
+use crate::record::{Recorded, Write};
+use crate::refusal::refuse;
+use crate::sites::Accreditation;
+use crate::voucher_row::{VoucherRow, voucher_columns, voucher_from_row};
 use chrono::{DateTime, NaiveDate, Utc};
 use issuer::keys::KeyRing;
 use issuer::local_time;
 use issuer::scan::{self, Scanned};
-use issuer::territory::{self, Territory};
-use issuer::{IssuerError, category};
+use issuer::territory;
 use ledger::{AccountCode, Db, time};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
+
+pub use crate::record::Redeemed;
+pub use crate::refusal::{RedeemError, Refusal};
 
 /// A redemption to record.
 #[derive(Debug, Clone)]
@@ -35,48 +39,6 @@ pub struct RedeemRequest {
     pub scanned_by: Option<i64>,
     /// What the help achieved, when the mediator says.
     pub outcome: Option<Outcome>,
-}
-
-/// Why a redemption was refused: a stable code, French words, and the voucher concerned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Refusal {
-    pub code: &'static str,
-    pub message: String,
-    pub voucher: Option<String>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RedeemError {
-    #[error("{}", .0.message)]
-    Refused(Refusal),
-    #[error("la clé d'idempotence « {0} » a déjà servi pour une autre demande")]
-    IdempotencyConflict(String),
-    #[error(transparent)]
-    Issuer(#[from] IssuerError),
-    #[error(transparent)]
-    Ledger(#[from] ledger::LedgerError),
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-    /// The writing of a batch stopped before it could answer (the process is stopping).
-    #[error("l'enregistrement a été interrompu ; réessayez")]
-    Interrupted,
-}
-
-pub(crate) fn refuse(code: &'static str, message: impl Into<String>, voucher: Option<&str>) -> RedeemError {
-    RedeemError::Refused(Refusal { code, message: message.into(), voucher: voucher.map(str::to_owned) })
-}
-
-/// What was recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Redeemed {
-    pub redemption_id: i64,
-    pub vouchers: u32,
-    pub value_cents: i64,
-    pub fee_cents: i64,
-    /// The site's payable balance after this redemption.
-    pub site_payable_cents: i64,
-    /// True when this is a retry of an earlier request with the same key.
-    pub replayed: bool,
 }
 
 fn request_hash(r: &RedeemRequest) -> Vec<u8> {
@@ -100,56 +62,6 @@ fn request_hash(r: &RedeemRequest) -> Vec<u8> {
         h.update([0]);
     }
     h.finalize().to_vec()
-}
-
-pub(crate) struct VoucherRow {
-    pub(crate) id: i64,
-    pub(crate) book_id: i64,
-    /// Other sites where the book was used on the day of the service.
-    pub(crate) book_other_sites: i64,
-    pub(crate) order_id: i64,
-    pub(crate) face: i64,
-    pub(crate) status: String,
-    pub(crate) order_status: String,
-    pub(crate) valid_from: NaiveDate,
-    pub(crate) last_day: NaiveDate,
-    pub(crate) territory: Territory,
-    pub(crate) categories: Option<Vec<category::Category>>,
-    pub(crate) redemption_fee_bps: u32,
-}
-
-/// The voucher columns [`voucher_from_row`] reads (tables `v` vouchers and `o` orders), with
-/// the number of other sites that used the voucher's book between the instants `$from` and
-/// `$to` (placeholders), for the anomaly rules, in the same round trip.
-fn voucher_columns(site: &str, from: &str, to: &str) -> String {
-    format!(
-        "v.id, v.order_id, v.face_value_cents, v.status, o.status, o.valid_from, o.valid_until, o.grace_days, o.territory, \
-         o.allowed_categories, o.redemption_fee_bps, v.book_id, \
-         (SELECT COUNT(DISTINCT rv.site_id) FROM redemption_vouchers rv \
-          WHERE rv.book_id = v.book_id AND rv.site_id <> {site} AND rv.performed_at >= {from} AND rv.performed_at < {to})"
-    )
-}
-
-/// A voucher from the columns of [`voucher_columns`] starting at `at`; `None` when no voucher
-/// matched (a left join).
-fn voucher_from_row(row: &AnyRow, at: usize) -> Result<Option<VoucherRow>, RedeemError> {
-    let Some(id) = row.try_get::<Option<i64>, _>(at)? else { return Ok(None) };
-    let valid_until: NaiveDate = row.try_get::<String, _>(at + 6)?.parse().unwrap_or_default();
-    let categories: Option<String> = row.try_get(at + 9)?;
-    Ok(Some(VoucherRow {
-        id,
-        book_id: row.try_get(at + 11)?,
-        book_other_sites: row.try_get(at + 12)?,
-        order_id: row.try_get(at + 1)?,
-        face: row.try_get(at + 2)?,
-        status: row.try_get(at + 3)?,
-        order_status: row.try_get(at + 4)?,
-        valid_from: row.try_get::<String, _>(at + 5)?.parse().unwrap_or_default(),
-        last_day: valid_until + chrono::Duration::days(row.try_get::<i64, _>(at + 7)?),
-        territory: Territory::from_db(&row.try_get::<String, _>(at + 8)?),
-        categories: categories.map(|c| category::from_db(&c)),
-        redemption_fee_bps: u32::try_from(row.try_get::<i64, _>(at + 10)?).unwrap_or(0),
-    }))
 }
 
 /// The code of a scanned or typed input; a token's signature is checked.
@@ -236,18 +148,6 @@ pub async fn redeem(db: &Db, keys: &KeyRing, req: &RedeemRequest) -> Result<Rede
         tracing::warn!(error = %e, site = req.site_id, "anomaly detection failed");
     }
     result.map(|r| r.redeemed)
-}
-
-/// A redemption recorded now (with what the anomaly rules look at), or found recorded.
-pub(crate) struct Recorded {
-    pub(crate) redeemed: Redeemed,
-    pub(crate) watch: Option<anomalies::Watch>,
-}
-
-impl Recorded {
-    fn replayed(redeemed: Redeemed) -> Self {
-        Recorded { redeemed, watch: None }
-    }
 }
 
 async fn redeem_checked(db: &Db, keys: &KeyRing, req: &RedeemRequest) -> Result<Recorded, RedeemError> {
