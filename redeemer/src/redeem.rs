@@ -1,20 +1,25 @@
 //! Redemption (DESIGN §7): every check with a stable code and a French message; exactly once
 //! whatever the concurrency; the voucher status changes, the redemption and its ledger posting
 //! commit in one database transaction or not at all.
+//!
+//! Whether a voucher can be used at all is the issuer's rule ([`issuer::validity`]), the one
+//! the public check applies too; the redemption adds its own: the site's accreditation, the
+//! place, the service offered, its price in vouchers and the categories the order funds.
 
 use crate::anomalies::{self, Thresholds};
 use crate::catalogue::{SERVICE_COLUMNS, Service, service_from_row};
 use crate::group_commit;
 use crate::outcome::Outcome;
 use crate::record::{Recorded, Write};
-use crate::refusal::refuse;
+use crate::refusal::{invalid_voucher, refuse};
 use crate::sites::Accreditation;
 use crate::voucher_row::{VoucherRow, voucher_columns, voucher_from_row};
 use chrono::{DateTime, NaiveDate, Utc};
 use issuer::keys::KeyRing;
 use issuer::local_time;
-use issuer::scan::{self, Scanned};
+use issuer::scan;
 use issuer::territory;
+use issuer::validity::{self, Invalid};
 use ledger::{AccountCode, Db, time};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -66,14 +71,7 @@ fn request_hash(r: &RedeemRequest) -> Vec<u8> {
 
 /// The code of a scanned or typed input; a token's signature is checked.
 fn scanned_code(keys: &KeyRing, input: &str) -> Result<issuer::code::VoucherCode, RedeemError> {
-    let scanned = scan::parse(input).map_err(|e| refuse(e.code(), format!("Chèque illisible : {e}."), Some(input)))?;
-    if let Scanned::Token(t) = &scanned {
-        t.verify(keys).map_err(|e| {
-            let e = scan::ScanError::from(e);
-            refuse(e.code(), "Ce chèque n'a pas été émis par Passerelle : ne l'acceptez pas.", Some(input))
-        })?;
-    }
-    Ok(scanned.code())
+    validity::read(keys, input).map(|(code, _)| code).map_err(|invalid| invalid_voucher(invalid, input))
 }
 
 fn unknown_code(code: &issuer::code::VoucherCode) -> RedeemError {
@@ -306,40 +304,19 @@ async fn check_voucher(
     judge(conn, ctx, v, input).await
 }
 
-/// Every check of a loaded voucher in a context.
+/// Every check of a loaded voucher in a context: the voucher validity rule (on the day of the
+/// service, at the place's département), then whether the order funds the service's category.
 async fn judge(conn: &mut AnyConnection, ctx: &Context, v: VoucherRow, input: &str) -> Result<VoucherRow, RedeemError> {
-    let shown = Some(input);
-    if v.order_status != "issued" {
-        return Err(refuse("unknown", "Ce chèque n'est pas en circulation.", shown));
-    }
-    match v.status.as_str() {
-        "redeemed" => return Err(already_redeemed(conn, v.id, ctx.site_id, input).await?),
-        "cancelled" => return Err(refuse("cancelled", "Ce chèque a été annulé (carnet perdu ou volé).", shown)),
-        "expired" => return Err(refuse("expired", "Ce chèque a expiré.", shown)),
-        _ => {}
-    }
-    if ctx.day < v.valid_from {
-        return Err(refuse(
-            "not_yet_valid",
-            format!("Ce chèque n'est valable qu'à partir du {}.", v.valid_from.format("%d/%m/%Y")),
-            shown,
-        ));
-    }
-    if ctx.day > v.last_day {
-        return Err(refuse("expired", format!("Ce chèque a expiré le {}.", v.last_day.format("%d/%m/%Y")), shown));
-    }
-    if !v.territory.contains(&ctx.departement) {
-        return Err(refuse(
-            "outside_territory",
-            format!("Ce chèque n'est utilisable qu'en {}.", v.territory.describe()),
-            shown,
-        ));
+    match validity::judge(&v.state, ctx.day, Some(&ctx.departement)) {
+        Ok(()) => {}
+        Err(Invalid::AlreadyRedeemed) => return Err(already_redeemed(conn, v.id, ctx.site_id, input).await?),
+        Err(invalid) => return Err(invalid_voucher(invalid, input)),
     }
     if v.categories.as_ref().is_some_and(|c| !c.contains(&ctx.service.category)) {
         return Err(refuse(
             "category_not_allowed",
             format!("Ce chèque ne finance pas la catégorie « {} ».", ctx.service.category.label()),
-            shown,
+            Some(input),
         ));
     }
     Ok(v)

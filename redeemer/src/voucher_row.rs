@@ -1,11 +1,10 @@
-//! A voucher as the redemption loads it: its status and its order's terms, what recording it
-//! needs (order, face value, fee, book) and what the anomaly rules look at, all read in the
-//! round trip that finds it.
+//! A voucher as the redemption loads it: its state for the validity rule
+//! ([`issuer::validity`]), what recording it needs (order, face value, fee, book) and what the
+//! anomaly rules look at, all read in the round trip that finds it.
 
 use crate::refusal::RedeemError;
-use chrono::NaiveDate;
 use issuer::category;
-use issuer::territory::Territory;
+use issuer::validity::{STATE_COLUMN_COUNT, STATE_COLUMNS, VoucherState};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -16,11 +15,8 @@ pub(crate) struct VoucherRow {
     pub(crate) book_other_sites: i64,
     pub(crate) order_id: i64,
     pub(crate) face: i64,
-    pub(crate) status: String,
-    pub(crate) order_status: String,
-    pub(crate) valid_from: NaiveDate,
-    pub(crate) last_day: NaiveDate,
-    pub(crate) territory: Territory,
+    /// What the validity rule judges.
+    pub(crate) state: VoucherState,
     pub(crate) categories: Option<Vec<category::Category>>,
     pub(crate) redemption_fee_bps: u32,
 }
@@ -30,8 +26,7 @@ pub(crate) struct VoucherRow {
 /// `$to` (placeholders), for the anomaly rules, in the same round trip.
 pub(crate) fn voucher_columns(site: &str, from: &str, to: &str) -> String {
     format!(
-        "v.id, v.order_id, v.face_value_cents, v.status, o.status, o.valid_from, o.valid_until, o.grace_days, o.territory, \
-         o.allowed_categories, o.redemption_fee_bps, v.book_id, \
+        "v.id, v.order_id, v.face_value_cents, {STATE_COLUMNS}, o.allowed_categories, o.redemption_fee_bps, v.book_id, \
          (SELECT COUNT(DISTINCT rv.site_id) FROM redemption_vouchers rv \
           WHERE rv.book_id = v.book_id AND rv.site_id <> {site} AND rv.performed_at >= {from} AND rv.performed_at < {to})"
     )
@@ -41,20 +36,16 @@ pub(crate) fn voucher_columns(site: &str, from: &str, to: &str) -> String {
 /// matched (a left join).
 pub(crate) fn voucher_from_row(row: &AnyRow, at: usize) -> Result<Option<VoucherRow>, RedeemError> {
     let Some(id) = row.try_get::<Option<i64>, _>(at)? else { return Ok(None) };
-    let valid_until: NaiveDate = row.try_get::<String, _>(at + 6)?.parse().unwrap_or_default();
-    let categories: Option<String> = row.try_get(at + 9)?;
+    let after = at + 3 + STATE_COLUMN_COUNT;
+    let categories: Option<String> = row.try_get(after)?;
     Ok(Some(VoucherRow {
         id,
-        book_id: row.try_get(at + 11)?,
-        book_other_sites: row.try_get(at + 12)?,
+        book_id: row.try_get(after + 2)?,
+        book_other_sites: row.try_get(after + 3)?,
         order_id: row.try_get(at + 1)?,
         face: row.try_get(at + 2)?,
-        status: row.try_get(at + 3)?,
-        order_status: row.try_get(at + 4)?,
-        valid_from: row.try_get::<String, _>(at + 5)?.parse().unwrap_or_default(),
-        last_day: valid_until + chrono::Duration::days(row.try_get::<i64, _>(at + 7)?),
-        territory: Territory::from_db(&row.try_get::<String, _>(at + 8)?),
+        state: VoucherState::from_row(row, at + 3)?,
         categories: categories.map(|c| category::from_db(&c)),
-        redemption_fee_bps: u32::try_from(row.try_get::<i64, _>(at + 10)?).unwrap_or(0),
+        redemption_fee_bps: u32::try_from(row.try_get::<i64, _>(after + 1)?).unwrap_or(0),
     }))
 }
