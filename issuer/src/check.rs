@@ -1,10 +1,11 @@
 //! The public voucher check (no login): is this voucher valid, what is it worth, until when,
-//! how many are left in its book — and never anything about the person who holds it.
+//! how many are left in its book — and never anything about the person who holds it. Whether it
+//! is valid is decided by [`crate::validity`], the rule the redemption uses too; the words here
+//! are the holder's.
 
-use crate::code::VoucherCode;
 use crate::error::Result;
 use crate::keys::KeyRing;
-use crate::scan::{self, Scanned};
+use crate::validity::{self, Invalid, STATE_COLUMN_COUNT, STATE_COLUMNS, VoucherState};
 use chrono::NaiveDate;
 use serde::Serialize;
 use sqlx::Row;
@@ -55,83 +56,76 @@ fn fr(d: NaiveDate) -> String {
     d.format("%d/%m/%Y").to_string()
 }
 
+/// What the person holding the voucher is told when it cannot be used.
+fn holder_message(invalid: &Invalid) -> String {
+    match invalid {
+        Invalid::Unreadable(e) => format!("Ce n'est pas un chèque valable : {e}."),
+        Invalid::NotAuthentic(_) => "Ce chèque n'a pas été émis par Passerelle : ne l'acceptez pas.".to_owned(),
+        Invalid::NotIssued => "Ce chèque n'est pas encore en circulation.".to_owned(),
+        Invalid::AlreadyRedeemed => "Ce chèque a déjà été utilisé.".to_owned(),
+        Invalid::Cancelled => "Ce chèque a été annulé (carnet perdu ou volé).".to_owned(),
+        Invalid::Expired { last_day } | Invalid::PastLastDay { last_day } => {
+            format!("Ce chèque a expiré le {}.", fr(*last_day))
+        }
+        Invalid::NotYetValid { valid_from } => format!("Ce chèque sera utilisable à partir du {}.", fr(*valid_from)),
+        // Not reached: the public check has no place to compare with the territory.
+        Invalid::OutsideTerritory { territory } => {
+            format!("Ce chèque n'est utilisable qu'en {}.", territory.describe())
+        }
+    }
+}
+
 /// Checks any scanned or typed input on `today`.
 pub async fn check(db: &ledger::Db, keys: &KeyRing, input: &str, today: NaiveDate) -> Result<VoucherCheck> {
-    let scanned = match scan::parse(input) {
-        Ok(s) => s,
-        Err(e) => return Ok(VoucherCheck::refused(e.code(), format!("Ce n'est pas un chèque valable : {e}."))),
+    let (code, signed) = match validity::read(keys, input) {
+        Ok(read) => read,
+        Err(invalid) => return Ok(VoucherCheck::refused(invalid.code(), holder_message(&invalid))),
     };
-    let signed = match &scanned {
-        Scanned::Token(t) => match t.verify(keys) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                let e = scan::ScanError::from(e);
-                return Ok(VoucherCheck::refused(
-                    e.code(),
-                    "Ce chèque n'a pas été émis par Passerelle : ne l'acceptez pas.",
-                ));
-            }
-        },
-        Scanned::Code(_) => None,
-    };
-    let code: VoucherCode = scanned.code();
-    let row = sqlx::query(
-        "SELECT v.status, v.face_value_cents, v.order_id, b.serial, b.id, b.status, o.status, o.valid_from, o.valid_until, \
-         o.grace_days, o.territory FROM vouchers v JOIN books b ON b.id = v.book_id JOIN orders o ON o.id = v.order_id WHERE v.code = $1",
-    )
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {STATE_COLUMNS}, v.face_value_cents, v.order_id, b.serial, b.id \
+         FROM vouchers v JOIN books b ON b.id = v.book_id JOIN orders o ON o.id = v.order_id WHERE v.code = $1"
+    )))
     .bind(code.db())
     .fetch_optional(db.pool())
     .await?;
     let Some(r) = row else {
         return Ok(VoucherCheck::refused("unknown", "Aucun chèque ne porte ce code. Vérifiez la saisie."));
     };
-    let status: String = r.try_get(0)?;
-    let face: i64 = r.try_get(1)?;
-    let order_id: i64 = r.try_get(2)?;
+    let at = STATE_COLUMN_COUNT;
+    let face: i64 = r.try_get(at)?;
+    let order_id: i64 = r.try_get(at + 1)?;
     if let Some(p) = signed
         && (i64::from(p.face_value_cents) != face || i64::from(p.order_id) != order_id)
     {
         return Ok(VoucherCheck::refused("unknown", "Ce chèque ne correspond à aucun chèque émis."));
     }
-    let book_id: i64 = r.try_get(4)?;
-    let order_status: String = r.try_get(6)?;
-    let valid_from: NaiveDate = r.try_get::<String, _>(7)?.parse().unwrap_or_default();
-    let valid_until: NaiveDate = r.try_get::<String, _>(8)?.parse().unwrap_or_default();
-    let last_day = valid_until + chrono::Duration::days(r.try_get::<i64, _>(9)?);
-    let territory = crate::territory::Territory::from_db(&r.try_get::<String, _>(10)?);
+    let book_id: i64 = r.try_get(at + 3)?;
+    let state = VoucherState::from_row(&r, 0)?;
+    let last_day = state.last_day();
     let counts = sqlx::query(
         "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END), 0) AS BIGINT) FROM vouchers WHERE book_id = $1",
     )
     .bind(book_id)
     .fetch_one(db.pool())
     .await?;
-    let (reason, message) = if order_status != "issued" {
-        (Some("not_issued"), "Ce chèque n'est pas encore en circulation.".to_owned())
-    } else {
-        match status.as_str() {
-            "redeemed" => (Some("already_redeemed"), "Ce chèque a déjà été utilisé.".to_owned()),
-            "cancelled" => (Some("cancelled"), "Ce chèque a été annulé (carnet perdu ou volé).".to_owned()),
-            "expired" => (Some("expired"), format!("Ce chèque a expiré le {}.", fr(last_day))),
-            _ if today < valid_from => {
-                (Some("not_yet_valid"), format!("Ce chèque sera utilisable à partir du {}.", fr(valid_from)))
-            }
-            _ if today > last_day => (Some("expired"), format!("Ce chèque a expiré le {}.", fr(last_day))),
-            _ => (None, format!("Ce chèque est valable jusqu'au {}.", fr(valid_until))),
-        }
+    let judged = validity::judge(&state, today, None);
+    let message = match &judged {
+        Ok(()) => format!("Ce chèque est valable jusqu'au {}.", fr(state.valid_until)),
+        Err(invalid) => holder_message(invalid),
     };
     Ok(VoucherCheck {
-        valid: reason.is_none(),
-        reason: reason.map(str::to_owned),
+        valid: judged.is_ok(),
+        reason: judged.err().map(|invalid| invalid.code().to_owned()),
         message,
         code: Some(code.display()),
         face_value_cents: Some(face),
-        valid_from: Some(valid_from),
-        valid_until: Some(valid_until),
+        valid_from: Some(state.valid_from),
+        valid_until: Some(state.valid_until),
         last_redemption_day: Some(last_day),
-        book_serial: Some(r.try_get(3)?),
+        book_serial: Some(r.try_get(at + 2)?),
         vouchers_in_book: Some(u32::try_from(counts.try_get::<i64, _>(0)?).unwrap_or(0)),
         vouchers_left_in_book: Some(u32::try_from(counts.try_get::<i64, _>(1)?).unwrap_or(0)),
-        territory_label: Some(territory.describe()),
-        territory: territory.codes().to_vec(),
+        territory_label: Some(state.territory.describe()),
+        territory: state.territory.codes().to_vec(),
     })
 }

@@ -23,6 +23,7 @@ pub mod territory;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod token;
+pub mod validity;
 
 pub use error::{IssuerError, Result};
 pub use siret::Siret;

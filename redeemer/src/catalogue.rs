@@ -1,8 +1,12 @@
 //! The catalogue of services: what a site can deliver for vouchers. A default catalogue of our
 //! own wording ships as `data/catalogue.json`, in the nine categories of the national standard.
+//! The stored catalogue (table `catalogue_services`) is read here too, for the listing, the
+//! sites and the redemption (`SERVICE_COLUMNS`, `service_from_row`).
 
+use issuer::IssuerError;
 use issuer::category::Category;
 use serde::{Deserialize, Serialize};
+use sqlx::Row;
 
 const DEFAULT: &str = include_str!("../../data/catalogue.json");
 
@@ -74,30 +78,35 @@ pub fn default_catalogue() -> Result<Vec<Service>, CatalogueError> {
     Ok(services)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A service of the catalogue, by code.
+pub async fn service(conn: &mut sqlx::AnyConnection, code: &str) -> Result<Option<(Service, bool)>, IssuerError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {SERVICE_COLUMNS} FROM catalogue_services c WHERE c.code = $1"
+    )))
+    .bind(code)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| service_from_row(&r, 0)).transpose()
+}
 
-    #[test]
-    fn the_default_catalogue_covers_the_nine_categories() {
-        let services = default_catalogue().unwrap();
-        assert!((25..=40).contains(&services.len()), "about thirty services");
-        for c in Category::ALL {
-            assert!(services.iter().any(|s| s.category == c), "no service in {}", c.label());
-        }
-        let accomp = services.iter().find(|s| s.code == "DEM-ACCOMP").unwrap();
-        assert_eq!((accomp.price_vouchers, accomp.format), (1, Format::Individual));
-    }
+/// The catalogue columns [`service_from_row`] reads, in order, for a table aliased `c`.
+pub(crate) const SERVICE_COLUMNS: &str =
+    "c.code, c.label, c.category, c.format, c.duration_minutes, c.price_vouchers, c.retired_at";
 
-    #[test]
-    fn invalid_services_are_refused() {
-        let mut s = default_catalogue().unwrap().remove(0);
-        s.price_vouchers = 0;
-        assert!(s.validate().is_err());
-        s.price_vouchers = 1;
-        s.code = "bad code".into();
-        assert!(s.validate().is_err());
-    }
+/// A service and whether it is retired, from [`SERVICE_COLUMNS`] starting at column `at`.
+pub(crate) fn service_from_row(r: &sqlx::any::AnyRow, at: usize) -> Result<(Service, bool), IssuerError> {
+    let category: String = r.try_get(at + 2)?;
+    let format: String = r.try_get(at + 3)?;
+    let service = Service {
+        code: r.try_get(at)?,
+        label: r.try_get(at + 1)?,
+        category: Category::from_slug(&category).ok_or(IssuerError::NotFound)?,
+        format: serde_json::from_value(serde_json::Value::String(format)).map_err(|_| IssuerError::NotFound)?,
+        duration_minutes: u32::try_from(r.try_get::<i64, _>(at + 4)?).unwrap_or(0),
+        price_vouchers: u32::try_from(r.try_get::<i64, _>(at + 5)?).unwrap_or(0),
+    };
+    let retired = r.try_get::<Option<i64>, _>(at + 6)?.is_some();
+    Ok((service, retired))
 }
 
 /// A service as stored, with its retirement date if retired (it stays valid in history).
@@ -117,7 +126,7 @@ pub async fn list(db: &ledger::Db) -> Result<Vec<Listed>, issuer::IssuerError> {
     let mut conn = db.pool().acquire().await?;
     let mut out = Vec::with_capacity(codes.len());
     for code in codes {
-        if let Some((service, retired)) = crate::sites::service(&mut conn, &code).await? {
+        if let Some((service, retired)) = service(&mut conn, &code).await? {
             out.push(Listed { service, retired });
         }
     }
@@ -160,4 +169,30 @@ pub async fn retire(conn: &mut sqlx::AnyConnection, code: &str) -> Result<(), is
         return Err(issuer::IssuerError::NotFound);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_catalogue_covers_the_nine_categories() {
+        let services = default_catalogue().unwrap();
+        assert!((25..=40).contains(&services.len()), "about thirty services");
+        for c in Category::ALL {
+            assert!(services.iter().any(|s| s.category == c), "no service in {}", c.label());
+        }
+        let accomp = services.iter().find(|s| s.code == "DEM-ACCOMP").unwrap();
+        assert_eq!((accomp.price_vouchers, accomp.format), (1, Format::Individual));
+    }
+
+    #[test]
+    fn invalid_services_are_refused() {
+        let mut s = default_catalogue().unwrap().remove(0);
+        s.price_vouchers = 0;
+        assert!(s.validate().is_err());
+        s.price_vouchers = 1;
+        s.code = "bad code".into();
+        assert!(s.validate().is_err());
+    }
 }

@@ -11,8 +11,8 @@
 //! for the disk or the CPU does not hold everyone up. Several processes on one database each
 //! write their own batches; the conditional status change keeps every voucher redeemed once.
 
-use crate::record::{self, Write};
-use crate::redeem::{Recorded, RedeemError};
+use crate::record::{self, Recorded, Write};
+use crate::refusal::RedeemError;
 use ledger::{Db, Engine};
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock, PoisonError};

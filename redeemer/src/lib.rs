@@ -11,7 +11,9 @@ pub mod listing;
 pub mod outcome;
 mod record;
 pub mod redeem;
+mod refusal;
 pub mod sites;
+mod voucher_row;
 
 /// French local time (Europe/Paris), shared with the issuer.
 pub use issuer::local_time;

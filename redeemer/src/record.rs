@@ -1,21 +1,49 @@
 //! Recording checked redemptions: the voucher status changes, the ledger posting, the day's count
 //! and the redemption rows commit in one database transaction — for one redemption, or for a
-//! batch of them with a fixed number of statements (see [`crate::group_commit`]).
+//! batch of them with a fixed number of statements (see [`crate::group_commit`]). What was
+//! recorded is a [`Recorded`] (the public [`Redeemed`], re-exported by [`crate::redeem`]).
 
 use crate::anomalies::{self, DayCount, Watch};
 use crate::catalogue::Service;
 use crate::outcome::Outcome;
-use crate::redeem::{Recorded, RedeemError, Redeemed, VoucherRow, refuse};
+use crate::refusal::{RedeemError, refuse};
+use crate::voucher_row::VoucherRow;
 use chrono::{DateTime, NaiveDate, Utc};
 use ledger::db::placeholder_rows;
 use ledger::split::apply_bps;
 use ledger::{AccountCode, Cents, Db, NewTransaction, Posted, time};
+use serde::Serialize;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use std::collections::HashMap;
 
 /// Statements of up to this many vouchers stay prepared on their connection; larger ones (of
 /// batches) are one-off statements that would push the everyday ones out of the cache.
 const MAX_KEPT: usize = 4;
+
+/// What was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Redeemed {
+    pub redemption_id: i64,
+    pub vouchers: u32,
+    pub value_cents: i64,
+    pub fee_cents: i64,
+    /// The site's payable balance after this redemption.
+    pub site_payable_cents: i64,
+    /// True when this is a retry of an earlier request with the same key.
+    pub replayed: bool,
+}
+
+/// A redemption recorded now (with what the anomaly rules look at), or found recorded.
+pub(crate) struct Recorded {
+    pub(crate) redeemed: Redeemed,
+    pub(crate) watch: Option<anomalies::Watch>,
+}
+
+impl Recorded {
+    pub(crate) fn replayed(redeemed: Redeemed) -> Self {
+        Recorded { redeemed, watch: None }
+    }
+}
 
 /// A redemption whose every check passed, ready to be written.
 pub(crate) struct Write {

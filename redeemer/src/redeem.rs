@@ -1,24 +1,33 @@
 //! Redemption (DESIGN §7): every check with a stable code and a French message; exactly once
 //! whatever the concurrency; the voucher status changes, the redemption and its ledger posting
 //! commit in one database transaction or not at all.
+//!
+//! Whether a voucher can be used at all is the issuer's rule ([`issuer::validity`]), the one
+//! the public check applies too; the redemption adds its own: the site's accreditation, the
+//! place, the service offered, its price in vouchers and the categories the order funds.
 
 use crate::anomalies::{self, Thresholds};
-use crate::catalogue::Service;
+use crate::catalogue::{SERVICE_COLUMNS, Service, service_from_row};
 use crate::group_commit;
 use crate::outcome::Outcome;
-use crate::record::Write;
-use crate::sites::{Accreditation, SERVICE_COLUMNS, service_from_row};
+use crate::record::{Recorded, Write};
+use crate::refusal::{invalid_voucher, refuse};
+use crate::sites::Accreditation;
+use crate::voucher_row::{VoucherRow, voucher_columns, voucher_from_row};
 use chrono::{DateTime, NaiveDate, Utc};
 use issuer::keys::KeyRing;
 use issuer::local_time;
-use issuer::scan::{self, Scanned};
-use issuer::territory::{self, Territory};
-use issuer::{IssuerError, category};
+use issuer::scan;
+use issuer::territory;
+use issuer::validity::{self, Invalid};
 use ledger::{AccountCode, Db, time};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
+
+pub use crate::record::Redeemed;
+pub use crate::refusal::{RedeemError, Refusal};
 
 /// A redemption to record.
 #[derive(Debug, Clone)]
@@ -35,48 +44,6 @@ pub struct RedeemRequest {
     pub scanned_by: Option<i64>,
     /// What the help achieved, when the mediator says.
     pub outcome: Option<Outcome>,
-}
-
-/// Why a redemption was refused: a stable code, French words, and the voucher concerned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Refusal {
-    pub code: &'static str,
-    pub message: String,
-    pub voucher: Option<String>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RedeemError {
-    #[error("{}", .0.message)]
-    Refused(Refusal),
-    #[error("la clé d'idempotence « {0} » a déjà servi pour une autre demande")]
-    IdempotencyConflict(String),
-    #[error(transparent)]
-    Issuer(#[from] IssuerError),
-    #[error(transparent)]
-    Ledger(#[from] ledger::LedgerError),
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-    /// The writing of a batch stopped before it could answer (the process is stopping).
-    #[error("l'enregistrement a été interrompu ; réessayez")]
-    Interrupted,
-}
-
-pub(crate) fn refuse(code: &'static str, message: impl Into<String>, voucher: Option<&str>) -> RedeemError {
-    RedeemError::Refused(Refusal { code, message: message.into(), voucher: voucher.map(str::to_owned) })
-}
-
-/// What was recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Redeemed {
-    pub redemption_id: i64,
-    pub vouchers: u32,
-    pub value_cents: i64,
-    pub fee_cents: i64,
-    /// The site's payable balance after this redemption.
-    pub site_payable_cents: i64,
-    /// True when this is a retry of an earlier request with the same key.
-    pub replayed: bool,
 }
 
 fn request_hash(r: &RedeemRequest) -> Vec<u8> {
@@ -102,66 +69,9 @@ fn request_hash(r: &RedeemRequest) -> Vec<u8> {
     h.finalize().to_vec()
 }
 
-pub(crate) struct VoucherRow {
-    pub(crate) id: i64,
-    pub(crate) book_id: i64,
-    /// Other sites where the book was used on the day of the service.
-    pub(crate) book_other_sites: i64,
-    pub(crate) order_id: i64,
-    pub(crate) face: i64,
-    pub(crate) status: String,
-    pub(crate) order_status: String,
-    pub(crate) valid_from: NaiveDate,
-    pub(crate) last_day: NaiveDate,
-    pub(crate) territory: Territory,
-    pub(crate) categories: Option<Vec<category::Category>>,
-    pub(crate) redemption_fee_bps: u32,
-}
-
-/// The voucher columns [`voucher_from_row`] reads (tables `v` vouchers and `o` orders), with
-/// the number of other sites that used the voucher's book between the instants `$from` and
-/// `$to` (placeholders), for the anomaly rules, in the same round trip.
-fn voucher_columns(site: &str, from: &str, to: &str) -> String {
-    format!(
-        "v.id, v.order_id, v.face_value_cents, v.status, o.status, o.valid_from, o.valid_until, o.grace_days, o.territory, \
-         o.allowed_categories, o.redemption_fee_bps, v.book_id, \
-         (SELECT COUNT(DISTINCT rv.site_id) FROM redemption_vouchers rv \
-          WHERE rv.book_id = v.book_id AND rv.site_id <> {site} AND rv.performed_at >= {from} AND rv.performed_at < {to})"
-    )
-}
-
-/// A voucher from the columns of [`voucher_columns`] starting at `at`; `None` when no voucher
-/// matched (a left join).
-fn voucher_from_row(row: &AnyRow, at: usize) -> Result<Option<VoucherRow>, RedeemError> {
-    let Some(id) = row.try_get::<Option<i64>, _>(at)? else { return Ok(None) };
-    let valid_until: NaiveDate = row.try_get::<String, _>(at + 6)?.parse().unwrap_or_default();
-    let categories: Option<String> = row.try_get(at + 9)?;
-    Ok(Some(VoucherRow {
-        id,
-        book_id: row.try_get(at + 11)?,
-        book_other_sites: row.try_get(at + 12)?,
-        order_id: row.try_get(at + 1)?,
-        face: row.try_get(at + 2)?,
-        status: row.try_get(at + 3)?,
-        order_status: row.try_get(at + 4)?,
-        valid_from: row.try_get::<String, _>(at + 5)?.parse().unwrap_or_default(),
-        last_day: valid_until + chrono::Duration::days(row.try_get::<i64, _>(at + 7)?),
-        territory: Territory::from_db(&row.try_get::<String, _>(at + 8)?),
-        categories: categories.map(|c| category::from_db(&c)),
-        redemption_fee_bps: u32::try_from(row.try_get::<i64, _>(at + 10)?).unwrap_or(0),
-    }))
-}
-
 /// The code of a scanned or typed input; a token's signature is checked.
 fn scanned_code(keys: &KeyRing, input: &str) -> Result<issuer::code::VoucherCode, RedeemError> {
-    let scanned = scan::parse(input).map_err(|e| refuse(e.code(), format!("Chèque illisible : {e}."), Some(input)))?;
-    if let Scanned::Token(t) = &scanned {
-        t.verify(keys).map_err(|e| {
-            let e = scan::ScanError::from(e);
-            refuse(e.code(), "Ce chèque n'a pas été émis par Passerelle : ne l'acceptez pas.", Some(input))
-        })?;
-    }
-    Ok(scanned.code())
+    validity::read(keys, input).map(|(code, _)| code).map_err(|invalid| invalid_voucher(invalid, input))
 }
 
 fn unknown_code(code: &issuer::code::VoucherCode) -> RedeemError {
@@ -236,18 +146,6 @@ pub async fn redeem(db: &Db, keys: &KeyRing, req: &RedeemRequest) -> Result<Rede
         tracing::warn!(error = %e, site = req.site_id, "anomaly detection failed");
     }
     result.map(|r| r.redeemed)
-}
-
-/// A redemption recorded now (with what the anomaly rules look at), or found recorded.
-pub(crate) struct Recorded {
-    pub(crate) redeemed: Redeemed,
-    pub(crate) watch: Option<anomalies::Watch>,
-}
-
-impl Recorded {
-    fn replayed(redeemed: Redeemed) -> Self {
-        Recorded { redeemed, watch: None }
-    }
 }
 
 async fn redeem_checked(db: &Db, keys: &KeyRing, req: &RedeemRequest) -> Result<Recorded, RedeemError> {
@@ -406,40 +304,19 @@ async fn check_voucher(
     judge(conn, ctx, v, input).await
 }
 
-/// Every check of a loaded voucher in a context.
+/// Every check of a loaded voucher in a context: the voucher validity rule (on the day of the
+/// service, at the place's département), then whether the order funds the service's category.
 async fn judge(conn: &mut AnyConnection, ctx: &Context, v: VoucherRow, input: &str) -> Result<VoucherRow, RedeemError> {
-    let shown = Some(input);
-    if v.order_status != "issued" {
-        return Err(refuse("unknown", "Ce chèque n'est pas en circulation.", shown));
-    }
-    match v.status.as_str() {
-        "redeemed" => return Err(already_redeemed(conn, v.id, ctx.site_id, input).await?),
-        "cancelled" => return Err(refuse("cancelled", "Ce chèque a été annulé (carnet perdu ou volé).", shown)),
-        "expired" => return Err(refuse("expired", "Ce chèque a expiré.", shown)),
-        _ => {}
-    }
-    if ctx.day < v.valid_from {
-        return Err(refuse(
-            "not_yet_valid",
-            format!("Ce chèque n'est valable qu'à partir du {}.", v.valid_from.format("%d/%m/%Y")),
-            shown,
-        ));
-    }
-    if ctx.day > v.last_day {
-        return Err(refuse("expired", format!("Ce chèque a expiré le {}.", v.last_day.format("%d/%m/%Y")), shown));
-    }
-    if !v.territory.contains(&ctx.departement) {
-        return Err(refuse(
-            "outside_territory",
-            format!("Ce chèque n'est utilisable qu'en {}.", v.territory.describe()),
-            shown,
-        ));
+    match validity::judge(&v.state, ctx.day, Some(&ctx.departement)) {
+        Ok(()) => {}
+        Err(Invalid::AlreadyRedeemed) => return Err(already_redeemed(conn, v.id, ctx.site_id, input).await?),
+        Err(invalid) => return Err(invalid_voucher(invalid, input)),
     }
     if v.categories.as_ref().is_some_and(|c| !c.contains(&ctx.service.category)) {
         return Err(refuse(
             "category_not_allowed",
             format!("Ce chèque ne finance pas la catégorie « {} ».", ctx.service.category.label()),
-            shown,
+            Some(input),
         ));
     }
     Ok(v)

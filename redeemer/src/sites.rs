@@ -3,12 +3,15 @@
 //! its history.
 
 use crate::bank::{Bic, Iban};
-use crate::catalogue::{self, Service};
+use crate::catalogue;
 use issuer::organisations::{self, OrgKind};
 use issuer::{IssuerError, Siret, territory};
 use ledger::time;
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
+
+/// A service of the catalogue, by code (it lives in [`crate::catalogue`]).
+pub use crate::catalogue::service;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -203,37 +206,6 @@ pub async fn decide(
         .execute(&mut *conn)
         .await?;
     Ok(())
-}
-
-/// A service of the catalogue, by code.
-pub async fn service(conn: &mut AnyConnection, code: &str) -> Result<Option<(Service, bool)>, IssuerError> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {SERVICE_COLUMNS} FROM catalogue_services c WHERE c.code = $1"
-    )))
-    .bind(code)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|r| service_from_row(&r, 0)).transpose()
-}
-
-/// The catalogue columns [`service_from_row`] reads, in order, for a table aliased `c`.
-pub(crate) const SERVICE_COLUMNS: &str =
-    "c.code, c.label, c.category, c.format, c.duration_minutes, c.price_vouchers, c.retired_at";
-
-/// A service and whether it is retired, from [`SERVICE_COLUMNS`] starting at column `at`.
-pub(crate) fn service_from_row(r: &sqlx::any::AnyRow, at: usize) -> Result<(Service, bool), IssuerError> {
-    let category: String = r.try_get(at + 2)?;
-    let format: String = r.try_get(at + 3)?;
-    let service = Service {
-        code: r.try_get(at)?,
-        label: r.try_get(at + 1)?,
-        category: issuer::category::Category::from_slug(&category).ok_or(IssuerError::NotFound)?,
-        format: serde_json::from_value(serde_json::Value::String(format)).map_err(|_| IssuerError::NotFound)?,
-        duration_minutes: u32::try_from(r.try_get::<i64, _>(at + 4)?).unwrap_or(0),
-        price_vouchers: u32::try_from(r.try_get::<i64, _>(at + 5)?).unwrap_or(0),
-    };
-    let retired = r.try_get::<Option<i64>, _>(at + 6)?.is_some();
-    Ok((service, retired))
 }
 
 /// A site as its members and the operator see it.
