@@ -5,6 +5,7 @@ pub mod limits;
 pub mod metrics;
 pub mod pages;
 pub mod problem;
+pub mod request_id;
 pub mod routes;
 
 use crate::config::Config;
@@ -67,6 +68,8 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(state.config.body_limit_bytes))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(TraceLayer::new_for_http())
+        // Outermost: the request id spans everything, the trace layer's lines included.
+        .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }
 
