@@ -511,17 +511,6 @@ pub enum TokenCommand {
     },
 }
 
-/// A command failure shown to the person at the terminal.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct CliError(pub String);
-
-impl CliError {
-    pub fn new(msg: impl std::fmt::Display) -> Self {
-        CliError(msg.to_string())
-    }
-}
-
 fn init_tracing(json: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));

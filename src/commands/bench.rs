@@ -1,6 +1,6 @@
 //! `passerelle bench …`: load generators that anyone can rerun (see bench/*.sh).
 
-use crate::cli::CliError;
+use crate::commands::CliError;
 use crate::commands::connect_and_migrate;
 use crate::config::Config;
 use ledger::{AccountCode, Cents, NewTransaction};

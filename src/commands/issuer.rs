@@ -1,7 +1,8 @@
 //! `passerelle funder|prescriber|order|book …`: the issuing side from the terminal.
 
 use crate::audit::{self, Actor};
-use crate::cli::{BookCommand, CliError, FunderCommand, OrderCommand, PrescriberCommand, ProfileArgs};
+use crate::cli::{BookCommand, FunderCommand, OrderCommand, PrescriberCommand, ProfileArgs};
+use crate::commands::CliError;
 use crate::commands::connect_and_migrate;
 use crate::config::Config;
 use issuer::books::{self, BookSelection};

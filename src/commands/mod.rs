@@ -4,6 +4,7 @@ pub mod backup;
 pub mod bench;
 pub mod continuity;
 pub mod demo;
+mod error;
 pub mod init;
 pub mod issuer;
 pub mod ledger;
@@ -13,9 +14,9 @@ pub mod settle;
 pub mod site;
 
 use crate::audit::{self, Actor};
-use crate::cli::CliError;
 use crate::config::Config;
 use crate::identity::{tokens, users};
+pub use error::CliError;
 
 /// Connects to the configured database.
 pub async fn connect(config: &Config) -> Result<::ledger::Db, CliError> {

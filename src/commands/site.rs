@@ -1,7 +1,8 @@
 //! `passerelle site`: import, accreditation, and scanning from the command line.
 
 use crate::audit::{self, Actor};
-use crate::cli::{AnomalyCommand, CliError, SiteCommand};
+use crate::cli::{AnomalyCommand, SiteCommand};
+use crate::commands::CliError;
 use crate::commands::connect_and_migrate;
 use crate::config::Config;
 use ::ledger::Cents;
