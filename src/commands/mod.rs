@@ -1,6 +1,7 @@
 //! What each CLI subcommand does.
 
 pub mod backup;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod continuity;
 pub mod demo;
@@ -8,6 +9,7 @@ mod error;
 pub mod init;
 pub mod issuer;
 pub mod ledger;
+#[cfg(feature = "bench")]
 pub mod loadtest;
 pub mod print;
 pub mod settle;
