@@ -14,7 +14,7 @@ command -v psql >/dev/null || { echo "psql manquant (apt-get install postgresql-
 [ -x /usr/bin/time ] || { echo "/usr/bin/time manquant (apt-get install time)" >&2; exit 1; }
 
 echo "== build (release)"
-cargo build --release --locked --quiet
+cargo build --release --locked --quiet --features bench
 BIN=target/release/passerelle
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"; psql -q -X "$ADMIN_URL" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS passerelle_bench_issue" >/dev/null 2>&1 || true' EXIT

@@ -22,7 +22,7 @@ for tool in psql pgbench; do
 done
 
 echo "== build (release)"
-cargo build --release --locked --quiet
+cargo build --release --locked --quiet --features bench
 BIN=target/release/passerelle
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"; psql -q -X "$ADMIN_URL" -c "DROP DATABASE IF EXISTS passerelle_bench" -c "DROP DATABASE IF EXISTS passerelle_pgbench" >/dev/null 2>&1 || true' EXIT

@@ -17,13 +17,14 @@ need() {
   done
 }
 
-# release_binary — sets BIN: PASSERELLE_BIN when given (to compare two builds in turn), else
-# this checkout's release build, built now.
+# release_binary — sets BIN: PASSERELLE_BIN when given (to compare two builds in turn; built
+# with `--features bench` too), else this checkout's release build with the `bench` feature (the
+# load generators `passerelle bench …` and `passerelle loadtest`), built now.
 release_binary() {
   BIN="${PASSERELLE_BIN:-}"
   if [ -z "$BIN" ]; then
     echo "== build (release)"
-    cargo build --release --locked --quiet
+    cargo build --release --locked --quiet --features bench
     BIN="$PWD/target/release/passerelle"
   fi
 }

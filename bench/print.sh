@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 BOOKS="${BOOKS:-10000}"
 [ -x /usr/bin/time ] || { echo "/usr/bin/time manquant (apt-get install time)" >&2; exit 1; }
 echo "== build (release)"
-cargo build --release --locked --quiet
+cargo build --release --locked --quiet --features bench
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $BOOKS books × 10 vouchers"

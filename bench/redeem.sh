@@ -27,7 +27,8 @@ db_url() { # database-name
 }
 
 need psql pgbench curl
-# PASSERELLE_BIN measures a binary already built (to compare two versions in turn).
+# PASSERELLE_BIN measures a binary already built with `--features bench` (to compare two versions
+# in turn).
 release_binary
 WORK="$(mktemp -d)"
 SERVER_PID=""

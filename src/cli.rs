@@ -113,6 +113,7 @@ pub enum Command {
     Settlement(SettlementCommand),
     /// Drive concurrent HTTP redemptions against a running server (plan from
     /// `bench redeem-setup`); prints redemptions/s and latency percentiles.
+    #[cfg(feature = "bench")]
     Loadtest {
         /// Base URL of the server, e.g. http://127.0.0.1:8080.
         #[arg(long)]
@@ -125,6 +126,7 @@ pub enum Command {
         seconds: u64,
     },
     /// Load generators for the benchmarks in bench/.
+    #[cfg(feature = "bench")]
     #[command(subcommand)]
     Bench(BenchCommand),
 }
@@ -402,6 +404,8 @@ pub enum BookCommand {
     },
 }
 
+/// The benchmarks' load generators: built only with the `bench` feature.
+#[cfg(feature = "bench")]
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Issue an order of BOOKS books of 10 vouchers, then time printing all of them as PDF files
@@ -441,7 +445,6 @@ pub enum BenchCommand {
         #[arg(long)]
         measure_only: bool,
     },
-    /// Post three-posting redemption transactions from concurrent clients on DATABASE_URL.
     /// Prepare a redemption load test (bench/redeem.sh): issue vouchers, accredit sites open
     /// 24/7 with a member and an API token each, and write the plan for `passerelle loadtest`.
     RedeemSetup {
@@ -453,6 +456,7 @@ pub enum BenchCommand {
         #[arg(long, value_name = "PLAN.json")]
         out: PathBuf,
     },
+    /// Post three-posting redemption transactions from concurrent clients on DATABASE_URL.
     Ledger {
         #[arg(long, default_value_t = 16)]
         clients: usize,
@@ -511,17 +515,6 @@ pub enum TokenCommand {
     },
 }
 
-/// A command failure shown to the person at the terminal.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct CliError(pub String);
-
-impl CliError {
-    pub fn new(msg: impl std::fmt::Display) -> Self {
-        CliError(msg.to_string())
-    }
-}
-
 fn init_tracing(json: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
@@ -564,25 +557,11 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Prescriber(cmd) => commands::issuer::prescriber(&config, cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Order(cmd) => commands::issuer::order(&config, cmd).await.map(|_| ExitCode::SUCCESS),
         Command::Book(cmd) => commands::issuer::book(&config, cmd).await.map(|_| ExitCode::SUCCESS),
-        Command::Bench(BenchCommand::RedeemSetup { sites, books, out }) => {
-            commands::bench::redeem_setup(&config, sites, books, &out).await.map(|_| ExitCode::SUCCESS)
-        }
+        #[cfg(feature = "bench")]
+        Command::Bench(cmd) => commands::bench::run(&config, cmd).await.map(|_| ExitCode::SUCCESS),
+        #[cfg(feature = "bench")]
         Command::Loadtest { url, plan, clients, seconds } => {
             commands::loadtest::run(&url, &plan, clients, std::time::Duration::from_secs(seconds))
-                .await
-                .map(|_| ExitCode::SUCCESS)
-        }
-        Command::Bench(BenchCommand::Stats { scale, last_month, rounds, measure_only }) => {
-            commands::bench::stats(&config, &scale, &last_month, rounds, measure_only).await.map(|_| ExitCode::SUCCESS)
-        }
-        Command::Bench(BenchCommand::Print { books, out }) => {
-            commands::bench::print(&config, books, out).await.map(|_| ExitCode::SUCCESS)
-        }
-        Command::Bench(BenchCommand::Issue { books, per_book, reference }) => {
-            commands::bench::issue(&config, books, per_book, reference).await.map(|_| ExitCode::SUCCESS)
-        }
-        Command::Bench(BenchCommand::Ledger { clients, seconds, orders, sites }) => {
-            commands::bench::ledger(&config, clients, std::time::Duration::from_secs(seconds), orders, sites)
                 .await
                 .map(|_| ExitCode::SUCCESS)
         }

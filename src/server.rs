@@ -1,6 +1,6 @@
 //! Running the HTTP server: background sealing and statistics, graceful shutdown.
 
-use crate::cli::CliError;
+use crate::commands::CliError;
 use crate::config::Config;
 use crate::http::{AppState, app};
 use issuer::keys::KeyRing;

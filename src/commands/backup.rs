@@ -1,6 +1,6 @@
 //! `passerelle backup`: a consistent copy of a running SQLite database.
 
-use crate::cli::CliError;
+use crate::commands::CliError;
 use crate::commands::connect;
 use crate::config::Config;
 use std::path::Path;

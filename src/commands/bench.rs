@@ -1,12 +1,28 @@
 //! `passerelle bench …`: load generators that anyone can rerun (see bench/*.sh).
 
-use crate::cli::CliError;
+use crate::cli::BenchCommand;
+use crate::commands::CliError;
 use crate::commands::connect_and_migrate;
 use crate::config::Config;
 use ledger::{AccountCode, Cents, NewTransaction};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+/// Runs one `passerelle bench …` subcommand.
+pub async fn run(config: &Config, cmd: BenchCommand) -> Result<(), CliError> {
+    match cmd {
+        BenchCommand::Print { books, out } => print(config, books, out).await,
+        BenchCommand::Issue { books, per_book, reference } => issue(config, books, per_book, reference).await,
+        BenchCommand::Stats { scale, last_month, rounds, measure_only } => {
+            stats(config, &scale, &last_month, rounds, measure_only).await
+        }
+        BenchCommand::RedeemSetup { sites, books, out } => redeem_setup(config, sites, books, &out).await,
+        BenchCommand::Ledger { clients, seconds, orders, sites } => {
+            ledger(config, clients, Duration::from_secs(seconds), orders, sites).await
+        }
+    }
+}
 
 /// Result of a timed run.
 pub struct Measured {

@@ -1,6 +1,6 @@
 //! `passerelle export` and `passerelle import`.
 
-use crate::cli::CliError;
+use crate::commands::CliError;
 use crate::commands::connect_and_migrate;
 use crate::config::Config;
 use issuer::keys::KeyRing;

@@ -1,6 +1,6 @@
 //! `passerelle demo`: a fresh SQLite deployment seeded with realistic data, then served.
 
-use crate::cli::CliError;
+use crate::commands::CliError;
 use crate::commands::init::initialise;
 use crate::config::Config;
 use crate::identity::{OrgKind, Role, organisations, tokens, users};

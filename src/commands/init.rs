@@ -1,7 +1,7 @@
 //! `passerelle init`: database, signing key, first operator administrator.
 
 use crate::audit::{self, Actor};
-use crate::cli::CliError;
+use crate::commands::CliError;
 use crate::commands::connect_and_migrate;
 use crate::config::Config;
 use crate::identity::{OrgKind, Role, organisations, password, users};

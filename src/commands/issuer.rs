@@ -3,8 +3,8 @@
 use crate::app::profiles::{NewProfile, ProfileKind};
 use crate::app::{self, AppError, Caller};
 use crate::audit::{self, Actor};
-use crate::cli::{BookCommand, CliError, FunderCommand, OrderCommand, PrescriberCommand, ProfileArgs};
-use crate::commands::{connect_and_migrate, open_app, say};
+use crate::cli::{BookCommand, FunderCommand, OrderCommand, PrescriberCommand, ProfileArgs};
+use crate::commands::{CliError, connect_and_migrate, open_app, say};
 use crate::config::Config;
 use issuer::books::BookSelection;
 use issuer::orders::NewOrder;

@@ -1,6 +1,7 @@
 //! `passerelle ledger …`
 
-use crate::cli::{CliError, LedgerCommand};
+use crate::cli::LedgerCommand;
+use crate::commands::CliError;
 use crate::commands::connect_and_migrate;
 use crate::config::Config;
 use ledger::{AccountCode, Cents};

@@ -1,7 +1,7 @@
 //! `passerelle loadtest`: drives concurrent redemptions over HTTP against a running server, from
 //! a plan written by `passerelle bench redeem-setup` (see bench/redeem.sh).
 
-use crate::cli::CliError;
+use crate::commands::CliError;
 use crate::commands::bench::{Measured, RedeemPlan};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

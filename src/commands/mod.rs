@@ -1,21 +1,24 @@
 //! What each CLI subcommand does.
 
 pub mod backup;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod continuity;
 pub mod demo;
+mod error;
 pub mod init;
 pub mod issuer;
 pub mod ledger;
+#[cfg(feature = "bench")]
 pub mod loadtest;
 pub mod print;
 pub mod settle;
 pub mod site;
 
 use crate::audit::{self, Actor};
-use crate::cli::CliError;
 use crate::config::Config;
 use crate::identity::{tokens, users};
+pub use error::CliError;
 
 /// Connects to the configured database.
 pub async fn connect(config: &Config) -> Result<::ledger::Db, CliError> {

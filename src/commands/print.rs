@@ -1,6 +1,6 @@
 //! `passerelle order print`: print-ready PDF files, at most 100 books each, two at a time.
 
-use crate::cli::CliError;
+use crate::commands::CliError;
 use crate::config::Config;
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,8 @@
 //! `passerelle settle` and `passerelle settlement …`: settlement runs from the terminal.
 
 use crate::audit::{self, Actor};
-use crate::cli::{CliError, InvoiceCommand, SettlementCommand};
+use crate::cli::{InvoiceCommand, SettlementCommand};
+use crate::commands::CliError;
 use crate::commands::connect_and_migrate;
 use crate::config::Config;
 use ledger::db::WriteTx;

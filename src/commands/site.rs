@@ -3,8 +3,8 @@
 use crate::app::passages::Passage;
 use crate::app::{self, Caller};
 use crate::audit::{self, Actor};
-use crate::cli::{AnomalyCommand, CliError, SiteCommand};
-use crate::commands::{connect_and_migrate, open_app, say};
+use crate::cli::{AnomalyCommand, SiteCommand};
+use crate::commands::{CliError, connect_and_migrate, open_app, say};
 use crate::config::Config;
 use ::ledger::Cents;
 use redeemer::anomalies;

@@ -4,6 +4,7 @@ pub mod authz;
 pub mod metrics;
 pub mod pages;
 pub mod problem;
+pub mod request_id;
 pub mod routes;
 
 use axum::Router;
@@ -57,6 +58,8 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(state.config.body_limit_bytes))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(TraceLayer::new_for_http())
+        // Outermost: the request id spans everything, the trace layer's lines included.
+        .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }
 

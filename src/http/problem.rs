@@ -17,6 +17,10 @@ pub struct Problem {
     pub code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The id of the request, as in the `x-request-id` header of the answer: quote it to the
+    /// operator, who finds it on every log line of the request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -107,6 +111,7 @@ impl IntoResponse for ApiError {
             status: self.status.as_u16(),
             code: self.code.to_owned(),
             detail: self.detail,
+            request_id: crate::http::request_id::current(),
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (self.status, [(header::CONTENT_TYPE, "application/problem+json")], json).into_response();

@@ -62,8 +62,25 @@ pub struct VerifyResult {
     unsealed: u64,
     problem_count: u64,
     first_bad_transaction: Option<i64>,
-    #[schema(value_type = Vec<Object>)]
-    problems: Vec<ledger::verify::Problem>,
+    /// The first problems found (at most 100).
+    problems: Vec<LedgerProblemView>,
+}
+
+/// One problem found by the ledger check.
+#[derive(Serialize, ToSchema)]
+pub struct LedgerProblemView {
+    /// Stable machine code: `unbalanced`, `content_mismatch`, `seal_mismatch`, …
+    code: String,
+    transaction_id: Option<i64>,
+    account: Option<String>,
+    message: String,
+}
+
+impl From<ledger::verify::Problem> for LedgerProblemView {
+    fn from(p: ledger::verify::Problem) -> Self {
+        let ledger::verify::Problem { code, transaction_id, account, message } = p;
+        LedgerProblemView { code: code.to_owned(), transaction_id, account, message }
+    }
 }
 
 /// Recomputes seals, balances and invariants (operator managers).
@@ -80,7 +97,7 @@ pub async fn verify(State(state): State<AppState>) -> ApiResult<Json<VerifyResul
         seals: r.seals,
         unsealed: r.unsealed,
         problem_count: r.problem_count,
-        problems: r.problems,
+        problems: r.problems.into_iter().map(Into::into).collect(),
     }))
 }
 
@@ -149,4 +166,33 @@ pub async fn statement(
             })
             .collect(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The view answers exactly the JSON the domain type would.
+    #[test]
+    fn problem_view_serializes_like_the_domain() {
+        for p in [
+            ledger::verify::Problem {
+                code: "unbalanced",
+                transaction_id: Some(12),
+                account: Some("funder:3".into()),
+                message: "déséquilibre".into(),
+            },
+            ledger::verify::Problem {
+                code: "seal_mismatch",
+                transaction_id: None,
+                account: None,
+                message: "sceau".into(),
+            },
+        ] {
+            assert_eq!(
+                serde_json::to_value(LedgerProblemView::from(p.clone())).unwrap(),
+                serde_json::to_value(&p).unwrap()
+            );
+        }
+    }
 }

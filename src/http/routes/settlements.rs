@@ -7,10 +7,128 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Deserialize;
-use settlement::runs::{self, Run, SettlementError, SitePayout};
+use serde::{Deserialize, Serialize};
+use settlement::runs::{self, Mode, Payout, Run, SettlementError, SitePayout};
 use settlement::sepa::Party;
 use utoipa::ToSchema;
+
+/// A settlement run and its payouts.
+#[derive(Serialize, ToSchema)]
+pub struct RunView {
+    id: i64,
+    /// First day of the period; none for the first run, which settles everything before its end.
+    period_start: Option<NaiveDate>,
+    /// Last day of the period (Europe/Paris).
+    period_end: NaiveDate,
+    /// `draft`, `released` or `cancelled`.
+    status: String,
+    mode: SettlementModeView,
+    minimum_cents: i64,
+    created_at: DateTime<Utc>,
+    released_at: Option<DateTime<Utc>>,
+    total_cents: i64,
+    payouts: Vec<PayoutView>,
+}
+
+/// Who pays the sites: the operator from the money it holds (`custody`), or each funder its
+/// share from its own account (`direct`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SettlementModeView {
+    Custody,
+    Direct,
+}
+
+/// One payout of a run.
+#[derive(Serialize, ToSchema)]
+pub struct PayoutView {
+    id: i64,
+    site_id: i64,
+    /// Direct mode: the funder who pays this part.
+    funder_id: Option<i64>,
+    site_name: String,
+    amount_cents: i64,
+    iban_masked: String,
+    end_to_end_id: String,
+    /// `draft`, `sent`, `confirmed` or `returned`.
+    status: String,
+    return_reason: Option<String>,
+}
+
+/// A payout of a site with the period it settles.
+#[derive(Serialize, ToSchema)]
+pub struct SitePayoutView {
+    run_id: i64,
+    period_end: NaiveDate,
+    payout: PayoutView,
+}
+
+impl From<Payout> for PayoutView {
+    fn from(p: Payout) -> Self {
+        let Payout {
+            id,
+            site_id,
+            funder_id,
+            site_name,
+            amount_cents,
+            iban_masked,
+            end_to_end_id,
+            status,
+            return_reason,
+        } = p;
+        PayoutView {
+            id,
+            site_id,
+            funder_id,
+            site_name,
+            amount_cents,
+            iban_masked,
+            end_to_end_id,
+            status,
+            return_reason,
+        }
+    }
+}
+
+impl From<Run> for RunView {
+    fn from(r: Run) -> Self {
+        let Run {
+            id,
+            period_start,
+            period_end,
+            status,
+            mode,
+            minimum_cents,
+            created_at,
+            released_at,
+            total_cents,
+            payouts,
+        } = r;
+        let mode = match mode {
+            Mode::Custody => SettlementModeView::Custody,
+            Mode::Direct => SettlementModeView::Direct,
+        };
+        RunView {
+            id,
+            period_start,
+            period_end,
+            status,
+            mode,
+            minimum_cents,
+            created_at,
+            released_at,
+            total_cents,
+            payouts: payouts.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<SitePayout> for SitePayoutView {
+    fn from(p: SitePayout) -> Self {
+        let SitePayout { run_id, period_end, payout } = p;
+        SitePayoutView { run_id, period_end, payout: payout.into() }
+    }
+}
 
 impl From<SettlementError> for ApiError {
     fn from(e: SettlementError) -> Self {
@@ -29,9 +147,9 @@ impl From<SettlementError> for ApiError {
 }
 
 /// Settlement runs, newest period first (operator).
-#[utoipa::path(get, path = "/api/v1/settlements", tag = "règlements", responses((status = 200, body = Vec<Object>)))]
-pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<Run>>> {
-    Ok(Json(runs::list(&state.db).await?))
+#[utoipa::path(get, path = "/api/v1/settlements", tag = "règlements", responses((status = 200, body = Vec<RunView>)))]
+pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<RunView>>> {
+    Ok(Json(runs::list(&state.db).await?.into_iter().map(Into::into).collect()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -46,12 +164,12 @@ pub struct Prepare {
 
 /// Prepares the run of a period as a draft to inspect; the same period again returns it
 /// (operator managers).
-#[utoipa::path(post, path = "/api/v1/settlements", tag = "règlements", request_body = Prepare, responses((status = 201, body = Object)))]
+#[utoipa::path(post, path = "/api/v1/settlements", tag = "règlements", request_body = Prepare, responses((status = 201, body = RunView)))]
 pub async fn prepare(
     State(state): State<AppState>,
     caller: Caller,
     Json(b): Json<Prepare>,
-) -> ApiResult<(StatusCode, Json<Run>)> {
+) -> ApiResult<(StatusCode, Json<RunView>)> {
     let minimum = b.minimum_cents.map_or(state.config.settlement_minimum, ledger::Cents);
     let mut tx = state.db.begin().await?;
     let run =
@@ -66,19 +184,19 @@ pub async fn prepare(
     )
     .await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(run)))
+    Ok((StatusCode::CREATED, Json(run.into())))
 }
 
 /// A run and its payouts (operator).
-#[utoipa::path(get, path = "/api/v1/settlements/{id}", tag = "règlements", responses((status = 200, body = Object)))]
-pub async fn get(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult<Json<Run>> {
-    Ok(Json(runs::get(&state.db, id).await?.ok_or_else(ApiError::not_found)?))
+#[utoipa::path(get, path = "/api/v1/settlements/{id}", tag = "règlements", responses((status = 200, body = RunView)))]
+pub async fn get(State(state): State<AppState>, Path(id): Path<i64>) -> ApiResult<Json<RunView>> {
+    Ok(Json(runs::get(&state.db, id).await?.ok_or_else(ApiError::not_found)?.into()))
 }
 
 /// Releases a draft run: the payouts are posted and the SEPA file can be downloaded (operator
 /// managers).
-#[utoipa::path(post, path = "/api/v1/settlements/{id}/release", tag = "règlements", responses((status = 200, body = Object), (status = 409, body = crate::http::problem::Problem)))]
-pub async fn release(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<Run>> {
+#[utoipa::path(post, path = "/api/v1/settlements/{id}/release", tag = "règlements", responses((status = 200, body = RunView), (status = 409, body = crate::http::problem::Problem)))]
+pub async fn release(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<RunView>> {
     let mut tx = state.db.begin().await?;
     let run = runs::release_in(&mut tx, id, Some(caller.user_id)).await?;
     audit::record(
@@ -91,7 +209,7 @@ pub async fn release(State(state): State<AppState>, caller: Caller, Path(id): Pa
     )
     .await?;
     tx.commit().await?;
-    Ok(Json(run))
+    Ok(Json(run.into()))
 }
 
 /// Cancels a draft run (operator managers).
@@ -244,12 +362,57 @@ pub async fn record_return(
 }
 
 /// A site's payouts, newest first (the site's members, the operator).
-#[utoipa::path(get, path = "/api/v1/sites/{id}/payouts", tag = "règlements", responses((status = 200, body = Vec<Object>)))]
+#[utoipa::path(get, path = "/api/v1/sites/{id}/payouts", tag = "règlements", responses((status = 200, body = Vec<SitePayoutView>)))]
 pub async fn site_payouts(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Vec<SitePayout>>> {
+) -> ApiResult<Json<Vec<SitePayoutView>>> {
     caller.require_org(id)?;
-    Ok(Json(runs::site_payouts(&state.db, id).await?))
+    Ok(Json(runs::site_payouts(&state.db, id).await?.into_iter().map(Into::into).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The views answer exactly the JSON the domain types would.
+    #[test]
+    fn views_serialize_like_the_domain() {
+        let payout = |funder_id, return_reason: Option<&str>| Payout {
+            id: 5,
+            site_id: 7,
+            funder_id,
+            site_name: "Lieu".into(),
+            amount_cents: 12_345,
+            iban_masked: "FR…89".into(),
+            end_to_end_id: "PSL-R1-S7".into(),
+            status: "returned".into(),
+            return_reason: return_reason.map(str::to_owned),
+        };
+        for (mode, period_start, released_at) in [
+            (Mode::Custody, None, None),
+            (Mode::Direct, NaiveDate::from_ymd_opt(2026, 10, 1), Some("2026-11-02T09:00:00Z".parse().unwrap())),
+        ] {
+            let run = Run {
+                id: 1,
+                period_start,
+                period_end: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
+                status: "released".into(),
+                mode,
+                minimum_cents: 1000,
+                created_at: "2026-11-01T08:00:00Z".parse().unwrap(),
+                released_at,
+                total_cents: 12_345,
+                payouts: vec![payout(None, None), payout(Some(3), Some("AC04 compte clôturé"))],
+            };
+            assert_eq!(serde_json::to_value(RunView::from(run.clone())).unwrap(), serde_json::to_value(&run).unwrap());
+        }
+        let p = SitePayout {
+            run_id: 1,
+            period_end: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
+            payout: payout(None, None),
+        };
+        assert_eq!(serde_json::to_value(SitePayoutView::from(p.clone())).unwrap(), serde_json::to_value(&p).unwrap());
+    }
 }
