@@ -5,6 +5,8 @@ use crate::app::{Act, App, AppError, AppResult, Caller};
 use crate::audit;
 use chrono::NaiveDate;
 use redeemer::bank::{BankError, Bic, Iban};
+#[cfg(test)]
+use redeemer::sites::Place;
 use redeemer::sites::{self, Accreditation, Site};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -83,6 +85,20 @@ pub struct RowErrorView {
     pub reason: String,
 }
 
+impl From<redeemer::import::ImportReport> for ImportReportView {
+    fn from(r: redeemer::import::ImportReport) -> Self {
+        ImportReportView {
+            imported: r.imported,
+            unchanged: r.unchanged,
+            errors: r
+                .errors
+                .into_iter()
+                .map(|e| RowErrorView { line: e.line, field: e.field, reason: e.reason })
+                .collect(),
+        }
+    }
+}
+
 /// A new site's payout account.
 pub struct NewSite<'a> {
     pub name: &'a str,
@@ -159,15 +175,7 @@ pub async fn import(app: &App, caller: &Caller, csv: &[u8]) -> AppResult<ImportR
     )
     .await?;
     tx.commit().await?;
-    Ok(ImportReportView {
-        imported: report.imported,
-        unchanged: report.unchanged,
-        errors: report
-            .errors
-            .into_iter()
-            .map(|e| RowErrorView { line: e.line, field: e.field, reason: e.reason })
-            .collect(),
-    })
+    Ok(report.into())
 }
 
 /// Adds a place to a site.
@@ -262,4 +270,58 @@ pub async fn decide(
     .await?;
     tx.commit().await?;
     current(app, id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Serialize;
+
+    /// The view answers exactly the JSON the domain type would.
+    fn same_json<D: Serialize + Clone, V: Serialize + From<D>>(domain: &D) {
+        assert_eq!(serde_json::to_value(V::from(domain.clone())).unwrap(), serde_json::to_value(domain).unwrap());
+    }
+
+    #[test]
+    fn views_serialize_like_the_domain() {
+        let place = Place {
+            id: 3,
+            name: "Médiathèque".into(),
+            address: "1 rue de la Paix".into(),
+            commune_insee: "75056".into(),
+            opening_hours: "Mo-Fr 09:00-17:00".into(),
+        };
+        for (status, until, siret, iban) in [
+            (Accreditation::Pending, None, None, None),
+            (
+                Accreditation::Accredited,
+                Some("2027-01-31".to_owned()),
+                Some("12345678200010".to_owned()),
+                Some("FR…89".to_owned()),
+            ),
+            (Accreditation::Suspended, None, None, None),
+            (Accreditation::Revoked, None, None, None),
+        ] {
+            same_json::<Site, SiteView>(&Site {
+                id: 7,
+                name: "Lieu".into(),
+                siret,
+                status,
+                accredited_until: until,
+                iban_masked: iban,
+                bank_review: true,
+                places: vec![place.clone()],
+                services: vec!["atelier".into()],
+            });
+        }
+        same_json::<_, ImportReportView>(&redeemer::import::ImportReport {
+            imported: 2,
+            unchanged: 1,
+            errors: vec![redeemer::import::RowError {
+                line: 4,
+                field: "pivot".into(),
+                reason: "SIRET invalide".into(),
+            }],
+        });
+    }
 }
