@@ -3,6 +3,7 @@
 use crate::app::{Act, App, AppError, AppResult, Caller};
 use crate::audit;
 use chrono::NaiveDate;
+use issuer::expiry::Expiring;
 use issuer::payments::{self, Payment, Position};
 use ledger::Cents;
 use serde::Serialize;
@@ -108,6 +109,37 @@ pub struct ExpiringView {
     pub active_value_cents: i64,
 }
 
+impl From<Expiring> for ExpiringView {
+    fn from(e: Expiring) -> Self {
+        let Expiring {
+            order_id,
+            label,
+            valid_until,
+            last_day,
+            books_issued,
+            books_assigned,
+            books_distributed,
+            books_started,
+            books_untouched,
+            active_vouchers,
+            active_value_cents,
+        } = e;
+        ExpiringView {
+            order_id,
+            label,
+            valid_until,
+            last_day,
+            books_issued,
+            books_assigned,
+            books_distributed,
+            books_started,
+            books_untouched,
+            active_vouchers,
+            active_value_cents,
+        }
+    }
+}
+
 /// The funder's orders whose validity ends within 30 days.
 #[tracing::instrument(skip_all, fields(user = caller.user_id, funder = funder_id))]
 pub async fn expiring(app: &App, caller: &Caller, funder_id: i64) -> AppResult<Vec<ExpiringView>> {
@@ -115,21 +147,29 @@ pub async fn expiring(app: &App, caller: &Caller, funder_id: i64) -> AppResult<V
     caller.require_org(funder_id)?;
     issuer::profiles::get(&app.db, funder_id).await?.ok_or(AppError::NotFound)?;
     let today = issuer::local_time::day(ledger::time::now());
-    Ok(issuer::expiry::expiring(&app.db, funder_id, today)
-        .await?
-        .into_iter()
-        .map(|e| ExpiringView {
-            order_id: e.order_id,
-            label: e.label,
-            valid_until: e.valid_until,
-            last_day: e.last_day,
-            books_issued: e.books_issued,
-            books_assigned: e.books_assigned,
-            books_distributed: e.books_distributed,
-            books_started: e.books_started,
-            books_untouched: e.books_untouched,
-            active_vouchers: e.active_vouchers,
-            active_value_cents: e.active_value_cents,
-        })
-        .collect())
+    Ok(issuer::expiry::expiring(&app.db, funder_id, today).await?.into_iter().map(Into::into).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The view answers exactly the JSON the domain type would.
+    #[test]
+    fn expiring_view_serializes_like_the_domain() {
+        let e = Expiring {
+            order_id: 1,
+            label: "Commande 2026".into(),
+            valid_until: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+            last_day: NaiveDate::from_ymd_opt(2027, 1, 31).unwrap(),
+            books_issued: 10,
+            books_assigned: 2,
+            books_distributed: 8,
+            books_started: 5,
+            books_untouched: 3,
+            active_vouchers: 12,
+            active_value_cents: 24_000,
+        };
+        assert_eq!(serde_json::to_value(ExpiringView::from(e.clone())).unwrap(), serde_json::to_value(&e).unwrap());
+    }
 }

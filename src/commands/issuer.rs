@@ -2,24 +2,20 @@
 
 use crate::app::profiles::{NewProfile, ProfileKind};
 use crate::app::{self, AppError, Caller};
-use crate::audit::{self, Actor};
 use crate::cli::{BookCommand, FunderCommand, OrderCommand, PrescriberCommand, ProfileArgs};
 use crate::commands::{CliError, connect_and_migrate, open_app, say};
 use crate::config::Config;
 use issuer::books::BookSelection;
 use issuer::orders::NewOrder;
-use issuer::organisations::OrgKind;
-use issuer::{payments, profiles};
 use ledger::Cents;
 
 fn e(err: impl std::fmt::Display) -> CliError {
     CliError::new(err)
 }
 
-async fn create_profile(config: &Config, kind: ProfileKind, args: ProfileArgs) -> Result<(), CliError> {
-    let app = open_app(config).await?;
+async fn create_profile(app: &app::App, kind: ProfileKind, args: ProfileArgs) -> Result<(), CliError> {
     let new = NewProfile { name: args.name, siret: args.siret, category: args.category, territory: args.territory };
-    let p = app::profiles::create(&app, &Caller::system(), kind, new).await.map_err(say)?;
+    let p = app::profiles::create(app, &Caller::system(), kind, new).await.map_err(say)?;
     println!(
         "{} n°{} créé : {} ({})",
         if kind == ProfileKind::Funder { "Financeur" } else { "Prescripteur" },
@@ -27,68 +23,50 @@ async fn create_profile(config: &Config, kind: ProfileKind, args: ProfileArgs) -
         p.name,
         p.territory_label
     );
-    app.db.close().await;
     Ok(())
 }
 
 pub async fn funder(config: &Config, cmd: FunderCommand) -> Result<(), CliError> {
+    let app = open_app(config).await?;
+    let system = Caller::system();
     match cmd {
-        FunderCommand::Create(args) => create_profile(config, ProfileKind::Funder, args).await,
+        FunderCommand::Create(args) => create_profile(&app, ProfileKind::Funder, args).await?,
         FunderCommand::List => {
-            let db = connect_and_migrate(config).await?;
             println!("{:>5}  {:<45} {:<18} {:>18}", "n°", "financeur", "catégorie", "position");
-            for p in profiles::list(&db, OrgKind::Funder).await.map_err(e)? {
-                let pos = payments::position(&db, p.organisation.id).await.map_err(e)?;
-                println!(
-                    "{:>5}  {:<45} {:<18} {:>18}",
-                    p.organisation.id,
-                    p.organisation.name,
-                    p.category,
-                    Cents(pos.balance_cents).to_french()
-                );
+            for p in app::profiles::list(&app, &system, ProfileKind::Funder).await.map_err(say)? {
+                let pos = app::payments::position(&app, &system, p.id).await.map_err(say)?;
+                println!("{:>5}  {:<45} {:<18} {:>18}", p.id, p.name, p.category, Cents(pos.balance_cents).to_french());
             }
             println!("(position positive : le financeur doit de l'argent ; négative : l'opérateur détient ses fonds)");
-            Ok(())
         }
         FunderCommand::Pay { id, amount, reference, date } => {
-            let db = connect_and_migrate(config).await?;
-            let amount: Cents = amount.parse().map_err(e)?;
+            let amount: Cents = amount.parse().map_err(CliError::new)?;
             let day = date.unwrap_or_else(|| ledger::time::now().date_naive());
-            let mut tx = db.begin().await.map_err(e)?;
-            let p = payments::record(&mut tx, id, amount, day, &reference, None).await.map_err(e)?;
-            audit::record(
-                &mut tx,
-                Actor::SYSTEM,
-                "payment.record",
-                "funder_payment",
-                p.id,
-                serde_json::json!({"via": "cli"}),
-            )
-            .await
-            .map_err(e)?;
-            tx.commit().await.map_err(e)?;
+            let p = app::payments::record(&app, &system, id, amount, day, &reference).await.map_err(say)?;
             println!(
                 "Virement de {} enregistré (référence {}, transaction {}).",
                 Cents(p.amount_cents).to_french(),
                 p.bank_reference,
                 p.ledger_transaction
             );
-            Ok(())
         }
     }
+    app.db.close().await;
+    Ok(())
 }
 
 pub async fn prescriber(config: &Config, cmd: PrescriberCommand) -> Result<(), CliError> {
+    let app = open_app(config).await?;
     match cmd {
-        PrescriberCommand::Create(args) => create_profile(config, ProfileKind::Prescriber, args).await,
+        PrescriberCommand::Create(args) => create_profile(&app, ProfileKind::Prescriber, args).await?,
         PrescriberCommand::List => {
-            let db = connect_and_migrate(config).await?;
-            for p in profiles::list(&db, OrgKind::Prescriber).await.map_err(e)? {
-                println!("{:>5}  {:<45} {:<18} {}", p.organisation.id, p.organisation.name, p.category, p.territory);
+            for p in app::profiles::list(&app, &Caller::system(), ProfileKind::Prescriber).await.map_err(say)? {
+                println!("{:>5}  {:<45} {:<18} {}", p.id, p.name, p.category, p.territory_label);
             }
-            Ok(())
         }
     }
+    app.db.close().await;
+    Ok(())
 }
 
 pub async fn order(config: &Config, cmd: OrderCommand) -> Result<(), CliError> {
