@@ -129,3 +129,35 @@ pub async fn check(db: &ledger::Db, keys: &KeyRing, input: &str, today: NaiveDat
         territory: state.territory.codes().to_vec(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::ScanError;
+
+    #[test]
+    fn the_holder_is_told_the_same_words_as_before_the_shared_rule() {
+        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let cases = [
+            (Invalid::Unreadable(ScanError::Empty), "empty", "Ce n'est pas un chèque valable : rien n'a été saisi."),
+            (
+                Invalid::NotAuthentic(ScanError::Token(crate::token::TokenError::UnknownKey)),
+                "unknown_key",
+                "Ce chèque n'a pas été émis par Passerelle : ne l'acceptez pas.",
+            ),
+            (Invalid::NotIssued, "not_issued", "Ce chèque n'est pas encore en circulation."),
+            (Invalid::AlreadyRedeemed, "already_redeemed", "Ce chèque a déjà été utilisé."),
+            (Invalid::Cancelled, "cancelled", "Ce chèque a été annulé (carnet perdu ou volé)."),
+            (Invalid::Expired { last_day: day("2026-01-31") }, "expired", "Ce chèque a expiré le 31/01/2026."),
+            (Invalid::PastLastDay { last_day: day("2026-01-31") }, "expired", "Ce chèque a expiré le 31/01/2026."),
+            (
+                Invalid::NotYetValid { valid_from: day("2025-01-01") },
+                "not_yet_valid",
+                "Ce chèque sera utilisable à partir du 01/01/2025.",
+            ),
+        ];
+        for (invalid, code, message) in cases {
+            assert_eq!((invalid.code(), holder_message(&invalid).as_str()), (code, message));
+        }
+    }
+}

@@ -57,3 +57,48 @@ pub(crate) fn invalid_voucher(invalid: Invalid, input: &str) -> RedeemError {
     let code = if invalid == Invalid::NotIssued { "unknown" } else { invalid.code() };
     refuse(code, message, Some(input))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use issuer::scan::ScanError;
+    use issuer::territory::Territory;
+
+    fn said(invalid: Invalid) -> (&'static str, String, Option<String>) {
+        match invalid_voucher(invalid, "saisie") {
+            RedeemError::Refused(r) => (r.code, r.message, r.voucher),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_site_is_told_the_same_codes_and_words_as_before_the_shared_rule() {
+        let day = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        let cases = [
+            (Invalid::Unreadable(ScanError::Empty), "empty", "Chèque illisible : rien n'a été saisi."),
+            (
+                Invalid::NotAuthentic(ScanError::Token(issuer::token::TokenError::BadSignature)),
+                "bad_signature",
+                "Ce chèque n'a pas été émis par Passerelle : ne l'acceptez pas.",
+            ),
+            (Invalid::NotIssued, "unknown", "Ce chèque n'est pas en circulation."),
+            (Invalid::AlreadyRedeemed, "already_redeemed", "Ce chèque a déjà été utilisé."),
+            (Invalid::Cancelled, "cancelled", "Ce chèque a été annulé (carnet perdu ou volé)."),
+            (Invalid::Expired { last_day: day("2026-01-31") }, "expired", "Ce chèque a expiré."),
+            (
+                Invalid::NotYetValid { valid_from: day("2025-01-01") },
+                "not_yet_valid",
+                "Ce chèque n'est valable qu'à partir du 01/01/2025.",
+            ),
+            (Invalid::PastLastDay { last_day: day("2026-01-31") }, "expired", "Ce chèque a expiré le 31/01/2026."),
+            (
+                Invalid::OutsideTerritory { territory: Territory::new(["33"]).unwrap() },
+                "outside_territory",
+                "Ce chèque n'est utilisable qu'en Gironde (33).",
+            ),
+        ];
+        for (invalid, code, message) in cases {
+            assert_eq!(said(invalid), (code, message.to_owned(), Some("saisie".to_owned())));
+        }
+    }
+}
