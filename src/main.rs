@@ -1,7 +1,8 @@
 //! `passerelle`: the binary that composes the ledger, issuer and redeemer crates.
 
 use clap::Parser;
-use passerelle::cli::{Cli, run};
+use passerelle::cli::Cli;
+use passerelle::commands::dispatch::run;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

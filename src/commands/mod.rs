@@ -5,6 +5,7 @@ pub mod backup;
 pub mod bench;
 pub mod continuity;
 pub mod demo;
+pub mod dispatch;
 mod error;
 pub mod init;
 pub mod issuer;
