@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 /// The anonymous profile recorded when a book is handed over.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ProfileView {
+pub struct BeneficiaryProfileView {
     /// moins_de_25, 25_39, 40_54, 55_64, 65_74, 75_et_plus
     pub age_band: String,
     /// INSEE code of the commune of residence.
@@ -34,7 +34,7 @@ pub struct BookView {
     pub distributed_at: Option<chrono::DateTime<chrono::Utc>>,
     pub cancelled_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The anonymous profile recorded at hand-over (operator and the prescriber only).
-    pub profile: Option<ProfileView>,
+    pub profile: Option<BeneficiaryProfileView>,
 }
 
 /// One voucher of a book, as its holder or the operator may see it.
@@ -84,7 +84,7 @@ fn view(b: Book, show_profile: bool) -> BookView {
         assigned_at: b.assigned_at,
         distributed_at: b.distributed_at,
         cancelled_at: b.cancelled_at,
-        profile: b.profile.filter(|_| show_profile).map(|p| ProfileView {
+        profile: b.profile.filter(|_| show_profile).map(|p| BeneficiaryProfileView {
             age_band: p.age_band,
             commune_insee: p.commune_insee,
             autonomy: p.autonomy.as_str().to_owned(),

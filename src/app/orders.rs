@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 /// One funder's share of an order.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
 pub struct FunderShareView {
     pub funder_id: i64,
     /// Basis points of the order this funder pays (10 000 = all of it).

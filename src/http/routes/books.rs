@@ -43,8 +43,35 @@ pub async fn get(
 pub struct Assignment {
     prescriber_id: i64,
     /// Either {"serials": [...]} or {"order_id": 1, "from": 1, "to": 50}.
-    #[schema(value_type = Object)]
+    #[schema(value_type = BookSelectionDoc)]
     books: BookSelection,
+}
+
+/// Which books: by serial, or a range of an order's book numbers (`issuer::books::BookSelection`
+/// reads it; this documents it).
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+#[schema(as = BookSelection)]
+#[allow(dead_code)]
+pub enum BookSelectionDoc {
+    Serials { serials: Vec<String> },
+    Range { order_id: i64, from: u32, to: u32 },
+}
+
+/// The anonymous profile recorded at hand-over (`issuer::books::BeneficiaryProfile` reads it; this
+/// documents it).
+#[derive(Deserialize, ToSchema)]
+#[schema(as = BeneficiaryProfile)]
+#[allow(dead_code)]
+pub struct ProfileDoc {
+    /// moins_de_25, 25_39, 40_54, 55_64, 65_74, 75_et_plus
+    age_band: String,
+    /// INSEE code of the commune of residence.
+    commune_insee: String,
+    /// excluded, beginner or advanced
+    autonomy: String,
+    #[serde(default)]
+    referral_reason: Option<String>,
 }
 
 /// Assigns books to a prescriber organisation (operator).
@@ -64,8 +91,8 @@ pub struct Handover {
     serial: Option<String>,
     /// …or by any of its vouchers, scanned or typed.
     voucher: Option<String>,
-    /// age_band, commune_insee, autonomy (excluded|beginner|advanced), referral_reason.
-    #[schema(value_type = Object)]
+    /// The anonymous profile of the person.
+    #[schema(value_type = ProfileDoc)]
     profile: BeneficiaryProfile,
 }
 

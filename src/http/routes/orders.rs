@@ -1,13 +1,15 @@
 //! Orders: create, confirm, cancel, issue, block, print, list, read — adapters of
 //! `crate::app::orders`.
 
-use crate::app::orders::{self, Blocked, OrderView};
+use crate::app::orders::{self, Blocked, FunderShareView, OrderView};
 use crate::http::AppState;
 use crate::http::authz::Caller;
 use crate::http::problem::{ApiResult, Json, Path, Problem, Query};
 use axum::extract::State;
 use axum::http::StatusCode;
 use issuer::orders::NewOrder;
+use serde::Deserialize;
+use utoipa::ToSchema;
 
 /// Orders: all for the operator, its own for a funder.
 #[utoipa::path(get, path = "/api/v1/orders", tag = "commandes", responses((status = 200, body = Vec<OrderView>)))]
@@ -15,8 +17,41 @@ pub async fn list(State(app): State<AppState>, caller: Caller) -> ApiResult<Json
     Ok(Json(orders::list(&app, &caller).await?))
 }
 
+/// A draft order to create (`issuer::orders::NewOrder` reads it; this documents it).
+#[derive(Deserialize, ToSchema)]
+#[schema(as = NewOrder)]
+#[allow(dead_code)]
+pub struct NewOrderDoc {
+    label: String,
+    /// Who pays what share, in basis points adding up to 10 000.
+    funders: Vec<FunderShareView>,
+    books: u32,
+    /// Default 10.
+    #[serde(default)]
+    vouchers_per_book: u32,
+    /// Default 1 000 (10,00 €).
+    #[serde(default)]
+    face_value_cents: i64,
+    #[schema(format = Date)]
+    valid_from: String,
+    #[schema(format = Date)]
+    valid_until: String,
+    /// Days of grace after the last day of validity (default 31).
+    #[serde(default)]
+    grace_days: u32,
+    /// Département codes; none for all of France.
+    #[serde(default)]
+    territory: Vec<String>,
+    /// Service categories the vouchers may pay for; none for all.
+    #[serde(default)]
+    allowed_categories: Option<Vec<String>>,
+    /// refund (default) or breakage
+    #[serde(default)]
+    unused_policy: String,
+}
+
 /// Creates a draft order (operator managers). Fee terms in force are frozen into it.
-#[utoipa::path(post, path = "/api/v1/orders", tag = "commandes", request_body(content = Object, description = "label, funders [{funder_id, share_bps}], books, vouchers_per_book (10), face_value_cents (1000), valid_from, valid_until, grace_days (31), territory [codes], allowed_categories, unused_policy (refund|breakage)"),
+#[utoipa::path(post, path = "/api/v1/orders", tag = "commandes", request_body = NewOrderDoc,
     responses((status = 201, body = OrderView), (status = 422, body = Problem)))]
 pub async fn create(
     State(app): State<AppState>,
