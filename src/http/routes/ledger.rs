@@ -1,12 +1,13 @@
+//! The ledger: trial balance, check, account statements — adapters of `crate::app::ledger`.
+
+use crate::app::ledger::{self, Statement, TrialBalance, VerifyResult};
 use crate::http::AppState;
 use crate::http::authz::Caller;
-use crate::http::problem::{ApiError, ApiResult, Json, Path, Query};
-use crate::identity::OrgKind;
+use crate::http::problem::{ApiResult, Json, Path, Problem, Query};
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use ledger::AccountCode;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 #[derive(Deserialize, IntoParams)]
 pub struct AsOf {
@@ -14,74 +15,20 @@ pub struct AsOf {
     as_of: Option<DateTime<Utc>>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct BalanceLine {
-    account: String,
-    nature: String,
-    /// Debits minus credits, in cents.
-    debit_minus_credit: i64,
-    /// What the account holds according to its nature, in cents.
-    natural: i64,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TrialBalance {
-    as_of: Option<DateTime<Utc>>,
-    accounts: Vec<BalanceLine>,
-    /// Always zero in a sound ledger.
-    total: i64,
-}
-
 /// Every account's balance and their total (operator).
 #[utoipa::path(get, path = "/api/v1/ledger/trial-balance", tag = "grand livre", params(AsOf), responses((status = 200, body = TrialBalance)))]
-pub async fn trial_balance(State(state): State<AppState>, Query(q): Query<AsOf>) -> ApiResult<Json<TrialBalance>> {
-    let tb = ledger::query::trial_balance(&state.db, q.as_of).await?;
-    Ok(Json(TrialBalance {
-        as_of: tb.as_of,
-        total: tb.total.0,
-        accounts: tb
-            .accounts
-            .into_iter()
-            .map(|a| BalanceLine {
-                account: a.account.to_string(),
-                nature: a.nature.as_str().to_owned(),
-                debit_minus_credit: a.debit_minus_credit.0,
-                natural: a.natural.0,
-            })
-            .collect(),
-    }))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct VerifyResult {
-    ok: bool,
-    transactions: u64,
-    postings: u64,
-    accounts: u64,
-    seals: u64,
-    unsealed: u64,
-    problem_count: u64,
-    first_bad_transaction: Option<i64>,
-    #[schema(value_type = Vec<Object>)]
-    problems: Vec<ledger::verify::Problem>,
+pub async fn trial_balance(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(q): Query<AsOf>,
+) -> ApiResult<Json<TrialBalance>> {
+    Ok(Json(ledger::trial_balance(&app, &caller, q.as_of).await?))
 }
 
 /// Recomputes seals, balances and invariants (operator managers).
 #[utoipa::path(get, path = "/api/v1/ledger/verify", tag = "grand livre", responses((status = 200, body = VerifyResult)))]
-pub async fn verify(State(state): State<AppState>) -> ApiResult<Json<VerifyResult>> {
-    let mut r = ledger::verify::verify(&state.db).await?;
-    issuer::invariants::check(&state.db, &mut r).await?;
-    Ok(Json(VerifyResult {
-        ok: r.is_ok(),
-        first_bad_transaction: r.first_bad_transaction(),
-        transactions: r.transactions,
-        postings: r.postings,
-        accounts: r.accounts,
-        seals: r.seals,
-        unsealed: r.unsealed,
-        problem_count: r.problem_count,
-        problems: r.problems,
-    }))
+pub async fn verify(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<VerifyResult>> {
+    Ok(Json(ledger::verify(&app, &caller).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -90,63 +37,15 @@ pub struct Period {
     to: Option<DateTime<Utc>>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct StatementLine {
-    transaction_id: i64,
-    at: DateTime<Utc>,
-    kind: String,
-    memo: String,
-    amount: i64,
-    running_balance: i64,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Statement {
-    account: String,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-    opening: i64,
-    closing: i64,
-    lines: Vec<StatementLine>,
-}
-
 /// An account statement with running balance. The operator reads any account; a funder its
 /// `funder:{id}` account; a site its `site:{id}:payable` account.
 #[utoipa::path(get, path = "/api/v1/ledger/accounts/{code}/statement", tag = "grand livre", params(Period),
-    responses((status = 200, body = Statement), (status = 404, body = crate::http::problem::Problem)))]
+    responses((status = 200, body = Statement), (status = 404, body = Problem)))]
 pub async fn statement(
-    State(state): State<AppState>,
+    State(app): State<AppState>,
     caller: Caller,
     Path(code): Path<String>,
     Query(period): Query<Period>,
 ) -> ApiResult<Json<Statement>> {
-    let account: AccountCode = code.parse()?;
-    let own = match (caller.kind, account.owner()) {
-        (OrgKind::Operator, _) => true,
-        (OrgKind::Funder, Some(("funder", id))) | (OrgKind::Site, Some(("site", id))) => id == caller.organisation_id,
-        _ => false,
-    };
-    if !own {
-        return Err(ApiError::not_found());
-    }
-    let s = ledger::query::statement(&state.db, &account, period.from, period.to).await?;
-    Ok(Json(Statement {
-        account: s.account.to_string(),
-        from: s.from,
-        to: s.to,
-        opening: s.opening.0,
-        closing: s.closing.0,
-        lines: s
-            .lines
-            .into_iter()
-            .map(|l| StatementLine {
-                transaction_id: l.transaction_id,
-                at: l.at,
-                kind: l.kind,
-                memo: l.memo,
-                amount: l.amount.0,
-                running_balance: l.running_balance.0,
-            })
-            .collect(),
-    }))
+    Ok(Json(ledger::statement(&app, &caller, &code, period.from, period.to).await?))
 }
