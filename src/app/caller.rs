@@ -28,6 +28,17 @@ impl Caller {
         Caller { user_id: 0, organisation_id: site_id, kind: OrgKind::Site, role: Role::Manager, token_id: 0 }
     }
 
+    /// Nobody signed in (the public voucher check, reached from a QR code): no user, no
+    /// organisation, and only the public actions of the policy table.
+    pub fn anonymous() -> Caller {
+        Caller { user_id: 0, organisation_id: 0, kind: OrgKind::Prescriber, role: Role::Member, token_id: 0 }
+    }
+
+    /// Whether nobody is signed in ([`Caller::anonymous`]).
+    pub fn is_anonymous(&self) -> bool {
+        self.organisation_id == 0 && !self.is_operator()
+    }
+
     /// The user acting, none for the system.
     pub fn user(&self) -> Option<i64> {
         (self.user_id != 0).then_some(self.user_id)
@@ -66,6 +77,9 @@ impl Caller {
     }
 
     pub fn allows(&self, access: Access) -> bool {
+        if self.is_anonymous() {
+            return access == Access::Public;
+        }
         match access {
             Access::Public | Access::AnyUser => true,
             Access::Operator => self.is_operator(),
@@ -85,4 +99,21 @@ pub async fn of_user(app: &crate::app::App, user: &crate::identity::users::User)
     let org = issuer::organisations::get(&app.db, user.organisation_id).await?.ok_or(AppError::NotFound)?;
     let caller = Caller { user_id: user.id, organisation_id: org.id, kind: org.kind, role: user.role, token_id: 0 };
     Ok((caller, org.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Caller;
+    use crate::app::Act;
+
+    #[test]
+    fn nobody_signed_in_may_only_do_public_acts() {
+        let public = Caller::anonymous();
+        assert!(public.is_anonymous() && public.user().is_none());
+        assert!(public.may(Act::CheckVoucher) && public.may(Act::DownloadOpenData));
+        for act in [Act::ReadMe, Act::ListTokens, Act::ReadCatalogue, Act::HandOverBook, Act::ListBooks] {
+            assert!(!public.may(act), "{act:?}");
+        }
+        assert!(!Caller::system().is_anonymous() && Caller::system().may(Act::VerifyLedger));
+    }
 }

@@ -14,12 +14,19 @@ pub enum AppError {
     /// The request is wrong (a stable code and a French sentence).
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
+    /// The request itself is malformed (a query parameter out of its values): 400.
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
     /// The request clashes with the state of things.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     /// Too many requests: try again after this many seconds.
     #[error("Trop de requêtes : réessayez dans {0} seconde(s).")]
     Limited(u64),
+    /// Something failed that the caller cannot fix (a document that could not be written);
+    /// logged, and answered as an internal error.
+    #[error("L'opération n'a pas abouti ; rien n'a été modifié.")]
+    Internal(String),
     #[error(transparent)]
     Issuer(#[from] issuer::IssuerError),
     #[error(transparent)]
@@ -37,6 +44,14 @@ pub enum AppError {
 impl AppError {
     pub fn invalid(code: &'static str, message: impl Into<String>) -> AppError {
         AppError::Invalid { code, message: message.into() }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> AppError {
+        AppError::BadRequest { code, message: message.into() }
+    }
+
+    pub fn internal(err: impl std::fmt::Display) -> AppError {
+        AppError::Internal(err.to_string())
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> AppError {

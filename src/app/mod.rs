@@ -6,10 +6,15 @@
 //! (`crate::commands`) only adapt input and output around these functions: whoever calls, the
 //! same rule decides, the same audit line is written. docs/architecture.md shows how to add one.
 
+pub mod anomalies;
+pub mod audit_trail;
 pub mod books;
 pub mod caller;
 pub mod catalogue;
 pub mod error;
+pub mod funder_account;
+pub mod invoices;
+pub mod ledger;
 pub mod limits;
 pub mod orders;
 pub mod organisations;
@@ -18,6 +23,8 @@ pub mod payments;
 pub mod policy;
 pub mod profiles;
 pub mod sites;
+pub mod tokens;
+pub mod vouchers;
 
 pub use caller::Caller;
 pub use error::{AppError, AppResult};
@@ -31,7 +38,7 @@ use std::sync::Arc;
 /// limits and the cache of bearer tokens. Cheap to clone.
 #[derive(Clone)]
 pub struct App {
-    pub db: ledger::Db,
+    pub db: ::ledger::Db,
     pub config: Arc<Config>,
     pub keys: Arc<KeyRing>,
     pub limits: limits::Limits,
@@ -40,7 +47,7 @@ pub struct App {
 
 impl App {
     /// The application on a database, with the configuration's rate limits and token cache.
-    pub fn new(db: ledger::Db, config: Config, keys: KeyRing) -> App {
+    pub fn new(db: ::ledger::Db, config: Config, keys: KeyRing) -> App {
         let limits = limits::Limits::new(60, config.scans_per_minute_per_user, config.scans_per_minute_per_site);
         let tokens = Arc::new(crate::identity::tokens::TokenCache::new(config.token_cache));
         App { db, config: Arc::new(config), keys: Arc::new(keys), limits, tokens }

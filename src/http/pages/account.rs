@@ -125,7 +125,11 @@ struct HomePage {
 }
 
 /// A funder's home: (orders, orders ending within 30 days, documents with their id).
-async fn funder_view(state: &AppState, funder: i64) -> Result<(Vec<String>, Vec<String>, Vec<(i64, String)>), String> {
+async fn funder_view(
+    state: &AppState,
+    caller: &crate::app::Caller,
+) -> Result<(Vec<String>, Vec<String>, Vec<(i64, String)>), String> {
+    let funder = caller.organisation_id;
     let orders = issuer::orders::list(&state.db, Some(funder)).await.map_err(|e| e.to_string())?;
     let orders = orders
         .iter()
@@ -157,10 +161,9 @@ async fn funder_view(state: &AppState, funder: i64) -> Result<(Vec<String>, Vec<
             )
         })
         .collect();
-    crate::server::write_invoices(&state.db, &state.config).await.map_err(|e| e.to_string())?;
-    let invoices = issuer::invoices::list(&state.db, Some(funder))
+    let invoices = crate::app::invoices::list(state, caller)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(crate::http::problem::sentence)?
         .into_iter()
         .map(|d| {
             let what = if d.kind == "invoice" { "Facture" } else { "Avoir" };
@@ -185,15 +188,16 @@ pub async fn invoice_pdf(
     axum::extract::Path(id): axum::extract::Path<i64>,
 ) -> Response {
     let Some(session) = current(&state, &headers).await else { return Redirect::to("/connexion").into_response() };
-    let doc = issuer::invoices::get(&state.db, id).await.ok().flatten();
-    let org = issuer::organisations::get(&state.db, session.user.organisation_id).await.ok().flatten();
-    let operator = org.is_some_and(|o| o.kind == issuer::organisations::OrgKind::Operator);
-    match doc {
-        Some(d) if operator || d.funder_id == session.user.organisation_id => match issuer::invoices::pdf(&d) {
-            Ok(bytes) => crate::http::download("application/pdf", &format!("{}.pdf", d.reference), bytes),
-            Err(e) => crate::http::problem::ApiError::internal(e).into_response(),
-        },
-        _ => (StatusCode::NOT_FOUND, "Document introuvable.").into_response(),
+    let document = match crate::app::caller::of_user(&state, &session.user).await {
+        Ok((caller, _)) => crate::app::invoices::pdf(&state, &caller, id).await,
+        Err(e) => Err(e),
+    };
+    match document {
+        Ok(d) => crate::http::download("application/pdf", &d.file_name, d.bytes),
+        Err(crate::app::AppError::NotFound | crate::app::AppError::Forbidden) => {
+            (StatusCode::NOT_FOUND, "Document introuvable.").into_response()
+        }
+        Err(e) => crate::http::problem::ApiError::from(e).into_response(),
     }
 }
 
@@ -239,7 +243,11 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
         Vec::new()
     };
     let (orders, expiring, invoices) = if kind == Some(OrgKind::Funder) {
-        match funder_view(&state, session.user.organisation_id).await {
+        let view = match crate::app::caller::of_user(&state, &session.user).await {
+            Ok((caller, _)) => funder_view(&state, &caller).await,
+            Err(e) => Err(crate::http::problem::sentence(e)),
+        };
+        match view {
             Ok(v) => v,
             Err(e) => return crate::http::problem::ApiError::internal(e).into_response(),
         }

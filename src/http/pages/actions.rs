@@ -5,7 +5,7 @@
 
 use crate::app::{App, AppError, Caller};
 use crate::http::pages::form::Fields;
-use crate::http::pages::{books, catalogue, members, orders, organisations, sites};
+use crate::http::pages::{audit, books, catalogue, ledger, members, orders, organisations, sites};
 use futures_util::future::BoxFuture;
 
 /// What an action did, said in French; a value shown once (a one-time password) apart.
@@ -46,6 +46,8 @@ const ACTIONS: &[(&str, Run)] = &[
     ("site.bank_account", |a, c, f| Box::pin(sites::set_bank_account(a, c, f))),
     ("member.invite", |a, c, f| Box::pin(members::invite(a, c, f))),
     ("member.reset_password", |a, c, f| Box::pin(members::reset_password(a, c, f))),
+    ("funder.bank_account", |a, c, f| Box::pin(ledger::set_funder_account(a, c, f))),
+    ("anomaly.dismiss", |a, c, f| Box::pin(audit::dismiss(a, c, f))),
 ];
 
 /// The action named `name`, if there is one.

@@ -1,11 +1,13 @@
 //! The public voucher check page: `/V/{token}` (the URL inside every QR code), `/v/{token}`, and
-//! `/v?code=…` for a typed code. No login; the same rate limit as the API check.
+//! `/v?code=…` for a typed code. No login; the same use case, and so the same rate limit, as the
+//! API check (`crate::app::vouchers`).
 
+use crate::app::Caller;
+use crate::app::vouchers::{self, CheckView, PlaceView};
 use crate::http::AppState;
 use crate::http::problem::ApiError;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
-use issuer::check::{self, VoucherCheck};
 use std::net::SocketAddr;
 
 /// Escapes text for HTML.
@@ -44,7 +46,7 @@ fn form() -> String {
         .to_owned()
 }
 
-fn result(c: &VoucherCheck) -> String {
+fn result(c: &CheckView) -> String {
     let mut html = format!(
         "<div class=\"{}\" role=\"status\"><p><strong>{}</strong></p>",
         if c.valid { "ok" } else { "ko" },
@@ -69,7 +71,7 @@ fn result(c: &VoucherCheck) -> String {
 }
 
 /// Where the voucher can be used: the accredited places of its territory.
-fn places(list: &[redeemer::listing::PublicPlace]) -> String {
+fn places(list: &[PlaceView]) -> String {
     if list.is_empty() {
         return "<h2>Où l'utiliser</h2><p>Aucun lieu agréé pour l'instant sur ce territoire.</p>".to_owned();
     }
@@ -90,24 +92,20 @@ fn places(list: &[redeemer::listing::PublicPlace]) -> String {
 }
 
 async fn answer(state: &AppState, peer: SocketAddr, input: &str) -> Response {
-    if let Err(e) = state.limits.check_voucher(peer.ip()) {
-        return crate::http::problem::ApiError::from(e).into_response();
-    }
-    match check::check(&state.db, &state.keys, input, ledger::time::now().date_naive()).await {
-        Ok(c) => {
-            let listed = if c.valid {
-                let today = issuer::local_time::day(ledger::time::now());
-                match redeemer::listing::accredited_places(&state.db, &c.territory, today, 30).await {
-                    Ok(list) => places(&list),
-                    Err(e) => return ApiError::from(e).into_response(),
-                }
-            } else {
-                String::new()
-            };
-            page("Vérifier un chèque", &format!("{}{listed}{}", result(&c), form())).into_response()
+    let public = Caller::anonymous();
+    let c = match vouchers::check(state, &public, peer.ip(), input).await {
+        Ok(c) => c,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let listed = if c.valid {
+        match vouchers::places(state, &public, &c.territory).await {
+            Ok(list) => places(&list),
+            Err(e) => return ApiError::from(e).into_response(),
         }
-        Err(e) => ApiError::from(e).into_response(),
-    }
+    } else {
+        String::new()
+    };
+    page("Vérifier un chèque", &format!("{}{listed}{}", result(&c), form())).into_response()
 }
 
 /// `/V/{token}` and `/v/{token}`.

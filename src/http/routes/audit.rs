@@ -1,4 +1,7 @@
-use crate::audit::{self, AuditEntry};
+//! The audit trail — adapter of `crate::app::audit_trail`.
+
+use crate::app::audit_trail;
+use crate::audit::AuditEntry;
 use crate::http::AppState;
 use crate::http::authz::Caller;
 use crate::http::problem::{ApiResult, Json, Query};
@@ -18,11 +21,9 @@ pub struct AuditQuery {
 /// entries for managers.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, body = Vec<AuditEntry>)))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(app): State<AppState>,
     caller: Caller,
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
-    let scope = (!caller.is_operator()).then_some(caller.organisation_id);
-    let limit = q.limit.unwrap_or(100).clamp(1, 500);
-    Ok(Json(audit::list(&state.db, scope, q.before, limit).await?))
+    Ok(Json(audit_trail::list(&app, &caller, q.before, q.limit).await?))
 }
