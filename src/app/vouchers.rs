@@ -68,7 +68,7 @@ const PLACES_LISTED: usize = 30;
 
 /// Checks a voucher: the full QR URL, the bare token or the typed code. Counts against the limit
 /// of checks of the client address `client`.
-#[tracing::instrument(skip_all, fields(user = caller.user_id, client = %client))]
+#[tracing::instrument(skip_all, fields(user = caller.user_id))]
 pub async fn check(app: &App, caller: &Caller, client: IpAddr, code: &str) -> AppResult<CheckView> {
     caller.require(Act::CheckVoucher)?;
     app.limits.check_voucher(client)?;
