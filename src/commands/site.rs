@@ -1,13 +1,12 @@
 //! `passerelle site`: import, accreditation, and scanning from the command line.
 
+use crate::app::anomalies::Shown;
 use crate::app::passages::Passage;
 use crate::app::{self, Caller};
-use crate::audit::{self, Actor};
 use crate::cli::{AnomalyCommand, SiteCommand};
-use crate::commands::{CliError, connect_and_migrate, open_app, say};
+use crate::commands::{CliError, open_app, say};
 use crate::config::Config;
 use ::ledger::Cents;
-use redeemer::anomalies;
 use redeemer::outcome::{Autonomy, Outcome};
 use std::process::ExitCode;
 
@@ -88,10 +87,12 @@ pub async fn run(config: &Config, cmd: SiteCommand) -> Result<ExitCode, CliError
 }
 
 pub async fn anomaly(config: &Config, cmd: AnomalyCommand) -> Result<(), CliError> {
-    let db = connect_and_migrate(config).await?;
+    let app = open_app(config).await?;
+    let system = Caller::system();
     match cmd {
         AnomalyCommand::List { all } => {
-            let list = anomalies::list(&db, !all, 1000).await.map_err(CliError::new)?;
+            let shown = if all { Shown::All } else { Shown::Open };
+            let list = app::anomalies::list(&app, &system, shown, Some(1000)).await.map_err(say)?;
             if list.is_empty() {
                 println!("Aucune anomalie {}.", if all { "enregistrée" } else { "ouverte" });
             }
@@ -111,22 +112,10 @@ pub async fn anomaly(config: &Config, cmd: AnomalyCommand) -> Result<(), CliErro
             }
         }
         AnomalyCommand::Dismiss { id, comment } => {
-            let mut tx = db.begin().await.map_err(CliError::new)?;
-            anomalies::dismiss(&mut tx, id, None, &comment).await.map_err(CliError::new)?;
-            audit::record(
-                &mut tx,
-                Actor::SYSTEM,
-                "anomaly.dismiss",
-                "anomaly",
-                id,
-                serde_json::json!({"comment": comment, "via": "cli"}),
-            )
-            .await
-            .map_err(CliError::new)?;
-            tx.commit().await.map_err(CliError::new)?;
+            app::anomalies::dismiss(&app, &system, id, &comment).await.map_err(say)?;
             println!("Anomalie n°{id} classée.");
         }
     }
-    db.close().await;
+    app.db.close().await;
     Ok(())
 }
