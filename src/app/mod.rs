@@ -17,6 +17,8 @@ pub mod passages;
 pub mod payments;
 pub mod policy;
 pub mod profiles;
+pub mod settlements;
+pub mod statistics;
 
 pub use caller::Caller;
 pub use error::{AppError, AppResult};
