@@ -286,3 +286,45 @@ pub async fn set_funder_account(app: &App, caller: &Caller, funder_id: i64, acco
     tx.commit().await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The exact text of the JSON, field order included.
+    fn json(v: &impl Serialize) -> String {
+        serde_json::to_string(v).unwrap()
+    }
+
+    /// The views write the same JSON as the settlement crate's types the API has always sent.
+    #[test]
+    fn views_keep_the_api_json() {
+        let payout = Payout {
+            id: 7,
+            site_id: 3,
+            funder_id: Some(2),
+            site_name: "Espace numérique".into(),
+            amount_cents: 3000,
+            iban_masked: "FR76 •••• 0189".into(),
+            end_to_end_id: "PSL-R1-S3".into(),
+            status: "returned".into(),
+            return_reason: Some("AC04 compte clôturé".into()),
+        };
+        let run = Run {
+            id: 1,
+            period_start: NaiveDate::from_ymd_opt(2026, 10, 1),
+            period_end: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
+            status: "released".into(),
+            mode: Mode::Direct,
+            minimum_cents: 500,
+            created_at: chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap(),
+            released_at: None,
+            total_cents: 3000,
+            payouts: vec![payout.clone()],
+        };
+        assert_eq!(json(&RunView::from(run.clone())), json(&run));
+        let site = runs::SitePayout { run_id: 1, period_end: run.period_end, payout: payout.clone() };
+        let view = SitePayoutView { run_id: 1, period_end: run.period_end, payout: payout.into() };
+        assert_eq!(json(&view), json(&site));
+    }
+}
