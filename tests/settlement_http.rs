@@ -211,8 +211,141 @@ async fn direct_mode_end_to_end(tdb: TestDb) {
     assert_eq!(payable.natural.0, 0);
 }
 
+/// Signs in with the sign-in form: a client and its session cookie.
+async fn signed_in(s: &TestServer, email: &str) -> (reqwest::Client, String) {
+    let b = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let form = b.get(s.url("/connexion")).send().await.unwrap();
+    let cookie = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok()?.split(';').next())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(str::to_owned)
+            .unwrap()
+    };
+    let login = cookie(&form, "psl_login");
+    let csrf = csrf_of(&form.text().await.unwrap());
+    let signed = b
+        .post(s.url("/connexion"))
+        .header("cookie", login)
+        .form(&[("email", email), ("password", "not-used-password"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+    let session = cookie(&signed, "psl_session");
+    (b, session)
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+/// A working page as the signed-in person: its status and HTML.
+async fn page(s: &TestServer, (b, session): &(reqwest::Client, String), path: &str) -> (StatusCode, String) {
+    let r = b.get(s.url(path)).header("cookie", session).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+/// Posts a page action (`act`) with its fields, as the signed-in person: the page shown after.
+async fn act(
+    s: &TestServer,
+    who: &(reqwest::Client, String),
+    back: &str,
+    act: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let (_, home) = page(s, who, "/").await;
+    let csrf = csrf_of(&home);
+    let mut form = vec![("csrf", csrf.as_str()), ("act", act), ("back", back)];
+    form.extend_from_slice(fields);
+    let r = who.0.post(s.url("/action")).header("cookie", &who.1).form(&form).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+/// The settlement pages call the use cases: the operator's managers prepare, release and
+/// confirm with `act=` forms, its members only read; the site reads its payouts and passages.
+async fn settlement_pages(tdb: TestDb) {
+    let s = TestServer::start(tdb).await;
+    let site = s.who("site_a_member").organisation_id;
+    redeem_at_site_a(&s, 3, "2026-10-15T08:00:00Z").await;
+    let manager = signed_in(&s, "operator_manager@test.example").await;
+    let member = signed_in(&s, "operator_member@test.example").await;
+
+    let (status, html) = page(&s, &member, "/reglements").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Aucun règlement préparé.") && !html.contains("Préparer un règlement"), "{html}");
+    let (status, html) = act(&s, &member, "/reglements", "settlement.prepare", &[("period_end", "2026-10-31")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Votre rôle ne permet pas cette action."), "{html}");
+
+    let (status, html) =
+        act(&s, &manager, "/reglements", "settlement.prepare", &[("period_end", "2026-10-31"), ("minimum", "5,00")])
+            .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("C&#39;est fait : règlement n°1 préparé, 1 versement(s)"), "{html}");
+    assert!(html.contains("brouillon") && html.contains("Valider"), "{html}");
+    let id: i64 = sqlx::query_scalar("SELECT MAX(id) FROM settlement_runs").fetch_one(s.tdb.db.pool()).await.unwrap();
+    let (_, html) = act(&s, &member, "/reglements", "settlement.release", &[("id", &id.to_string())]).await;
+    assert!(html.contains("Votre rôle ne permet pas cette action."), "{html}");
+    let (status, html) = act(&s, &manager, "/reglements", "settlement.release", &[("id", &id.to_string())]).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("validé"), "{html}");
+
+    let (status, html) = page(&s, &manager, &format!("/reglements/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Organisation site_a") && html.contains("Confirmer le virement"), "{html}");
+    assert!(html.contains("Fichier de virements SEPA") && html.contains("statements"), "{html}");
+    let (_, html) = page(&s, &member, &format!("/reglements/{id}")).await;
+    assert!(!html.contains("Confirmer le virement"), "members only read: {html}");
+    let payout: i64 = sqlx::query_scalar("SELECT id FROM payouts WHERE run_id = $1")
+        .bind(id)
+        .fetch_one(s.tdb.db.pool())
+        .await
+        .unwrap();
+    let back = format!("/reglements/{id}");
+    let (status, html) = act(&s, &manager, &back, "payout.confirm", &[("id", &payout.to_string())]).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("virement confirmé"), "{html}");
+    let (status, html) = act(&s, &manager, &back, "payout.return", &[("id", &payout.to_string())]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a reason is needed: {html}");
+    let audit: Vec<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT action, actor_user_id FROM audit_log WHERE action LIKE 'settlement.%' OR action LIKE 'payout.%' \
+         ORDER BY id",
+    )
+    .fetch_all(s.tdb.db.pool())
+    .await
+    .unwrap();
+    let manager_id = Some(s.who("operator_manager").user_id);
+    assert_eq!(
+        audit,
+        vec![
+            ("settlement.prepare".to_owned(), manager_id),
+            ("settlement.release".to_owned(), manager_id),
+            ("payout.confirm".to_owned(), manager_id)
+        ]
+    );
+
+    let site_member = signed_in(&s, "site_a_member@test.example").await;
+    let (status, html) = page(&s, &site_member, "/versements").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("30,00") && html.contains(&format!("statements%2F{site}")), "{html}");
+    let (status, html) = page(&s, &site_member, "/passages").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(html.matches("10,00").count(), 3, "{html}");
+    // Another site's payouts are not shown (`lieu` is the operator's), the operator's are.
+    let other = signed_in(&s, "site_b_manager@test.example").await;
+    let (_, html) = page(&s, &other, &format!("/versements?lieu={site}")).await;
+    assert!(html.contains("Aucun versement pour l&#39;instant."), "{html}");
+    let (_, html) = page(&s, &member, &format!("/versements?lieu={site}")).await;
+    assert!(html.contains("30,00"), "{html}");
+}
+
 ledger::both_engines!(
     settle_release_download_confirm_return,
     the_server_prepares_the_closed_period,
-    direct_mode_end_to_end
+    direct_mode_end_to_end,
+    settlement_pages
 );

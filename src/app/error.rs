@@ -38,6 +38,13 @@ pub enum AppError {
     #[error(transparent)]
     User(#[from] crate::identity::users::UserError),
     #[error(transparent)]
+    Settlement(#[from] settlement::runs::SettlementError),
+    #[error(transparent)]
+    Statistics(#[from] statistics::StatsError),
+    /// A document (PDF) could not be drawn.
+    #[error(transparent)]
+    Print(#[from] issuer::pdf::PrintError),
+    #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
 

@@ -22,7 +22,9 @@ pub mod passages;
 pub mod payments;
 pub mod policy;
 pub mod profiles;
+pub mod settlements;
 pub mod sites;
+pub mod statistics;
 pub mod tokens;
 pub mod vouchers;
 

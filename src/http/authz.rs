@@ -150,14 +150,6 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
     if access == Access::Public {
         return next.run(req).await;
     }
-    // A web page asking on behalf of its signed-in user (set only inside this process).
-    if let Some(crate::http::pages::console::OnBehalf(caller)) = req.extensions().get().cloned() {
-        if !caller.allows(access) {
-            return ApiError::forbidden().into_response();
-        }
-        req.extensions_mut().insert(caller);
-        return next.run(req).await;
-    }
     let Some(token) = bearer(&req) else {
         return ApiError::unauthorized().into_response();
     };

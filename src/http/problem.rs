@@ -347,6 +347,9 @@ impl From<crate::app::AppError> for ApiError {
             E::Ledger(e) => e.into(),
             E::Organisation(e) => e.into(),
             E::User(e) => e.into(),
+            E::Settlement(e) => e.into(),
+            E::Statistics(e) => e.into(),
+            E::Print(e) => ApiError::internal(e),
             E::Db(e) => e.into(),
         }
     }

@@ -19,6 +19,22 @@ pub enum Dimension {
 }
 
 impl Dimension {
+    /// Its name in the API and in addresses (`age_band`…), as serialized.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Dimension::Month => "month",
+            Dimension::Departement => "departement",
+            Dimension::Commune => "commune",
+            Dimension::Site => "site",
+            Dimension::Service => "service",
+            Dimension::Category => "category",
+            Dimension::Prescriber => "prescriber",
+            Dimension::Autonomy => "autonomy",
+            Dimension::AgeBand => "age_band",
+            Dimension::FirstUseDelay => "first_use_delay",
+        }
+    }
+
     pub const ALL: [Dimension; 10] = [
         Dimension::Month,
         Dimension::Departement,
@@ -79,3 +95,15 @@ pub enum Rows {
 
 /// How many rows of a long table the dashboards and the impact report show ([`Rows::Top`]).
 pub const SHOWN_ROWS: u32 = 50;
+
+#[cfg(test)]
+mod tests {
+    use super::Dimension;
+
+    #[test]
+    fn slugs_are_the_serialized_names() {
+        for d in Dimension::ALL {
+            assert_eq!(serde_json::to_value(d).unwrap(), serde_json::Value::from(d.slug()));
+        }
+    }
+}

@@ -5,7 +5,7 @@
 
 use crate::app::{App, AppError, Caller};
 use crate::http::pages::form::Fields;
-use crate::http::pages::{audit, books, catalogue, ledger, members, orders, organisations, sites};
+use crate::http::pages::{audit, books, catalogue, ledger, members, orders, organisations, settlements, sites};
 use futures_util::future::BoxFuture;
 
 /// What an action did, said in French; a value shown once (a one-time password) apart.
@@ -48,6 +48,11 @@ const ACTIONS: &[(&str, Run)] = &[
     ("member.reset_password", |a, c, f| Box::pin(members::reset_password(a, c, f))),
     ("funder.bank_account", |a, c, f| Box::pin(ledger::set_funder_account(a, c, f))),
     ("anomaly.dismiss", |a, c, f| Box::pin(audit::dismiss(a, c, f))),
+    ("settlement.prepare", |a, c, f| Box::pin(settlements::prepare(a, c, f))),
+    ("settlement.release", |a, c, f| Box::pin(settlements::release(a, c, f))),
+    ("settlement.cancel", |a, c, f| Box::pin(settlements::cancel(a, c, f))),
+    ("payout.confirm", |a, c, f| Box::pin(settlements::confirm(a, c, f))),
+    ("payout.return", |a, c, f| Box::pin(settlements::record_return(a, c, f))),
 ];
 
 /// The action named `name`, if there is one.

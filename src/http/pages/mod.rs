@@ -12,6 +12,7 @@ pub mod check;
 pub mod console;
 pub mod dashboard;
 pub mod directory;
+pub mod documents;
 pub mod form;
 pub mod format;
 pub mod handover;

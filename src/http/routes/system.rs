@@ -15,7 +15,7 @@ pub fn routes(doc: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {
         .fold(Router::new(), |r, pattern| r.route(pattern, get(crate::http::pages::console::page)));
     pages
         .route("/action", axum::routing::post(crate::http::pages::console::bridge))
-        .route("/telecharger", get(crate::http::pages::console::download))
+        .route("/telecharger", get(crate::http::pages::documents::download))
         .route("/healthz", get(healthz))
         .route("/assets/site.css", get(stylesheet))
         .route("/", get(crate::http::pages::account::home))
