@@ -8,8 +8,7 @@ use crate::app::{Act, App, AppError, AppResult, Caller};
 use crate::audit;
 use chrono::{DateTime, NaiveDate, Utc};
 use ledger::Cents;
-use redeemer::bank::{Bic, Iban};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use settlement::runs::{self, Mode, Payout, Run};
 use settlement::sepa::Party;
 use utoipa::ToSchema;
@@ -253,38 +252,6 @@ pub async fn funder_sepa(app: &App, caller: &Caller, funder_id: i64, run_id: i64
         AppError::invalid("funder_account_missing", "Le compte bancaire du financeur n'est pas renseigné.")
     })?;
     Ok(runs::sepa_file(&app.db, run_id, &debtor, Some(funder_id)).await?.into_bytes())
-}
-
-/// The account a funder pays the sites from in direct mode.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FunderAccount {
-    #[schema(value_type = String)]
-    pub iban: Iban,
-    #[schema(value_type = Option<String>)]
-    pub bic: Option<Bic>,
-    pub account_holder: String,
-}
-
-/// Sets the account a funder pays the sites from in direct mode (the operator, the funder's
-/// managers).
-#[tracing::instrument(skip_all, fields(user = caller.user_id, funder = funder_id))]
-pub async fn set_funder_account(app: &App, caller: &Caller, funder_id: i64, account: &FunderAccount) -> AppResult<()> {
-    caller.require(Act::SetFunderBankAccount)?;
-    caller.require_org(funder_id)?;
-    let mut tx = app.db.begin().await?;
-    runs::set_funder_account(&mut tx, funder_id, &account.iban, account.bic.as_ref(), &account.account_holder).await?;
-    audit::record(
-        &mut tx,
-        caller.actor(),
-        "funder.bank_account",
-        "organisation",
-        funder_id,
-        serde_json::json!({"iban": account.iban.masked()}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -298,19 +298,7 @@ pub async fn set_funder_account(
     Path(id): Path<i64>,
     Json(b): Json<FunderAccount>,
 ) -> ApiResult<StatusCode> {
-    caller.require_org(id)?;
-    let mut tx = state.db.begin().await?;
-    runs::set_funder_account(&mut tx, id, &b.iban, b.bic.as_ref(), &b.account_holder).await?;
-    audit::record(
-        &mut tx,
-        caller.actor(),
-        "funder.bank_account",
-        "organisation",
-        id,
-        serde_json::json!({"iban": b.iban.masked()}),
-    )
-    .await?;
-    tx.commit().await?;
+    crate::app::funder_account::set(&state, &caller, id, &b.iban, b.bic.as_ref(), &b.account_holder).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
