@@ -3,9 +3,10 @@
 
 use crate::code::VoucherCode;
 use crate::error::{IssuerError, Result};
+use crate::insee::stored;
 use crate::orders::{self, OrderStatus};
 use crate::organisations::OrgKind;
-use crate::territory;
+use crate::{InseeCode, territory};
 use ledger::{Cents, time};
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
@@ -41,7 +42,7 @@ impl Autonomy {
 pub struct BeneficiaryProfile {
     pub age_band: String,
     /// INSEE code of the commune of residence.
-    pub commune_insee: String,
+    pub commune_insee: InseeCode,
     pub autonomy: Autonomy,
     #[serde(default)]
     pub referral_reason: Option<String>,
@@ -55,13 +56,10 @@ impl BeneficiaryProfile {
                 format!("tranche d'âge inconnue ; possibles : {}", AGE_BANDS.join(", ")),
             ));
         }
-        if territory::commune(&self.commune_insee).is_none() {
+        if territory::commune(self.commune_insee.as_str()).is_none() {
             return Err(IssuerError::invalid(
                 "invalid_commune",
-                format!(
-                    "code INSEE de commune inconnu : « {} »",
-                    self.commune_insee.chars().take(10).collect::<String>()
-                ),
+                format!("code INSEE de commune inconnu : « {} »", self.commune_insee),
             ));
         }
         if self.referral_reason.as_ref().is_some_and(|r| r.chars().count() > 200) {
@@ -117,7 +115,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Book> {
         Ok(r.try_get::<Option<i64>, _>(i)?.map(time::from_micros))
     };
     let age: Option<String> = r.try_get(9)?;
-    let commune: Option<String> = r.try_get(10)?;
+    let commune = r.try_get::<Option<String>, _>(10)?.map(|c| c.parse::<InseeCode>()).transpose().map_err(stored)?;
     let autonomy: Option<String> = r.try_get(11)?;
     let profile = match (age, commune, autonomy.as_deref().and_then(Autonomy::parse)) {
         (Some(age_band), Some(commune_insee), Some(autonomy)) => {
@@ -281,7 +279,7 @@ pub async fn distribute(
     .bind(time::to_micros(time::now()))
     .bind(by)
     .bind(&profile.age_band)
-    .bind(&profile.commune_insee)
+    .bind(profile.commune_insee.as_str())
     .bind(profile.autonomy.as_str())
     .bind(profile.referral_reason.as_deref().map(str::trim).filter(|r| !r.is_empty()))
     .bind(book_id)

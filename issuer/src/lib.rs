@@ -6,6 +6,7 @@ pub mod check;
 pub mod code;
 pub mod error;
 pub mod expiry;
+pub mod insee;
 pub mod invariants;
 pub mod invoices;
 pub mod issuance;
@@ -26,4 +27,5 @@ pub mod token;
 pub mod validity;
 
 pub use error::{IssuerError, Result};
+pub use insee::InseeCode;
 pub use siret::Siret;

@@ -2,6 +2,7 @@
 //! `data/decoupage-administratif` (derived from @etalab/decoupage-administratif, MIT), compiled
 //! into the binary.
 
+use crate::InseeCode;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
@@ -28,7 +29,7 @@ pub struct Departement {
 /// A commune (or a municipal arrondissement of Paris, Lyon, Marseille).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Commune {
-    pub insee: String,
+    pub insee: InseeCode,
     pub name: String,
     pub departement: String,
     pub postcodes: Vec<String>,
@@ -55,14 +56,15 @@ fn reference() -> &'static Reference {
             if fields.len() < 7 {
                 continue;
             }
+            let Ok(insee) = fields[0].parse::<InseeCode>() else { continue };
             let commune = Commune {
-                insee: fields[0].clone(),
+                insee,
                 name: fields[1].clone(),
                 departement: fields[3].clone(),
                 postcodes: fields[5].split(';').filter(|p| !p.is_empty()).map(str::to_owned).collect(),
                 population: fields[6].parse().unwrap_or(0),
             };
-            communes.insert(commune.insee.clone(), commune);
+            communes.insert(commune.insee.to_string(), commune);
         }
         Reference { departements, communes }
     })

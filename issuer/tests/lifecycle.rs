@@ -211,11 +211,11 @@ async fn distribution_cancellation_and_check(t: TestDb) {
     let book = books::by_serial(&mut tx, &issuance::serial(order.id, 2)).await.unwrap().unwrap();
     let profile = BeneficiaryProfile {
         age_band: "65_74".into(),
-        commune_insee: "33063".into(),
+        commune_insee: "33063".parse().unwrap(),
         autonomy: Autonomy::Excluded,
         referral_reason: Some("Retraite".into()),
     };
-    let bad = BeneficiaryProfile { commune_insee: "99999".into(), ..profile.clone() };
+    let bad = BeneficiaryProfile { commune_insee: "99999".parse().unwrap(), ..profile.clone() };
     assert_eq!(
         books::distribute(&mut tx, book.id, w.prescriber, &bad, None).await.unwrap_err().code(),
         "invalid_commune"
@@ -300,7 +300,7 @@ async fn expiry_refund_and_breakage(t: TestDb) {
     let book = books::by_serial(&mut tx, &issuance::serial(refund.id, 2)).await.unwrap().unwrap();
     let profile = BeneficiaryProfile {
         age_band: "75_et_plus".into(),
-        commune_insee: "33063".into(),
+        commune_insee: "33063".parse().unwrap(),
         autonomy: Autonomy::Beginner,
         referral_reason: None,
     };

@@ -423,6 +423,28 @@ pub async fn record_invalid(
     conn.commit().await
 }
 
+/// A flag is open until the operator dismisses it with a comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnomalyStatus {
+    Open,
+    Dismissed,
+}
+
+impl AnomalyStatus {
+    /// The stored and API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnomalyStatus::Open => "open",
+            AnomalyStatus::Dismissed => "dismissed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AnomalyStatus> {
+        [AnomalyStatus::Open, AnomalyStatus::Dismissed].into_iter().find(|a| a.as_str() == s)
+    }
+}
+
 /// One flag, as the operator sees it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Anomaly {
@@ -433,7 +455,7 @@ pub struct Anomaly {
     pub site_name: Option<String>,
     pub detected_at: DateTime<Utc>,
     pub evidence: serde_json::Value,
-    pub status: String,
+    pub status: AnomalyStatus,
     pub dismissed_by: Option<i64>,
     pub dismissed_at: Option<DateTime<Utc>>,
     pub comment: Option<String>,
@@ -463,7 +485,11 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Anomaly, sqlx::Error> {
         site_name: r.try_get(3)?,
         detected_at: time::from_micros(r.try_get(4)?),
         evidence: serde_json::from_str(&r.try_get::<String, _>(5)?).unwrap_or_default(),
-        status: r.try_get(6)?,
+        status: {
+            let stored: String = r.try_get(6)?;
+            AnomalyStatus::parse(&stored)
+                .ok_or_else(|| sqlx::Error::Decode(format!("état d'anomalie inconnu : « {stored} »").into()))?
+        },
         dismissed_by: r.try_get(7)?,
         dismissed_at: r.try_get::<Option<i64>, _>(8)?.map(time::from_micros),
         comment: r.try_get(9)?,
@@ -520,6 +546,15 @@ pub async fn dismiss(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_names_round_trip_and_match_serde() {
+        for s in [AnomalyStatus::Open, AnomalyStatus::Dismissed] {
+            assert_eq!(AnomalyStatus::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert_eq!(AnomalyStatus::parse("closed"), None);
+    }
 
     #[test]
     fn burst_work_only_at_the_first_look_and_at_multiples_of_the_threshold() {

@@ -10,7 +10,7 @@
 use crate::sites;
 use issuer::category::Category;
 use issuer::organisations::OrgKind;
-use issuer::{IssuerError, Siret, territory};
+use issuer::{InseeCode, IssuerError, Siret, territory};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
@@ -36,7 +36,7 @@ struct Valid {
     siret: Siret,
     name: String,
     address: String,
-    insee: String,
+    insee: InseeCode,
     hours: String,
     categories: Vec<Category>,
 }

@@ -4,8 +4,9 @@
 
 use crate::bank::{Bic, Iban};
 use crate::catalogue;
+use issuer::insee::stored;
 use issuer::organisations::{self, OrgKind};
-use issuer::{IssuerError, Siret, territory};
+use issuer::{InseeCode, IssuerError, Siret, territory};
 use ledger::time;
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
@@ -119,13 +120,13 @@ pub async fn add_place(
     site: i64,
     name: &str,
     address: &str,
-    commune_insee: &str,
+    commune_insee: &InseeCode,
     opening_hours: &str,
 ) -> Result<i64, IssuerError> {
-    if territory::commune(commune_insee).is_none() {
+    if territory::commune(commune_insee.as_str()).is_none() {
         return Err(IssuerError::invalid(
             "invalid_commune",
-            format!("code INSEE de commune inconnu : « {} »", commune_insee.chars().take(10).collect::<String>()),
+            format!("code INSEE de commune inconnu : « {commune_insee} »"),
         ));
     }
     if name.trim().is_empty() || address.trim().is_empty() {
@@ -139,7 +140,7 @@ pub async fn add_place(
         .bind(site)
         .bind(name.trim())
         .bind(address.trim())
-        .bind(commune_insee)
+        .bind(commune_insee.as_str())
         .bind(opening_hours.trim())
         .fetch_one(&mut *conn)
         .await?;
@@ -228,7 +229,7 @@ pub struct Place {
     pub id: i64,
     pub name: String,
     pub address: String,
-    pub commune_insee: String,
+    pub commune_insee: InseeCode,
     pub opening_hours: String,
 }
 
@@ -252,7 +253,7 @@ pub async fn get(db: &ledger::Db, id: i64) -> Result<Option<Site>, IssuerError> 
             id: p.try_get(0)?,
             name: p.try_get(1)?,
             address: p.try_get(2)?,
-            commune_insee: p.try_get(3)?,
+            commune_insee: p.try_get::<String, _>(3)?.parse().map_err(stored)?,
             opening_hours: p.try_get(4)?,
         })
     })

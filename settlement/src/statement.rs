@@ -104,16 +104,6 @@ fn period(run: &Run) -> String {
     }
 }
 
-fn status(s: &str) -> &'static str {
-    match s {
-        "draft" => "en préparation",
-        "sent" => "envoyé à la banque",
-        "confirmed" => "exécuté",
-        "returned" => "retourné",
-        _ => "—",
-    }
-}
-
 fn cut(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_owned() } else { format!("{}…", s.chars().take(n - 1).collect::<String>()) }
 }
@@ -203,7 +193,7 @@ pub fn statement_pdf(st: &Statement) -> Result<Vec<u8>, PrintError> {
         format!("Lieu n°{}{}", st.site_id, st.siret.as_ref().map(|s| format!(" — SIRET {s}")).unwrap_or_default()),
     ];
     subtitle.push(match &st.payout {
-        Some(p) => format!("Versement {} : {} ({})", p.end_to_end_id, euros(p.amount_cents), status(&p.status)),
+        Some(p) => format!("Versement {} : {} ({})", p.end_to_end_id, euros(p.amount_cents), p.status.french()),
         None => "Pas de versement dans ce règlement (montant dû sous le minimum, ou coordonnées bancaires à fournir ou à vérifier).".into(),
     });
     let columns = [(15.0, "Date"), (45.0, "Chèque(s)"), (80.0, "Service"), (145.0, "Montant"), (170.0, "Commission")];
@@ -233,15 +223,7 @@ pub fn statement_pdf(st: &Statement) -> Result<Vec<u8>, PrintError> {
 pub fn report_pdf(run: &Run) -> Result<Vec<u8>, PrintError> {
     let mut w = Writer::new(&format!("Rapport de règlement n°{}", run.id))?;
     let subtitle = vec![
-        format!(
-            "Passages {} — règlement {}",
-            period(run),
-            match run.status.as_str() {
-                "draft" => "en préparation",
-                "released" => "validé",
-                _ => "annulé",
-            }
-        ),
+        format!("Passages {} — règlement {}", period(run), run.status.french()),
         format!("Versement minimum : {}", euros(run.minimum_cents)),
     ];
     let columns = [(15.0, "Versement"), (50.0, "Lieu"), (120.0, "Compte"), (150.0, "Montant"), (175.0, "État")];
@@ -252,7 +234,7 @@ pub fn report_pdf(run: &Run) -> Result<Vec<u8>, PrintError> {
             cut(&p.site_name, 36),
             p.iban_masked.clone(),
             euros(p.amount_cents),
-            status(&p.status).into(),
+            p.status.french().into(),
         ]);
     }
     t.totals(&[

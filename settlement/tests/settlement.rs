@@ -161,7 +161,10 @@ async fn world(t: &TestDb) -> World {
         )
         .await
         .unwrap();
-        let place = sites::add_place(&mut tx, site, "Accueil", "1 place de la Mairie", commune, "24/7").await.unwrap();
+        let place =
+            sites::add_place(&mut tx, site, "Accueil", "1 place de la Mairie", &commune.parse().unwrap(), "24/7")
+                .await
+                .unwrap();
         sites::set_services(&mut tx, site, &["DEM-ACCOMP"]).await.unwrap();
         sites::decide(&mut tx, site, Accreditation::Accredited, Some("2099-12-31".parse().unwrap()), None, "Agréé")
             .await
@@ -231,7 +234,7 @@ async fn a_custody_cycle(t: TestDb) {
     let book = issuer::books::by_serial(&mut tx, &first).await.unwrap().unwrap();
     let profile = issuer::books::BeneficiaryProfile {
         age_band: "65_74".into(),
-        commune_insee: "33522".into(),
+        commune_insee: "33522".parse().unwrap(),
         autonomy: issuer::books::Autonomy::Excluded,
         referral_reason: Some("Retraite".into()),
     };
@@ -258,7 +261,7 @@ async fn a_custody_cycle(t: TestDb) {
     ));
 
     let run = runs::prepare(&t.db, day("2026-09-30"), Cents(1500), Mode::Custody, None).await.unwrap();
-    assert_eq!(run.status, "draft");
+    assert_eq!(run.status, runs::RunStatus::Draft);
     let paid: Vec<(i64, i64)> = run.payouts.iter().map(|p| (p.site_id, p.amount_cents)).collect();
     assert_eq!(paid, vec![(a, 2925), (b, 1950)], "C is under the minimum; B's October voucher waits");
     assert_eq!(run.total_cents, 4875);
@@ -275,8 +278,8 @@ async fn a_custody_cycle(t: TestDb) {
     ));
 
     let released = runs::release(&t.db, run.id, None).await.unwrap();
-    assert_eq!(released.status, "released");
-    assert!(released.payouts.iter().all(|p| p.status == "sent"));
+    assert_eq!(released.status, runs::RunStatus::Released);
+    assert!(released.payouts.iter().all(|p| p.status == runs::PayoutStatus::Sent));
     assert!(matches!(runs::release(&t.db, run.id, None).await, Err(SettlementError::State(_))));
     assert_eq!(natural(&t, AccountCode::site_payable(a)).await, 0);
     assert_eq!(natural(&t, AccountCode::site_payable(b)).await, 975);

@@ -4,7 +4,7 @@
 use crate::app::{Act, App, AppError, AppResult, Caller};
 use crate::audit;
 use chrono::{DateTime, Utc};
-use redeemer::anomalies::{self, Anomaly, DismissError};
+use redeemer::anomalies::{self, Anomaly, AnomalyStatus, DismissError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -22,7 +22,8 @@ pub struct AnomalyView {
     /// What the detector saw (its fields depend on the kind).
     pub evidence: serde_json::Value,
     /// open or dismissed
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: AnomalyStatus,
     pub dismissed_by: Option<i64>,
     pub dismissed_at: Option<DateTime<Utc>>,
     pub comment: Option<String>,
@@ -117,7 +118,7 @@ mod tests {
                 site_name: (!dismissed).then(|| "Lieu".to_owned()),
                 detected_at: "2026-10-01T08:30:00Z".parse().unwrap(),
                 evidence: serde_json::json!({"book": "B-12", "sites": 3, "uses": [{"site_id": 7}]}),
-                status: if dismissed { "dismissed" } else { "open" }.into(),
+                status: if dismissed { AnomalyStatus::Dismissed } else { AnomalyStatus::Open },
                 dismissed_by: dismissed.then_some(2),
                 dismissed_at: dismissed.then(|| "2026-10-02T08:30:00Z".parse().unwrap()),
                 comment: dismissed.then(|| "Vérifié".to_owned()),

@@ -15,7 +15,8 @@ pub struct BeneficiaryProfileView {
     /// moins_de_25, 25_39, 40_54, 55_64, 65_74, 75_et_plus
     pub age_band: String,
     /// INSEE code of the commune of residence.
-    pub commune_insee: String,
+    #[schema(value_type = String, example = "33063")]
+    pub commune_insee: issuer::InseeCode,
     /// excluded, beginner or advanced
     pub autonomy: String,
     pub referral_reason: Option<String>,

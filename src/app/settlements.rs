@@ -9,7 +9,7 @@ use crate::audit;
 use chrono::{DateTime, NaiveDate, Utc};
 use ledger::Cents;
 use serde::Serialize;
-use settlement::runs::{self, Mode, Payout, Run};
+use settlement::runs::{self, Mode, Payout, PayoutStatus, Run, RunStatus};
 use settlement::sepa::Party;
 use utoipa::ToSchema;
 
@@ -25,7 +25,8 @@ pub struct PayoutView {
     pub iban_masked: String,
     pub end_to_end_id: String,
     /// draft, sent, confirmed or returned
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: PayoutStatus,
     /// The bank's reason, for a returned transfer.
     pub return_reason: Option<String>,
 }
@@ -56,7 +57,8 @@ pub struct RunView {
     #[schema(value_type = String, format = Date)]
     pub period_end: NaiveDate,
     /// draft, released or cancelled
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: RunStatus,
     /// custody (the operator pays the sites) or direct (each funder pays its share)
     #[schema(value_type = String)]
     pub mode: Mode,
@@ -274,14 +276,14 @@ mod tests {
             amount_cents: 3000,
             iban_masked: "FR76 •••• 0189".into(),
             end_to_end_id: "PSL-R1-S3".into(),
-            status: "returned".into(),
+            status: PayoutStatus::Returned,
             return_reason: Some("AC04 compte clôturé".into()),
         };
         let run = Run {
             id: 1,
             period_start: NaiveDate::from_ymd_opt(2026, 10, 1),
             period_end: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
-            status: "released".into(),
+            status: RunStatus::Released,
             mode: Mode::Direct,
             minimum_cents: 500,
             created_at: chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap(),

@@ -36,7 +36,9 @@ pub struct PlaceView {
     pub id: i64,
     pub name: String,
     pub address: String,
-    pub commune_insee: String,
+    /// INSEE code of the commune.
+    #[schema(value_type = String, example = "33063")]
+    pub commune_insee: issuer::InseeCode,
     /// OpenStreetMap opening_hours syntax.
     pub opening_hours: String,
 }
@@ -112,7 +114,7 @@ pub struct NewSite<'a> {
 pub struct NewPlace<'a> {
     pub name: &'a str,
     pub address: &'a str,
-    pub commune_insee: &'a str,
+    pub commune_insee: &'a issuer::InseeCode,
     pub opening_hours: &'a str,
 }
 
@@ -288,7 +290,7 @@ mod tests {
             id: 3,
             name: "Médiathèque".into(),
             address: "1 rue de la Paix".into(),
-            commune_insee: "75056".into(),
+            commune_insee: "75056".parse().unwrap(),
             opening_hours: "Mo-Fr 09:00-17:00".into(),
         };
         for (status, until, siret, iban) in [

@@ -330,12 +330,13 @@ pub async fn redeem_setup(config: &Config, sites: usize, books: u32, out: &std::
     let run = ledger::time::now().timestamp_micros() % 100_000_000;
     let iban: redeemer::bank::Iban = "FR7630006000011234567890189".parse().map_err(CliError::new)?;
     let bic: redeemer::bank::Bic = "CEPAFRPP333".parse().map_err(CliError::new)?;
+    let bordeaux: issuer::InseeCode = "33063".parse().map_err(CliError::new)?;
     let mut clients = Vec::with_capacity(sites);
     for i in 0..sites {
         let name = format!("Lieu d'essai {i}");
         let siret = bench_siret(8_000_000_000_000 + run * 1000 + i as i64)?;
         let site = redeemer::sites::create(&mut tx, &name, &siret, &iban, &bic, &name).await.map_err(CliError::new)?;
-        let place = redeemer::sites::add_place(&mut tx, site, "Accueil", "1 cours de l'Intendance", "33063", "24/7")
+        let place = redeemer::sites::add_place(&mut tx, site, "Accueil", "1 cours de l'Intendance", &bordeaux, "24/7")
             .await
             .map_err(CliError::new)?;
         redeemer::sites::set_services(&mut tx, site, &["DEM-ACCOMP"]).await.map_err(CliError::new)?;

@@ -163,7 +163,7 @@ pub async fn seed(config: &Config) -> Result<(ledger::Db, Vec<DemoLogin>), CliEr
                     id,
                     place,
                     address,
-                    commune,
+                    &commune.parse().map_err(CliError::new)?,
                     "Mo-Fr 09:00-12:00,14:00-18:00; Sa 09:00-12:00",
                 )
                 .await
@@ -280,7 +280,7 @@ pub async fn seed(config: &Config) -> Result<(ledger::Db, Vec<DemoLogin>), CliEr
         let i = n as usize;
         let profile = BeneficiaryProfile {
             age_band: ages[(i * 7) % ages.len()].to_owned(),
-            commune_insee: communes[(i * 5) % communes.len()].to_owned(),
+            commune_insee: communes[(i * 5) % communes.len()].parse().map_err(CliError::new)?,
             autonomy: autonomy[(i * 3) % autonomy.len()],
             referral_reason: reasons[i % reasons.len()].map(str::to_owned),
         };

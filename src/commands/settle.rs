@@ -6,14 +6,11 @@ use crate::cli::{InvoiceCommand, SettlementCommand};
 use crate::commands::{CliError, connect_and_migrate, open_app, say};
 use crate::config::Config;
 use ledger::Cents;
+use settlement::runs::RunStatus;
 
 fn print_run(run: &RunView) {
     let from = run.period_start.map(|d| format!("du {} ", d.format("%d/%m/%Y"))).unwrap_or_default();
-    let status = match run.status.as_str() {
-        "draft" => "en préparation",
-        "released" => "validé",
-        _ => "annulé",
-    };
+    let status = run.status.french();
     println!(
         "Règlement n°{} {from}au {} — {status} — {} versement(s), {}",
         run.id,
@@ -29,7 +26,7 @@ fn print_run(run: &RunView) {
             p.site_name,
             p.iban_masked,
             Cents(p.amount_cents).to_french(),
-            p.status
+            p.status.as_str()
         );
     }
 }
@@ -58,7 +55,7 @@ pub async fn prepare(config: &Config, period_end: chrono::NaiveDate, minimum: Op
     let app = open_app(config).await?;
     let run = settlements::prepare(&app, &Caller::system(), period_end, minimum).await.map_err(refused)?;
     print_run(&run);
-    if run.status == "draft" {
+    if run.status == RunStatus::Draft {
         println!("Vérifiez, puis validez : passerelle settlement release {}", run.id);
     }
     app.db.close().await;

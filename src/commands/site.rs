@@ -103,7 +103,7 @@ pub async fn anomaly(config: &Config, cmd: AnomalyCommand) -> Result<(), CliErro
                     redeemer::local_time::local(a.detected_at).format("%d/%m/%Y %H:%M"),
                     a.label,
                     a.site_name.as_deref().unwrap_or("—"),
-                    if a.status == "dismissed" { "  [classée]" } else { "" }
+                    if a.status == redeemer::anomalies::AnomalyStatus::Dismissed { "  [classée]" } else { "" }
                 );
                 println!("      {}", a.evidence);
                 if let Some(c) = a.comment {

@@ -176,6 +176,28 @@ impl From<crate::identity::users::UserError> for ApiError {
     }
 }
 
+impl From<settlement::runs::SettlementError> for ApiError {
+    fn from(e: settlement::runs::SettlementError) -> Self {
+        use settlement::runs::SettlementError as E;
+        match e {
+            E::NotFound => ApiError::not_found(),
+            E::Ledger(l) => l.into(),
+            E::Db(db) => db.into(),
+            E::State(_) | E::PreviousOpen(_) | E::LaterPeriodExists(_) => ApiError::conflict(e.code(), e),
+            E::PeriodNotOver(_) | E::BadMinimum | E::Sepa(_) => ApiError::unprocessable(e.code(), e),
+        }
+    }
+}
+
+impl From<statistics::StatsError> for ApiError {
+    fn from(e: statistics::StatsError) -> Self {
+        match e {
+            statistics::StatsError::Db(db) => db.into(),
+            statistics::StatsError::Period(p) => ApiError::unprocessable("invalid_period", p),
+        }
+    }
+}
+
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(r: axum::extract::rejection::JsonRejection) -> Self {
         use axum::extract::rejection::JsonRejection as J;

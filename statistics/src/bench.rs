@@ -101,7 +101,7 @@ impl Departement {
 fn departements() -> Vec<Departement> {
     let mut by: std::collections::BTreeMap<String, Vec<(String, u64)>> = std::collections::BTreeMap::new();
     for c in issuer::territory::communes() {
-        by.entry(c.departement.clone()).or_default().push((c.insee.clone(), u64::from(c.population)));
+        by.entry(c.departement.clone()).or_default().push((c.insee.to_string(), u64::from(c.population)));
     }
     by.into_iter()
         .map(|(code, mut list)| {

@@ -116,7 +116,7 @@ impl TestServer {
                                 id,
                                 "Accueil",
                                 "1 place de la Mairie",
-                                "33522",
+                                &"33522".parse().unwrap(),
                                 "Mo-Fr 09:00-18:00",
                             )
                             .await

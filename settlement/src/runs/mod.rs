@@ -20,12 +20,14 @@ mod preparation;
 mod reading;
 mod releasing;
 mod sepa_files;
+mod status;
 
 pub use payout_outcome::{confirm, confirm_in, record_return, record_return_in};
 pub use preparation::{Period, prepare, prepare_due, prepare_in};
 pub use reading::{SitePayout, get, list, site_payouts};
 pub use releasing::{cancel, cancel_in, release, release_in};
 pub use sepa_files::{funder_account, sepa_file, set_funder_account};
+pub use status::{PayoutStatus, RunStatus};
 
 use crate::sepa::SepaError;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -107,8 +109,7 @@ pub struct Payout {
     pub amount_cents: i64,
     pub iban_masked: String,
     pub end_to_end_id: String,
-    /// `draft`, `sent`, `confirmed` or `returned`.
-    pub status: String,
+    pub status: PayoutStatus,
     pub return_reason: Option<String>,
 }
 
@@ -118,8 +119,7 @@ pub struct Run {
     pub id: i64,
     pub period_start: Option<NaiveDate>,
     pub period_end: NaiveDate,
-    /// `draft`, `released` or `cancelled`.
-    pub status: String,
+    pub status: RunStatus,
     pub mode: Mode,
     pub minimum_cents: i64,
     pub created_at: DateTime<Utc>,

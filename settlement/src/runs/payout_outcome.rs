@@ -1,7 +1,8 @@
 //! What the bank says of a sent payout: confirmed (it left the account) or returned by the
 //! site's bank.
 
-use super::SettlementError;
+use super::status::payout_status;
+use super::{PayoutStatus, SettlementError};
 use chrono::{DateTime, Utc};
 use ledger::{AccountCode, Cents, Db, NewTransaction, time};
 use sqlx::{AnyConnection, Row};
@@ -9,7 +10,7 @@ use sqlx::{AnyConnection, Row};
 struct PayoutState {
     site: i64,
     amount: i64,
-    status: String,
+    status: PayoutStatus,
     posted: Option<i64>,
     funder: Option<i64>,
 }
@@ -24,7 +25,7 @@ async fn payout_state(conn: &mut AnyConnection, payout: i64) -> Result<PayoutSta
     Ok(PayoutState {
         site: r.try_get(0)?,
         amount: r.try_get(1)?,
-        status: r.try_get(2)?,
+        status: payout_status(&r.try_get::<String, _>(2)?)?,
         posted: r.try_get(3)?,
         funder: r.try_get(4)?,
     })
@@ -35,7 +36,7 @@ async fn payout_state(conn: &mut AnyConnection, payout: i64) -> Result<PayoutSta
 /// moves in our accounts).
 pub async fn confirm_in(conn: &mut AnyConnection, payout: i64, on: DateTime<Utc>) -> Result<(), SettlementError> {
     let p = payout_state(&mut *conn, payout).await?;
-    if p.status != "sent" {
+    if p.status != PayoutStatus::Sent {
         return Err(SettlementError::State(format!("le versement n°{payout} n'est pas en attente de confirmation")));
     }
     if p.funder.is_none() {
@@ -80,14 +81,14 @@ pub async fn record_return_in(
     let p = payout_state(&mut *conn, payout).await?;
     let key = format!("payout-returned:{payout}");
     let memo = format!("Virement retourné : {reason}");
-    match (p.status.as_str(), p.posted, p.funder) {
+    match (p.status, p.posted, p.funder) {
         // Not yet confirmed, or paid by a funder (direct mode): the settlement posting is
         // reversed (in direct mode the funder owes the amount again).
-        ("sent", Some(original), _) | ("confirmed", Some(original), Some(_)) => {
+        (PayoutStatus::Sent, Some(original), _) | (PayoutStatus::Confirmed, Some(original), Some(_)) => {
             ledger::reverse_in(&mut *conn, original, &key, &memo, on).await?;
         }
         // Confirmed from our account, then returned: the money is back in the bank.
-        ("confirmed", _, None) => {
+        (PayoutStatus::Confirmed, _, None) => {
             let t = NewTransaction::new(key, "payout_returned", memo, on)
                 .debit(AccountCode::bank(), Cents(p.amount))
                 .credit(AccountCode::site_payable(p.site), Cents(p.amount));

@@ -1,5 +1,6 @@
 //! Reading runs: one run with its payouts, the list of runs, a site's payouts.
 
+use super::status::{payout_status, run_status};
 use super::{Mode, Payout, Run, SettlementError, parse_day};
 use chrono::NaiveDate;
 use ledger::{Db, time};
@@ -39,7 +40,7 @@ pub(super) async fn get_in(conn: &mut AnyConnection, id: i64) -> Result<Option<R
             amount_cents: p.try_get(3)?,
             iban_masked: iban.parse::<Iban>().map(|i| i.masked()).unwrap_or_default(),
             end_to_end_id: p.try_get(5)?,
-            status: p.try_get(6)?,
+            status: payout_status(&p.try_get::<String, _>(6)?)?,
             return_reason: p.try_get(7)?,
         })
     })
@@ -48,7 +49,7 @@ pub(super) async fn get_in(conn: &mut AnyConnection, id: i64) -> Result<Option<R
         id: r.try_get(0)?,
         period_start: r.try_get::<Option<String>, _>(1)?.map(|d| parse_day(&d)).transpose()?,
         period_end: parse_day(&r.try_get::<String, _>(2)?)?,
-        status: r.try_get(3)?,
+        status: run_status(&r.try_get::<String, _>(3)?)?,
         mode: Mode::parse(&r.try_get::<String, _>(7)?).unwrap_or(Mode::Custody),
         minimum_cents: r.try_get(4)?,
         created_at: time::from_micros(r.try_get(5)?),

@@ -1,15 +1,15 @@
 //! Releasing a draft run (each payout posted and marked sent) or cancelling it (nothing had
 //! moved).
 
-use super::{Run, SettlementError, cutoff, get_in};
+use super::{Run, RunStatus, SettlementError, cutoff, get_in};
 use ledger::{AccountCode, Cents, Db, NewTransaction, time};
 use sqlx::AnyConnection;
 
 /// Releases a draft run: every payout is posted and marked sent, in one transaction.
 pub async fn release_in(conn: &mut AnyConnection, id: i64, by: Option<i64>) -> Result<Run, SettlementError> {
     let run = get_in(&mut *conn, id).await?.ok_or(SettlementError::NotFound)?;
-    if run.status != "draft" {
-        return Err(SettlementError::State(format!("le règlement n°{id} est déjà {}", french_status(&run.status))));
+    if run.status != RunStatus::Draft {
+        return Err(SettlementError::State(format!("le règlement n°{id} est déjà {}", run.status.french())));
     }
     let at = cutoff(run.period_end);
     for p in &run.payouts {
@@ -49,8 +49,8 @@ pub async fn release(db: &Db, id: i64, by: Option<i64>) -> Result<Run, Settlemen
 /// Cancels a draft run (nothing had moved); its period can then be prepared again.
 pub async fn cancel_in(conn: &mut AnyConnection, id: i64) -> Result<(), SettlementError> {
     let run = get_in(&mut *conn, id).await?.ok_or(SettlementError::NotFound)?;
-    if run.status != "draft" {
-        return Err(SettlementError::State(format!("le règlement n°{id} est déjà {}", french_status(&run.status))));
+    if run.status != RunStatus::Draft {
+        return Err(SettlementError::State(format!("le règlement n°{id} est déjà {}", run.status.french())));
     }
     sqlx::query("DELETE FROM payouts WHERE run_id = $1").bind(id).execute(&mut *conn).await?;
     sqlx::query("DELETE FROM settlement_runs WHERE id = $1").bind(id).execute(&mut *conn).await?;
@@ -62,12 +62,4 @@ pub async fn cancel(db: &Db, id: i64) -> Result<(), SettlementError> {
     let mut tx = db.begin().await?;
     cancel_in(&mut tx, id).await?;
     Ok(tx.commit().await?)
-}
-
-fn french_status(s: &str) -> &'static str {
-    match s {
-        "released" => "validé",
-        "cancelled" => "annulé",
-        _ => "en préparation",
-    }
 }

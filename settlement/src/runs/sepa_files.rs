@@ -1,7 +1,7 @@
 //! The SEPA credit transfer files of a released run, and the funders' accounts they are paid
 //! from in direct mode.
 
-use super::{Mode, SettlementError, get};
+use super::{Mode, RunStatus, SettlementError, get};
 use crate::sepa::{CreditTransfer, Party, Transfer};
 use ledger::{Cents, Db, time};
 use redeemer::bank::{Bic, Iban};
@@ -11,7 +11,7 @@ use sqlx::{AnyConnection, Row};
 /// operator's account (`debtor`). Direct mode: `funder`'s payouts, paid from its account.
 pub async fn sepa_file(db: &Db, id: i64, debtor: &Party, funder: Option<i64>) -> Result<String, SettlementError> {
     let run = get(db, id).await?.ok_or(SettlementError::NotFound)?;
-    if run.status != "released" {
+    if run.status != RunStatus::Released {
         return Err(SettlementError::State(format!("le règlement n°{id} n'est pas validé")));
     }
     match (run.mode, funder) {

@@ -42,6 +42,14 @@ impl Fields {
         self.text(name)?.parse::<ledger::Cents>().map_err(|e| format!("{e}."))
     }
 
+    /// A value of a type that checks its own form (an INSEE code, a SIRET…), with its message.
+    pub fn parsed<T: FromStr>(&self, name: &str) -> Result<T, String>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.text(name)?.parse::<T>().map_err(|e| format!("{} : {e}.", label(name)))
+    }
+
     /// A date (`2027-12-31`).
     pub fn date(&self, name: &str) -> Result<chrono::NaiveDate, String> {
         let v = self.text(name)?;
@@ -116,6 +124,9 @@ mod tests {
         assert!(f.euros("v").unwrap_err().contains("montant invalide"));
         assert!(f.date("d").unwrap_err().contains("date valide"));
         assert!(f.text("label").unwrap_err().contains("obligatoire"));
+        let insee = fields(&[("commune_insee", "2a004"), ("other", "3306")]);
+        assert_eq!(insee.parsed::<issuer::InseeCode>("commune_insee").unwrap().as_str(), "2A004");
+        assert!(insee.parsed::<issuer::InseeCode>("other").unwrap_err().contains("code INSEE mal formé"));
         let policy = fields(&[("p", "refund"), ("q", "everything")]);
         assert_eq!(policy.choice::<issuer::orders::UnusedPolicy>("p").unwrap(), issuer::orders::UnusedPolicy::Refund);
         assert!(policy.choice::<issuer::orders::UnusedPolicy>("q").unwrap_err().contains("valeur possible"));

@@ -66,7 +66,7 @@ pub async fn payouts(app: &AppState, who: &Signed, q: &HashMap<String, String>) 
                 date(p.period_end).into(),
                 euros(p.payout.amount_cents).into(),
                 p.payout.iban_masked.into(),
-                status_word(&p.payout.status).into(),
+                status_word(p.payout.status.as_str()).into(),
                 link("Relevé (PDF)", download_href(&format!("/api/v1/settlements/{}/statements/{site}", p.run_id))),
             ],
             Vec::new(),

@@ -7,7 +7,7 @@ use crate::http::pages::actions::{Done, Outcome, say};
 use crate::http::pages::console::{Action, Field, FormSpec, Page, Section, Signed, Table, download_href, id, link};
 use crate::http::pages::form::Fields;
 use crate::http::pages::format::{date, euros, status_word};
-use settlement::runs::Mode;
+use settlement::runs::{Mode, PayoutStatus, RunStatus};
 use std::collections::HashMap;
 
 fn mode(m: Mode) -> &'static str {
@@ -26,7 +26,7 @@ pub async fn list(app: &AppState, who: &Signed, _: &HashMap<String, String>) -> 
     for r in runs {
         let id = r.id.to_string();
         let mut actions = Vec::new();
-        if r.status == "draft" {
+        if r.status == RunStatus::Draft {
             if c.may(Act::ReleaseSettlement) {
                 actions.push(Action::run("settlement.release", "Valider").with("id", &id));
             }
@@ -39,7 +39,7 @@ pub async fn list(app: &AppState, who: &Signed, _: &HashMap<String, String>) -> 
             vec![
                 id.clone().into(),
                 format!("{start} → {}", date(r.period_end)).into(),
-                status_word(&r.status).into(),
+                status_word(r.status.as_str()).into(),
                 mode(r.mode).into(),
                 r.payouts.len().to_string().into(),
                 euros(r.total_cents).into(),
@@ -76,13 +76,13 @@ pub async fn detail(app: &AppState, who: &Signed, q: &HashMap<String, String>) -
         "Période du {} au {} — {} — total {}.",
         run.period_start.map_or_else(|| "—".to_owned(), date),
         date(run.period_end),
-        status_word(&run.status),
+        status_word(run.status.as_str()),
         euros(run.total_cents)
     ));
     let mut docs = Section::new("Documents");
     docs.links
         .push((download_href(&format!("/api/v1/settlements/{id}/report.pdf")), "Rapport du règlement (PDF)".into()));
-    if run.status == "released" && run.mode != Mode::Direct {
+    if run.status == RunStatus::Released && run.mode != Mode::Direct {
         docs.links
             .push((download_href(&format!("/api/v1/settlements/{id}/sepa.xml")), "Fichier de virements SEPA".into()));
     }
@@ -91,7 +91,7 @@ pub async fn detail(app: &AppState, who: &Signed, q: &HashMap<String, String>) -
     for p in run.payouts {
         let pid = p.id.to_string();
         let mut actions = Vec::new();
-        if p.status == "sent" {
+        if p.status == PayoutStatus::Sent {
             if c.may(Act::ConfirmPayout) {
                 actions.push(Action::run("payout.confirm", "Confirmer le virement").with("id", &pid));
             }
@@ -101,7 +101,7 @@ pub async fn detail(app: &AppState, who: &Signed, q: &HashMap<String, String>) -
                 );
             }
         }
-        let mut st = status_word(&p.status);
+        let mut st = status_word(p.status.as_str());
         if let Some(reason) = &p.return_reason {
             st = format!("{st} ({reason})");
         }

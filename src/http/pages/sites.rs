@@ -108,7 +108,7 @@ pub async fn detail(app: &AppState, who: &Signed, q: &HashMap<String, String>) -
             vec![
                 p.name.clone().into(),
                 p.address.clone().into(),
-                p.commune_insee.clone().into(),
+                p.commune_insee.to_string().into(),
                 p.opening_hours.clone().into(),
             ],
             Vec::new(),
@@ -205,7 +205,7 @@ pub async fn decide(app: &App, caller: &Caller, f: &Fields) -> Outcome {
 /// `site.add_place`
 pub async fn add_place(app: &App, caller: &Caller, f: &Fields) -> Outcome {
     let (name, address, insee, hours) =
-        (f.text("name")?, f.text("address")?, f.text("commune_insee")?, f.text("opening_hours")?);
+        (f.text("name")?, f.text("address")?, f.parsed("commune_insee")?, f.text("opening_hours")?);
     let place = NewPlace { name: &name, address: &address, commune_insee: &insee, opening_hours: &hours };
     sites::add_place(app, caller, f.number("site")?, place).await.map_err(say)?;
     Ok(Done::said("C'est fait : lieu d'accueil ajouté."))

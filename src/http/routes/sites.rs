@@ -68,7 +68,9 @@ pub async fn get(State(app): State<AppState>, caller: Caller, Path(id): Path<i64
 pub struct NewPlace {
     name: String,
     address: String,
-    commune_insee: String,
+    /// INSEE code of the commune (5 characters, e.g. "33063").
+    #[schema(value_type = String)]
+    commune_insee: issuer::InseeCode,
     /// OpenStreetMap opening_hours syntax, e.g. "Mo-Fr 09:00-17:00".
     opening_hours: String,
 }

@@ -60,7 +60,10 @@ pub async fn world(t: &TestDb) -> World {
         )
         .await
         .unwrap();
-        let place = sites::add_place(&mut tx, site, "Accueil", "1 place de la Mairie", commune, "24/7").await.unwrap();
+        let place =
+            sites::add_place(&mut tx, site, "Accueil", "1 place de la Mairie", &commune.parse().unwrap(), "24/7")
+                .await
+                .unwrap();
         sites::set_services(&mut tx, site, &["DEM-ACCOMP", "DEM-DOSSIER"]).await.unwrap();
         sites::decide(&mut tx, site, Accreditation::Accredited, Some("2099-12-31".parse().unwrap()), None, "Agréé")
             .await
@@ -106,7 +109,7 @@ pub async fn hand_over(t: &TestDb, w: &World, order: i64, n: u32, profile: (&str
     let mut tx = t.db.begin().await.unwrap();
     let p = BeneficiaryProfile {
         age_band: profile.0.into(),
-        commune_insee: profile.1.into(),
+        commune_insee: profile.1.parse().unwrap(),
         autonomy: profile.2,
         referral_reason: None,
     };

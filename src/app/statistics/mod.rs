@@ -3,6 +3,10 @@
 //! month. A funder sees its own orders, a site its own activity, the operator everything or one
 //! funder's orders or one site's activity.
 
+mod views;
+
+pub use views::{FiguresView, TableView};
+
 use crate::app::{Act, App, AppError, AppResult, Caller};
 use issuer::organisations::OrgKind;
 use serde::Deserialize;
