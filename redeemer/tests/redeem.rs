@@ -24,6 +24,10 @@ struct World {
     order: i64,
 }
 
+fn insee(code: &str) -> issuer::InseeCode {
+    code.parse().unwrap()
+}
+
 fn at(day: &str) -> DateTime<Utc> {
     day.parse::<NaiveDate>().unwrap().and_hms_opt(10, 0, 0).unwrap().and_utc()
 }
@@ -62,26 +66,13 @@ async fn world(t: &TestDb, fee_bps: u32) -> World {
     )
     .await
     .unwrap();
-    let place = sites::add_place(
-        &mut tx,
-        site,
-        "Médiathèque",
-        "1 rue du Professeur Arnozan",
-        &"33522".parse().unwrap(),
-        "Mo-Sa 10:00-18:00",
-    )
-    .await
-    .unwrap();
-    let paris_place = sites::add_place(
-        &mut tx,
-        site,
-        "Antenne parisienne",
-        "1 rue de Rivoli",
-        &"75056".parse().unwrap(),
-        "Mo-Fr 09:00-17:00",
-    )
-    .await
-    .unwrap();
+    let place = sites::add_place(&mut tx, site, "Médiathèque", "1 rue Arnozan", &insee("33522"), "Mo-Sa 10:00-18:00")
+        .await
+        .unwrap();
+    let paris_place =
+        sites::add_place(&mut tx, site, "Antenne parisienne", "1 rue de Rivoli", &insee("75056"), "Mo-Fr 09:00-17:00")
+            .await
+            .unwrap();
     sites::set_services(&mut tx, site, &["DEM-ACCOMP", "DEM-DOSSIER", "LOI-PHOTO"]).await.unwrap();
     sites::decide(
         &mut tx,
@@ -103,16 +94,10 @@ async fn world(t: &TestDb, fee_bps: u32) -> World {
     )
     .await
     .unwrap();
-    let pending_place = sites::add_place(
-        &mut tx,
-        pending_site,
-        "Local",
-        "2 place de la Victoire",
-        &"33063".parse().unwrap(),
-        "Mo 10:00-12:00",
-    )
-    .await
-    .unwrap();
+    let pending_place =
+        sites::add_place(&mut tx, pending_site, "Local", "2 place de la Victoire", &insee("33063"), "Mo 10:00-12:00")
+            .await
+            .unwrap();
     sites::set_services(&mut tx, pending_site, &["DEM-ACCOMP"]).await.unwrap();
     tx.commit().await.unwrap();
     issuance::issue(&t.db, &keys, order.id, &|_, _| {}).await.unwrap();
@@ -373,16 +358,10 @@ async fn extra_site(t: &TestDb, name: &str, siret_prefix: &str, commune: &str) -
     let site = sites::create(&mut tx, name, &issuer::Siret::completing(siret_prefix).unwrap(), &iban, &bic, name)
         .await
         .unwrap();
-    let place = sites::add_place(
-        &mut tx,
-        site,
-        "Accueil",
-        "1 place de la Mairie",
-        &commune.parse().unwrap(),
-        "Mo-Su 08:00-20:00",
-    )
-    .await
-    .unwrap();
+    let place =
+        sites::add_place(&mut tx, site, "Accueil", "1 place de la Mairie", &insee(commune), "Mo-Su 08:00-20:00")
+            .await
+            .unwrap();
     sites::set_services(&mut tx, site, &["DEM-ACCOMP"]).await.unwrap();
     sites::decide(&mut tx, site, Accreditation::Accredited, Some("2099-12-31".parse().unwrap()), None, "Agréé")
         .await
