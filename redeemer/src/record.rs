@@ -29,7 +29,10 @@ pub struct Redeemed {
     pub fee_cents: i64,
     /// The site's payable balance after this redemption.
     pub site_payable_cents: i64,
-    /// True when this is a retry of an earlier request with the same key.
+    /// True when this answers a retry of an earlier request with the same key: every other
+    /// field is then exactly what the first request was answered. Not part of the answer's JSON
+    /// (the answer is the same, byte for byte); the API tells a retry by its status and header.
+    #[serde(skip)]
     pub replayed: bool,
 }
 
@@ -96,9 +99,14 @@ impl Write {
         self.vouchers.iter().map(|v| v.id)
     }
 
+    /// The site's payable balance right after this redemption's posting.
+    fn payable_after(&self, posted: &Posted) -> i64 {
+        posted.natural_balance(&AccountCode::site_payable(self.site_id)).map_or(0, |c| c.0)
+    }
+
     /// What was recorded, and what the anomaly rules look at.
     fn recorded(&self, id: i64, value: i64, fee: i64, posted: &Posted, day: DayCount) -> Recorded {
-        let payable = posted.natural_balance(&AccountCode::site_payable(self.site_id)).map_or(0, |c| c.0);
+        let payable = self.payable_after(posted);
         let mut books: Vec<(i64, i64)> = self.vouchers.iter().map(|r| (r.book_id, r.book_other_sites)).collect();
         books.dedup_by_key(|b| b.0);
         Recorded {
@@ -143,20 +151,24 @@ async fn mark_redeemed(conn: &mut AnyConnection, ids: &[i64], now: i64) -> Resul
     Ok(update.execute(&mut *conn).await?.rows_affected())
 }
 
+/// One redemption row to insert: the checked write, its value, fee, ledger transaction and the
+/// site's payable balance right after it (kept to answer a retry exactly as the first request).
+type NewRow<'a> = (&'a Write, i64, i64, &'a Posted);
+
 /// Inserts the redemption rows; their ids by idempotency key.
 async fn insert_redemptions(
     conn: &mut AnyConnection,
-    writes: &[(&Write, i64, i64, i64)],
+    writes: &[NewRow<'_>],
     now: i64,
 ) -> Result<HashMap<String, i64>, sqlx::Error> {
     let mut insert = sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO redemptions (idempotency_key, request_hash, site_id, place_id, service_code, scanned_by, performed_at, \
-         recorded_at, voucher_count, value_cents, fee_cents, ledger_transaction, outcome, autonomy_before, autonomy_after) \
-         VALUES {} RETURNING id, idempotency_key",
-        placeholder_rows(writes.len(), 15)
+         recorded_at, voucher_count, value_cents, fee_cents, ledger_transaction, outcome, autonomy_before, autonomy_after, \
+         site_payable_after) VALUES {} RETURNING id, idempotency_key",
+        placeholder_rows(writes.len(), 16)
     )))
     .persistent(writes.len() == 1);
-    for (w, value, fee, transaction) in writes {
+    for (w, value, fee, posted) in writes {
         insert = insert
             .bind(w.key.as_str())
             .bind(w.hash.as_slice())
@@ -169,10 +181,11 @@ async fn insert_redemptions(
             .bind(w.vouchers.len() as i64)
             .bind(*value)
             .bind(*fee)
-            .bind(*transaction)
+            .bind(posted.transaction_id)
             .bind(w.outcome.map(|o| o.result.as_str()))
             .bind(w.outcome.and_then(|o| o.autonomy_before).map(i64::from))
-            .bind(w.outcome.and_then(|o| o.autonomy_after).map(i64::from));
+            .bind(w.outcome.and_then(|o| o.autonomy_after).map(i64::from))
+            .bind(w.payable_after(posted));
     }
     let mut ids = HashMap::with_capacity(writes.len());
     for r in insert.fetch_all(&mut *conn).await? {
@@ -215,7 +228,7 @@ pub(crate) async fn write_one(db: &Db, w: &Write) -> Result<Recorded, RedeemErro
         return Err(refuse("conflict", "Réessayez.", None));
     }
     let day = anomalies::count_redemptions(&mut tx, &[(w.site_id, w.day)]).await?[0];
-    let id = insert_redemptions(&mut tx, &[(w, value, fee, posted.transaction_id)], now)
+    let id = insert_redemptions(&mut tx, &[(w, value, fee, &posted)], now)
         .await?
         .remove(&w.key)
         .ok_or_else(|| refuse("conflict", "Réessayez.", None))?;
@@ -244,8 +257,7 @@ pub(crate) async fn write_batch(db: &Db, writes: &[&Write]) -> Result<Vec<Record
     let posted = ledger::post_batch_in(&mut tx, &transactions).await?;
     let days: Vec<(i64, NaiveDate)> = writes.iter().map(|w| (w.site_id, w.day)).collect();
     let days = anomalies::count_redemptions(&mut tx, &days).await?;
-    let rows: Vec<(&Write, i64, i64, i64)> =
-        writes.iter().zip(&built).zip(&posted).map(|((w, b), p)| (*w, b.1, b.2, p.transaction_id)).collect();
+    let rows: Vec<NewRow<'_>> = writes.iter().zip(&built).zip(&posted).map(|((w, b), p)| (*w, b.1, b.2, p)).collect();
     let mut redemption_ids = insert_redemptions(&mut tx, &rows, now).await?;
     let mut recorded_ids = Vec::with_capacity(writes.len());
     for w in writes {

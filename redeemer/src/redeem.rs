@@ -102,28 +102,42 @@ async fn load_voucher(
     }
 }
 
+/// The first answer to the request recorded under `key`, if any: exactly what it was answered,
+/// the site's payable balance as it was right after it included. A different request under the
+/// same key is refused.
 async fn replay(conn: &mut AnyConnection, key: &str, hash: &[u8]) -> Result<Option<Redeemed>, RedeemError> {
-    let row = sqlx::query("SELECT id, request_hash, voucher_count, value_cents, fee_cents, site_id FROM redemptions WHERE idempotency_key = $1")
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(
+        "SELECT id, request_hash, voucher_count, value_cents, fee_cents, site_id, site_payable_after \
+         FROM redemptions WHERE idempotency_key = $1",
+    )
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?;
     let Some(r) = row else { return Ok(None) };
     let stored: Vec<u8> = r.try_get(1)?;
     if stored != hash {
         return Err(RedeemError::IdempotencyConflict(key.to_owned()));
     }
-    let site: i64 = r.try_get(5)?;
-    let payable: i64 =
-        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM ledger_accounts WHERE code = $1")
+    let payable = match r.try_get::<Option<i64>, _>(6)? {
+        Some(after) => after,
+        // Recorded before the balance was kept with it (migration 0011): the balance now.
+        None => {
+            let site: i64 = r.try_get(5)?;
+            let balance: i64 = sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM ledger_accounts WHERE code = $1",
+            )
             .bind(AccountCode::site_payable(site).as_str())
             .fetch_one(&mut *conn)
             .await?;
+            -balance
+        }
+    };
     Ok(Some(Redeemed {
         redemption_id: r.try_get(0)?,
         vouchers: u32::try_from(r.try_get::<i64, _>(2)?).unwrap_or(0),
         value_cents: r.try_get(3)?,
         fee_cents: r.try_get(4)?,
-        site_payable_cents: -payable,
+        site_payable_cents: payable,
         replayed: true,
     }))
 }
@@ -456,8 +470,12 @@ async fn already_redeemed(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BatchItem {
     pub idempotency_key: String,
+    /// What was recorded: for an item recorded by an earlier sync, exactly what that sync was
+    /// answered.
     pub redeemed: Option<Redeemed>,
     pub refusal: Option<Refusal>,
+    /// True when the item had been recorded by an earlier sync.
+    pub replayed: bool,
 }
 
 /// Scans queued on a device while offline, synced later: each item is redeemed on its own, with
@@ -485,8 +503,10 @@ pub async fn redeem_batch(
             redeem(db, keys, item).await
         };
         out.push(match result {
-            Ok(r) => BatchItem { idempotency_key: key, redeemed: Some(r), refusal: None },
-            Err(RedeemError::Refused(r)) => BatchItem { idempotency_key: key, redeemed: None, refusal: Some(r) },
+            Ok(r) => BatchItem { idempotency_key: key, replayed: r.replayed, redeemed: Some(r), refusal: None },
+            Err(RedeemError::Refused(r)) => {
+                BatchItem { idempotency_key: key, redeemed: None, refusal: Some(r), replayed: false }
+            }
             Err(RedeemError::IdempotencyConflict(k)) => BatchItem {
                 idempotency_key: key,
                 redeemed: None,
@@ -495,6 +515,7 @@ pub async fn redeem_batch(
                     message: format!("La clé « {k} » a déjà servi pour un autre passage."),
                     voucher: None,
                 }),
+                replayed: false,
             },
             Err(e) => return Err(e),
         });

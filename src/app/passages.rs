@@ -100,9 +100,12 @@ pub struct RedeemedView {
     pub vouchers: u32,
     pub value_cents: i64,
     pub fee_cents: i64,
-    /// The site's payable balance after this redemption.
+    /// The site's payable balance right after this redemption.
     pub site_payable_cents: i64,
-    /// True when this is a retry of an earlier request with the same key.
+    /// A retry of an earlier request with the same key: the answer is then the first one, byte
+    /// for byte; the API tells it by the status 200 and the header `Idempotent-Replayed: true`.
+    #[serde(skip)]
+    #[schema(ignore)]
     pub replayed: bool,
 }
 
@@ -119,12 +122,20 @@ pub struct BatchItemView {
     pub idempotency_key: String,
     pub redeemed: Option<RedeemedView>,
     pub refusal: Option<RefusalView>,
+    /// True when the item had been recorded by an earlier sync (`redeemed` is then what that
+    /// sync was answered).
+    pub replayed: bool,
 }
 
 impl From<BatchItem> for BatchItemView {
     fn from(b: BatchItem) -> Self {
-        let BatchItem { idempotency_key, redeemed, refusal } = b;
-        BatchItemView { idempotency_key, redeemed: redeemed.map(Into::into), refusal: refusal.map(Into::into) }
+        let BatchItem { idempotency_key, redeemed, refusal, replayed } = b;
+        BatchItemView {
+            idempotency_key,
+            redeemed: redeemed.map(Into::into),
+            refusal: refusal.map(Into::into),
+            replayed,
+        }
     }
 }
 
@@ -306,11 +317,13 @@ mod tests {
             idempotency_key: "k1".into(),
             redeemed: Some(redeemed),
             refusal: None,
+            replayed: true,
         });
         same_json::<_, BatchItemView>(&BatchItem {
             idempotency_key: "k2".into(),
             redeemed: None,
             refusal: Some(refusal),
+            replayed: false,
         });
         same_json::<_, PassageView>(&redeemer::history::Passage {
             id: 9,

@@ -336,7 +336,8 @@ impl From<redeemer::redeem::RedeemError> for ApiError {
         match e {
             E::Refused(r) if r.code == "already_redeemed" => ApiError::conflict(r.code, r.message),
             E::Refused(r) => ApiError::unprocessable(r.code, r.message),
-            E::IdempotencyConflict(_) => ApiError::conflict("idempotency_conflict", e),
+            // The same key with another request: the request is wrong, not the state (issue 22).
+            E::IdempotencyConflict(_) => ApiError::unprocessable("idempotency_conflict", e),
             E::Issuer(i) => i.into(),
             E::Ledger(l) => l.into(),
             E::Db(db) => db.into(),

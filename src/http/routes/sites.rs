@@ -192,17 +192,28 @@ pub async fn redeem_batch(
     Ok(Json(passages::redeem_batch(&app, &caller, id, b.items).await?))
 }
 
-/// Redeems vouchers for a delivered service (the site's members). 201 when recorded, 200 for a
-/// retry of the same request; the answer includes the site's new payable balance.
-#[utoipa::path(post, path = "/api/v1/sites/{id}/redemptions", tag = "passage", request_body = Passage, responses((status = 201, body = RedeemedView), (status = 200, body = RedeemedView), (status = 409, body = Problem)))]
+/// Redeems vouchers for a delivered service (the site's members). 201 when recorded; a retry of
+/// the same request with the same `idempotency_key` answers 200 with the header
+/// `Idempotent-Replayed: true` and the first answer, byte for byte (the site's payable balance
+/// as it was right after this redemption); the same key with another request is refused (422,
+/// `idempotency_conflict`).
+#[utoipa::path(post, path = "/api/v1/sites/{id}/redemptions", tag = "passage", request_body = Passage,
+    responses((status = 201, body = RedeemedView),
+        (status = 200, body = RedeemedView, headers(("Idempotent-Replayed" = String, description = "`true`: the first answer to this key"))),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn redeem(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
     Json(b): Json<Passage>,
-) -> ApiResult<(StatusCode, Json<RedeemedView>)> {
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
     let done = passages::redeem(&app, &caller, id, b).await?;
-    Ok((if done.replayed { StatusCode::OK } else { StatusCode::CREATED }, Json(done)))
+    Ok(if done.replayed {
+        (StatusCode::OK, [("idempotent-replayed", "true")], Json(done)).into_response()
+    } else {
+        (StatusCode::CREATED, Json(done)).into_response()
+    })
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
