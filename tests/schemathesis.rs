@@ -1,8 +1,9 @@
-//! Property-based testing of the API against its own OpenAPI document, with schemathesis (PyPI,
-//! installed by `.ci/run`): for every route, as each kind of caller, generated requests never get
-//! a 5xx answer nor an answer that breaks the documented schema. Bounded in time per caller, with
-//! a fixed seed so that CI is repeatable (`PASSERELLE_SCHEMATHESIS_SEED=… cargo test --test
-//! schemathesis` explores other inputs). A missing schemathesis fails the test.
+//! The API against its own OpenAPI document. The document passes `openapi-spec-validator` (PyPI,
+//! installed by `.ci/run`) with no error. Property-based testing with schemathesis (PyPI): for
+//! every route, as each kind of caller, generated requests never get a 5xx answer, an answer that
+//! breaks the documented schema, nor a status the operation does not document. Bounded in time
+//! per caller, with a fixed seed so that CI is repeatable (`PASSERELLE_SCHEMATHESIS_SEED=… cargo
+//! test --test schemathesis` explores other inputs). A missing tool fails the test.
 
 mod common;
 
@@ -25,7 +26,7 @@ async fn the_api_keeps_its_contract(tdb: TestDb) {
             // Its cache of found failures goes to a temporary directory, not the repository.
             Command::new("schemathesis")
                 .current_dir(cache.path())
-                .args(["run", &schema, "--checks", "not_a_server_error,response_schema_conformance"])
+                .args(["run", &schema, "--checks", "not_a_server_error,response_schema_conformance,status_code_conformance"])
                 .args(["--max-time", SECONDS_PER_CALLER, "--max-examples", "5", "--workers", "1", "--seed", &seed])
                 .args(["--header", &format!("Authorization: Bearer {token}")])
                 .env("NO_COLOR", "1")
@@ -43,4 +44,19 @@ async fn the_api_keeps_its_contract(tdb: TestDb) {
     println!("{}", report.join("\n"));
 }
 
-ledger::both_engines!(the_api_keeps_its_contract);
+/// The published document is valid OpenAPI 3.1 (unique operation ids included).
+async fn the_document_is_valid_openapi(tdb: TestDb) {
+    let s = TestServer::start(tdb).await;
+    let doc = s.client.get(s.url("/api/v1/openapi.json")).send().await.unwrap().bytes().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, &doc).unwrap();
+    let out = Command::new("openapi-spec-validator")
+        .arg(&file)
+        .output()
+        .expect("openapi-spec-validator (pip install openapi-spec-validator==0.7.2; .ci/run installs it)");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains(": OK"), "openapi-spec-validator:\n{text}");
+}
+
+ledger::both_engines!(the_api_keeps_its_contract, the_document_is_valid_openapi);

@@ -1,6 +1,7 @@
 //! The HTTP server: routes, the authorization layer, problem documents, metrics.
 
 pub mod authz;
+pub mod contract;
 pub mod metrics;
 pub mod pages;
 pub mod problem;
@@ -41,7 +42,10 @@ impl utoipa::Modify for BearerAuth {
 
 /// The API routes and their OpenAPI document, built from the same declarations.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(routes::api_routes()).split_for_parts()
+    let (router, mut doc) =
+        OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(routes::api_routes()).split_for_parts();
+    contract::complete(&mut doc);
+    (router, doc)
 }
 
 /// The whole application.

@@ -18,7 +18,7 @@ pub struct AnomalyQuery {
 }
 
 /// Anomaly flags with their evidence, newest first (operator).
-#[utoipa::path(get, path = "/api/v1/anomalies", tag = "anomalies", params(AnomalyQuery), responses((status = 200, body = Vec<AnomalyView>)))]
+#[utoipa::path(get, path = "/api/v1/anomalies", operation_id = "list_anomalies", tag = "anomalies", params(AnomalyQuery), responses((status = 200, body = Vec<AnomalyView>)))]
 pub async fn list(
     State(app): State<AppState>,
     caller: Caller,

@@ -19,7 +19,7 @@ pub struct AuditQuery {
 
 /// The audit trail, newest first: everything for the operator, their own organisation's
 /// entries for managers.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, body = Vec<AuditEntry>)))]
+#[utoipa::path(get, path = "/api/v1/audit", operation_id = "list_audit_entries", tag = "audit", params(AuditQuery), responses((status = 200, body = Vec<AuditEntry>)))]
 pub async fn list(
     State(app): State<AppState>,
     caller: Caller,

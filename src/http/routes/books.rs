@@ -19,7 +19,7 @@ pub struct BookQuery {
 }
 
 /// Books: a prescriber's own; the books of an order for the operator and its funders.
-#[utoipa::path(get, path = "/api/v1/books", tag = "carnets", params(BookQuery), responses((status = 200, body = Vec<BookView>)))]
+#[utoipa::path(get, path = "/api/v1/books", operation_id = "list_books", tag = "carnets", params(BookQuery), responses((status = 200, body = Vec<BookView>)))]
 pub async fn list(
     State(app): State<AppState>,
     caller: Caller,
@@ -29,7 +29,7 @@ pub async fn list(
 }
 
 /// One book and its vouchers (operator, the prescriber holding it, the funders of its order).
-#[utoipa::path(get, path = "/api/v1/books/{serial}", tag = "carnets", responses((status = 200, body = BookDetail)))]
+#[utoipa::path(get, path = "/api/v1/books/{serial}", operation_id = "get_book", tag = "carnets", responses((status = 200, body = BookDetail)))]
 pub async fn get(
     State(app): State<AppState>,
     caller: Caller,
@@ -120,7 +120,7 @@ pub struct Cancellation {
 
 /// Cancels a lost or stolen book (operator, the prescriber holding it, the funders of its
 /// order): its active vouchers are cancelled and their value moves per the order's policy.
-#[utoipa::path(post, path = "/api/v1/books/{serial}/cancel", tag = "carnets", request_body = Cancellation, responses((status = 200, body = CancelledView)))]
+#[utoipa::path(post, path = "/api/v1/books/{serial}/cancel", operation_id = "cancel_book", tag = "carnets", request_body = Cancellation, responses((status = 200, body = CancelledView)))]
 pub async fn cancel(
     State(app): State<AppState>,
     caller: Caller,

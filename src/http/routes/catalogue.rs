@@ -25,7 +25,7 @@ pub struct NewService {
 }
 
 /// The catalogue (any signed-in user).
-#[utoipa::path(get, path = "/api/v1/catalogue", tag = "catalogue", responses((status = 200, body = Vec<ServiceView>)))]
+#[utoipa::path(get, path = "/api/v1/catalogue", operation_id = "list_services", tag = "catalogue", responses((status = 200, body = Vec<ServiceView>)))]
 pub async fn list(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<ServiceView>>> {
     Ok(Json(catalogue::list(&app, &caller).await?))
 }

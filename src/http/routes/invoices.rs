@@ -8,7 +8,7 @@ use axum::extract::State;
 
 /// Invoices and credit notes, newest first: all for the operator, its own for a funder. Those the
 /// ledger calls for are written first.
-#[utoipa::path(get, path = "/api/v1/invoices", tag = "factures", responses((status = 200, body = Vec<InvoiceView>)))]
+#[utoipa::path(get, path = "/api/v1/invoices", operation_id = "list_invoices", tag = "factures", responses((status = 200, body = Vec<InvoiceView>)))]
 pub async fn list(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<InvoiceView>>> {
     Ok(Json(invoices::list(&app, &caller).await?))
 }

@@ -26,7 +26,7 @@ pub async fn trial_balance(
 }
 
 /// Recomputes seals, balances and invariants (operator managers).
-#[utoipa::path(get, path = "/api/v1/ledger/verify", tag = "grand livre", responses((status = 200, body = VerifyResult)))]
+#[utoipa::path(get, path = "/api/v1/ledger/verify", operation_id = "verify_ledger", tag = "grand livre", responses((status = 200, body = VerifyResult)))]
 pub async fn verify(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<VerifyResult>> {
     Ok(Json(ledger::verify(&app, &caller).await?))
 }
@@ -39,7 +39,7 @@ pub struct Period {
 
 /// An account statement with running balance. The operator reads any account; a funder its
 /// `funder:{id}` account; a site its `site:{id}:payable` account.
-#[utoipa::path(get, path = "/api/v1/ledger/accounts/{code}/statement", tag = "grand livre", params(Period),
+#[utoipa::path(get, path = "/api/v1/ledger/accounts/{code}/statement", operation_id = "account_statement", tag = "grand livre", params(Period),
     responses((status = 200, body = Statement), (status = 404, body = Problem)))]
 pub async fn statement(
     State(app): State<AppState>,

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 /// Orders: all for the operator, its own for a funder.
-#[utoipa::path(get, path = "/api/v1/orders", tag = "commandes", responses((status = 200, body = Vec<OrderView>)))]
+#[utoipa::path(get, path = "/api/v1/orders", operation_id = "list_orders", tag = "commandes", responses((status = 200, body = Vec<OrderView>)))]
 pub async fn list(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<OrderView>>> {
     Ok(Json(orders::list(&app, &caller).await?))
 }
@@ -51,7 +51,7 @@ pub struct NewOrderDoc {
 }
 
 /// Creates a draft order (operator managers). Fee terms in force are frozen into it.
-#[utoipa::path(post, path = "/api/v1/orders", tag = "commandes", request_body = NewOrderDoc,
+#[utoipa::path(post, path = "/api/v1/orders", operation_id = "create_order", tag = "commandes", request_body = NewOrderDoc,
     responses((status = 201, body = OrderView), (status = 422, body = Problem)))]
 pub async fn create(
     State(app): State<AppState>,
@@ -62,7 +62,7 @@ pub async fn create(
 }
 
 /// One order (operator, or its funders).
-#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "commandes", responses((status = 200, body = OrderView)))]
+#[utoipa::path(get, path = "/api/v1/orders/{id}", operation_id = "get_order", tag = "commandes", responses((status = 200, body = OrderView)))]
 pub async fn get(State(app): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<OrderView>> {
     Ok(Json(orders::get(&app, &caller, id).await?))
 }
@@ -76,13 +76,13 @@ pub async fn block(State(app): State<AppState>, caller: Caller, Path(id): Path<i
 }
 
 /// Confirms a draft order (operator managers).
-#[utoipa::path(post, path = "/api/v1/orders/{id}/confirm", tag = "commandes", responses((status = 200, body = OrderView)))]
+#[utoipa::path(post, path = "/api/v1/orders/{id}/confirm", operation_id = "confirm_order", tag = "commandes", responses((status = 200, body = OrderView)))]
 pub async fn confirm(State(app): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<OrderView>> {
     Ok(Json(orders::confirm(&app, &caller, id).await?))
 }
 
 /// Cancels a draft or confirmed order (operator managers).
-#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "commandes", responses((status = 200, body = OrderView)))]
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", operation_id = "cancel_order", tag = "commandes", responses((status = 200, body = OrderView)))]
 pub async fn cancel(State(app): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<OrderView>> {
     Ok(Json(orders::cancel(&app, &caller, id).await?))
 }

@@ -19,7 +19,7 @@ pub struct ListQuery {
 }
 
 /// All organisations (operator only).
-#[utoipa::path(get, path = "/api/v1/organisations", tag = "organisations", params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/organisations", operation_id = "list_organisations", tag = "organisations", params(ListQuery),
     responses((status = 200, body = Vec<OrganisationView>)))]
 pub async fn list(
     State(app): State<AppState>,
@@ -41,7 +41,7 @@ pub struct NewOrganisation {
 }
 
 /// Creates a funder, prescriber or site organisation (operator managers).
-#[utoipa::path(post, path = "/api/v1/organisations", tag = "organisations", request_body = NewOrganisation,
+#[utoipa::path(post, path = "/api/v1/organisations", operation_id = "create_organisation", tag = "organisations", request_body = NewOrganisation,
     responses((status = 201, body = OrganisationView), (status = 409, body = Problem)))]
 pub async fn create(
     State(app): State<AppState>,
@@ -53,7 +53,7 @@ pub async fn create(
 }
 
 /// One organisation: the operator sees all, others only their own.
-#[utoipa::path(get, path = "/api/v1/organisations/{id}", tag = "organisations",
+#[utoipa::path(get, path = "/api/v1/organisations/{id}", operation_id = "get_organisation", tag = "organisations",
     responses((status = 200, body = OrganisationView), (status = 404, body = Problem)))]
 pub async fn get(
     State(app): State<AppState>,

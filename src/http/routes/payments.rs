@@ -36,7 +36,7 @@ pub async fn record(
 }
 
 /// Payments received from a funder (operator, or the funder itself).
-#[utoipa::path(get, path = "/api/v1/funders/{id}/payments", tag = "financeurs", responses((status = 200, body = Vec<PaymentView>)))]
+#[utoipa::path(get, path = "/api/v1/funders/{id}/payments", operation_id = "list_payments", tag = "financeurs", responses((status = 200, body = Vec<PaymentView>)))]
 pub async fn list(
     State(app): State<AppState>,
     caller: Caller,

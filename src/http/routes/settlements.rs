@@ -15,7 +15,7 @@ const XML: &str = "application/xml; charset=utf-8";
 const PDF: &str = "application/pdf";
 
 /// Settlement runs, newest period first (operator).
-#[utoipa::path(get, path = "/api/v1/settlements", tag = "règlements", responses((status = 200, body = Vec<RunView>)))]
+#[utoipa::path(get, path = "/api/v1/settlements", operation_id = "list_settlements", tag = "règlements", responses((status = 200, body = Vec<RunView>)))]
 pub async fn list(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<RunView>>> {
     Ok(Json(settlements::list(&app, &caller).await?))
 }
@@ -43,7 +43,7 @@ pub async fn prepare(
 }
 
 /// A run and its payouts (operator).
-#[utoipa::path(get, path = "/api/v1/settlements/{id}", tag = "règlements", responses((status = 200, body = RunView)))]
+#[utoipa::path(get, path = "/api/v1/settlements/{id}", operation_id = "get_settlement", tag = "règlements", responses((status = 200, body = RunView)))]
 pub async fn get(State(app): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<RunView>> {
     Ok(Json(settlements::get(&app, &caller, id).await?))
 }
@@ -56,7 +56,7 @@ pub async fn release(State(app): State<AppState>, caller: Caller, Path(id): Path
 }
 
 /// Cancels a draft run (operator managers).
-#[utoipa::path(post, path = "/api/v1/settlements/{id}/cancel", tag = "règlements", responses((status = 204)))]
+#[utoipa::path(post, path = "/api/v1/settlements/{id}/cancel", operation_id = "cancel_settlement", tag = "règlements", responses((status = 204)))]
 pub async fn cancel(State(app): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     settlements::cancel(&app, &caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -70,7 +70,7 @@ pub async fn sepa(State(app): State<AppState>, caller: Caller, Path(id): Path<i6
 }
 
 /// The operator's report of a run, PDF (operator).
-#[utoipa::path(get, path = "/api/v1/settlements/{id}/report.pdf", tag = "règlements", responses((status = 200, content_type = "application/pdf", body = Vec<u8>)))]
+#[utoipa::path(get, path = "/api/v1/settlements/{id}/report.pdf", operation_id = "settlement_report_pdf", tag = "règlements", responses((status = 200, content_type = "application/pdf", body = Vec<u8>)))]
 pub async fn report(State(app): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<Response> {
     let bytes = settlements::report(&app, &caller, id).await?;
     Ok(download(PDF, &format!("rapport-reglement-{id}.pdf"), bytes))
@@ -78,7 +78,7 @@ pub async fn report(State(app): State<AppState>, caller: Caller, Path(id): Path<
 
 /// A site's statement for a run, PDF: each voucher redeemed in the period (the operator, the
 /// site's members).
-#[utoipa::path(get, path = "/api/v1/settlements/{id}/statements/{site}", tag = "règlements", responses((status = 200, content_type = "application/pdf", body = Vec<u8>)))]
+#[utoipa::path(get, path = "/api/v1/settlements/{id}/statements/{site}", operation_id = "site_statement_pdf", tag = "règlements", responses((status = 200, content_type = "application/pdf", body = Vec<u8>)))]
 pub async fn statement(
     State(app): State<AppState>,
     caller: Caller,
@@ -130,7 +130,7 @@ pub struct Confirmation {
 }
 
 /// Records the bank's confirmation of a payout (operator managers).
-#[utoipa::path(post, path = "/api/v1/payouts/{id}/confirm", tag = "règlements", request_body = Confirmation, responses((status = 204)))]
+#[utoipa::path(post, path = "/api/v1/payouts/{id}/confirm", operation_id = "confirm_payout", tag = "règlements", request_body = Confirmation, responses((status = 204)))]
 pub async fn confirm(
     State(app): State<AppState>,
     caller: Caller,

@@ -23,7 +23,7 @@ pub struct NewSite {
 }
 
 /// Creates a pending site with its payout account (operator managers).
-#[utoipa::path(post, path = "/api/v1/sites", tag = "lieux", request_body = NewSite, responses((status = 201, body = SiteView)))]
+#[utoipa::path(post, path = "/api/v1/sites", operation_id = "create_site", tag = "lieux", request_body = NewSite, responses((status = 201, body = SiteView)))]
 pub async fn create(
     State(app): State<AppState>,
     caller: Caller,
@@ -52,13 +52,13 @@ pub async fn import(
 }
 
 /// All sites (operator).
-#[utoipa::path(get, path = "/api/v1/sites", tag = "lieux", responses((status = 200, body = Vec<SiteView>)))]
+#[utoipa::path(get, path = "/api/v1/sites", operation_id = "list_sites", tag = "lieux", responses((status = 200, body = Vec<SiteView>)))]
 pub async fn list(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<SiteView>>> {
     Ok(Json(sites::list(&app, &caller).await?))
 }
 
 /// One site (operator, or its own members).
-#[utoipa::path(get, path = "/api/v1/sites/{id}", tag = "lieux", responses((status = 200, body = SiteView)))]
+#[utoipa::path(get, path = "/api/v1/sites/{id}", operation_id = "get_site", tag = "lieux", responses((status = 200, body = SiteView)))]
 pub async fn get(State(app): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<Json<SiteView>> {
     Ok(Json(sites::get(&app, &caller, id).await?))
 }
@@ -164,7 +164,7 @@ pub struct VerifyRequest {
 }
 
 /// Says for each voucher whether it can be redeemed here and now (the site's members).
-#[utoipa::path(post, path = "/api/v1/sites/{id}/verify", tag = "passage", request_body = VerifyRequest, responses((status = 200, body = Vec<VerdictView>)))]
+#[utoipa::path(post, path = "/api/v1/sites/{id}/verify", operation_id = "verify_vouchers", tag = "passage", request_body = VerifyRequest, responses((status = 200, body = Vec<VerdictView>)))]
 pub async fn verify(
     State(app): State<AppState>,
     caller: Caller,

@@ -55,7 +55,7 @@ pub async fn table_csv(
 
 /// The impact report (funders, the operator): figures, monthly charts, breakdowns (the long ones
 /// limited to their largest rows, as on the dashboard), method.
-#[utoipa::path(get, path = "/api/v1/statistics/report.pdf", tag = "statistiques", params(Filter),
+#[utoipa::path(get, path = "/api/v1/statistics/report.pdf", operation_id = "impact_report_pdf", tag = "statistiques", params(Filter),
     responses((status = 200, content_type = "application/pdf", description = "PDF")))]
 pub async fn report(State(app): State<AppState>, caller: Caller, Query(filter): Query<Filter>) -> ApiResult<Response> {
     let pdf = statistics::impact_report(&app, &caller, &filter).await?;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 /// The caller's own API tokens (never their secret).
-#[utoipa::path(get, path = "/api/v1/tokens", tag = "identité", responses((status = 200, body = Vec<TokenInfo>)))]
+#[utoipa::path(get, path = "/api/v1/tokens", operation_id = "list_tokens", tag = "identité", responses((status = 200, body = Vec<TokenInfo>)))]
 pub async fn list(State(app): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<TokenInfo>>> {
     Ok(Json(tokens::list(&app, &caller).await?))
 }
@@ -25,7 +25,7 @@ pub struct NewToken {
 }
 
 /// Creates an API token for the caller.
-#[utoipa::path(post, path = "/api/v1/tokens", tag = "identité", request_body = NewToken,
+#[utoipa::path(post, path = "/api/v1/tokens", operation_id = "create_token", tag = "identité", request_body = NewToken,
     responses((status = 201, body = CreatedToken), (status = 422, body = Problem)))]
 pub async fn create(
     State(app): State<AppState>,
