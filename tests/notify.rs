@@ -2,7 +2,8 @@
 //! engines: « mot de passe oublié » from the sign-in page to a new password, once; the same
 //! answer for an unknown address; expired links refused; the outbox row in the transaction of its
 //! change; a delivery refused while the server is down, retried once it is up; `.eml` files
-//! when no SMTP server is configured; the operator's page and the metrics.
+//! when no SMTP server is configured; the operator's page and the metrics; a server killed
+//! between the commit and the delivery loses nothing.
 
 mod common;
 
@@ -40,7 +41,11 @@ fn hidden(html: &str, name: &str) -> String {
 
 /// Opens a page with a recovery form: its CSRF value, the cookie, the HTML.
 async fn open(s: &TestServer, b: &reqwest::Client, path: &str) -> (String, String, StatusCode, String) {
-    let r = b.get(s.url(path)).send().await.unwrap();
+    open_at(&s.base, b, path).await
+}
+
+async fn open_at(base: &str, b: &reqwest::Client, path: &str) -> (String, String, StatusCode, String) {
+    let r = b.get(format!("{base}{path}")).send().await.unwrap();
     let status = r.status();
     let cookie = cookie_of(&r, "psl_recovery");
     let html = r.text().await.unwrap();
@@ -50,9 +55,13 @@ async fn open(s: &TestServer, b: &reqwest::Client, path: &str) -> (String, Strin
 
 /// Asks for a link for `email`: the status and the page's text without its CSRF values.
 async fn forgot(s: &TestServer, b: &reqwest::Client, email: &str) -> (StatusCode, String) {
-    let (csrf, cookie, _, _) = open(s, b, "/mot-de-passe-oublie").await;
+    forgot_at(&s.base, b, email).await
+}
+
+async fn forgot_at(base: &str, b: &reqwest::Client, email: &str) -> (StatusCode, String) {
+    let (csrf, cookie, _, _) = open_at(base, b, "/mot-de-passe-oublie").await;
     let r = b
-        .post(s.url("/mot-de-passe-oublie"))
+        .post(format!("{base}/mot-de-passe-oublie"))
         .header("cookie", cookie)
         .form(&[("email", email), ("csrf", &csrf)])
         .send()
@@ -367,7 +376,96 @@ async fn files_when_no_smtp_server(tdb: TestDb) {
     assert_eq!(smtp::eml_files(&dir).len(), 1);
 }
 
+/// The server process is killed (SIGKILL) after the change committed and before its message
+/// could be delivered (the SMTP server is down): nothing is lost. Once the SMTP server is up,
+/// `passerelle mail send` delivers it, once.
+async fn killed_before_delivery_loses_nothing(tdb: TestDb) {
+    let keys = tempfile::tempdir().unwrap();
+    issuer::keys::KeyRing::generate(keys.path()).unwrap();
+    {
+        let mut tx = tdb.db.begin().await.unwrap();
+        let org =
+            passerelle::identity::organisations::create(&mut tx, passerelle::identity::OrgKind::Operator, "Op", None)
+                .await
+                .unwrap();
+        passerelle::identity::users::create(&mut tx, org.id, EMAIL, "Marie", Role::Manager, "un ancien mot de passe")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let smtp_port = smtp::free_port();
+    let port = smtp::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let env = |c: &mut std::process::Command| {
+        c.env("DATABASE_URL", &tdb.url)
+            .env("PASSERELLE_KEY_DIR", keys.path())
+            .env("PASSERELLE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("PASSERELLE_PUBLIC_URL", &base)
+            .env("PASSERELLE_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
+            .env("PASSERELLE_SETTLEMENT_SCHEDULE", "off")
+            .env("RUST_LOG", "error")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+    };
+    let mut serve = std::process::Command::new(env!("CARGO_BIN_EXE_passerelle"));
+    serve.arg("serve");
+    env(&mut serve);
+    let mut server = serve.spawn().unwrap();
+    let mut up = false;
+    for _ in 0..400 {
+        if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status().is_success()) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    if !up {
+        let _ = server.kill();
+        panic!("the server did not start");
+    }
+    let b = browser();
+    assert_eq!(forgot_at(&base, &b, EMAIL).await.0, StatusCode::OK);
+    // The server tries, the SMTP server is down: the attempt fails and is recorded.
+    let mut tried = None;
+    for _ in 0..200 {
+        let row = outbox::list(&tdb.db, 1).await.unwrap().pop();
+        if row.as_ref().is_some_and(|r| r.attempts >= 1) {
+            tried = row;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let row = tried.expect("the server tried to deliver");
+    assert_eq!(row.state(), outbox::State::Failing);
+
+    let mail = SmtpServer::start_on(smtp_port).await;
+    // As if the backoff had elapsed.
+    let mut tx = tdb.db.begin().await.unwrap();
+    sqlx::query("UPDATE outbox_messages SET next_attempt_at = $1")
+        .bind(ledger::time::to_micros(ledger::time::now()))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    for expected in ["1 courriel(s) remis, 0 en échec", "0 courriel(s) remis, 0 en échec"] {
+        let mut send = std::process::Command::new(env!("CARGO_BIN_EXE_passerelle"));
+        send.args(["mail", "send"]);
+        env(&mut send);
+        let out = send.output().unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && said.contains(expected), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let received = mail.wait_for(1).await;
+    assert_eq!(received.len(), 1, "delivered once");
+    assert_eq!(received[0].message_id, format!("<{}@localhost>", row.message_id));
+    assert!(received[0].text.as_deref().unwrap().contains(&format!("{base}/nouveau-mot-de-passe?jeton=")));
+}
+
 ledger::both_engines!(
+    killed_before_delivery_loses_nothing,
     forgot_password_end_to_end,
     the_outbox_row_is_in_the_transaction,
     retried_until_the_server_answers,
