@@ -366,7 +366,18 @@ async fn files_when_no_smtp_server(tdb: TestDb) {
 
     let anonymous = Caller::anonymous();
     assert!(passerelle::app::passwords::link_is_valid(&app, &anonymous, token).await.unwrap());
+    // Another link of the same person stops working once a password is chosen.
+    let mut tx = tdb.db.begin().await.unwrap();
+    let other = passerelle::identity::password_tokens::create(
+        &mut tx,
+        created.user.id,
+        passerelle::identity::password_tokens::Purpose::Reset,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
     passerelle::app::passwords::choose(&app, &anonymous, token, NEW_PASSWORD).await.unwrap();
+    assert!(!passerelle::app::passwords::link_is_valid(&app, &anonymous, &other).await.unwrap());
     assert!(!passerelle::app::passwords::link_is_valid(&app, &anonymous, token).await.unwrap());
     assert!(passerelle::app::passwords::choose(&app, &anonymous, token, NEW_PASSWORD).await.is_err());
     assert!(passerelle::identity::sessions::sign_in(&tdb.db, "lea@test.example", NEW_PASSWORD).await.is_ok());

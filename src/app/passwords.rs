@@ -15,8 +15,9 @@ pub fn link(app: &App, token: &str) -> String {
 }
 
 /// Asks for a reset link for `email`. Nothing tells whether the address has an account: the
-/// answer is the same, and a message is written to the outbox (with the token, in the same
-/// transaction) only when it does. Limited per client address (429) and, silently, per email.
+/// answer is the same and does not wait for the lookup (its time does not tell either); when
+/// the address has an account, the token and its message are written to the outbox in one
+/// transaction. Limited per client address (429) and, silently, per email.
 #[tracing::instrument(skip_all)]
 pub async fn request_reset(app: &App, caller: &Caller, email: &str, ip: IpAddr) -> AppResult<()> {
     caller.require(Act::RequestPasswordReset)?;
@@ -25,7 +26,18 @@ pub async fn request_reset(app: &App, caller: &Caller, email: &str, ip: IpAddr) 
     if !app.limits.allow_password_message(&email) {
         return Ok(());
     }
-    let Some(user) = users::by_email(&app.db, &email).await?.filter(|u| !u.disabled) else { return Ok(()) };
+    let app = app.clone();
+    tokio::spawn(async move {
+        if let Err(e) = write_reset(&app, &email).await {
+            tracing::warn!(error = %e, "lien de nouveau mot de passe non écrit");
+        }
+    });
+    Ok(())
+}
+
+/// The token and its message, in one transaction, if `email` has an active account.
+async fn write_reset(app: &App, email: &str) -> AppResult<()> {
+    let Some(user) = users::by_email(&app.db, email).await?.filter(|u| !u.disabled) else { return Ok(()) };
     let mut tx = app.db.begin().await?;
     let token = password_tokens::create(&mut tx, user.id, Purpose::Reset).await?;
     let minutes = Purpose::Reset.lifetime().num_minutes();

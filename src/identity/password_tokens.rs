@@ -86,15 +86,22 @@ pub async fn use_token(conn: &mut AnyConnection, token: &str, new_password: &str
     if changed.rows_affected() == 0 {
         return Ok(None);
     }
-    sqlx::query("UPDATE password_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
+    cancel_all(conn, user_id).await?;
     sqlx::query("UPDATE web_sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
         .bind(now)
         .bind(user_id)
         .execute(&mut *conn)
         .await?;
     Ok(Some(user_id))
+}
+
+/// Every unused link of a user stops working (the password was set another way), in the
+/// caller's transaction.
+pub async fn cancel_all(conn: &mut AnyConnection, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE password_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
+        .bind(time::to_micros(time::now()))
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
