@@ -16,7 +16,7 @@ pub struct NewMessage {
 }
 
 /// A message of the outbox and where its delivery stands.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Stored {
     pub id: i64,
     /// The left part of the Message-ID (`<message_id@domain of the sender>`), the same at every
@@ -25,9 +25,7 @@ pub struct Stored {
     pub kind: String,
     pub to: Vec<String>,
     pub subject: String,
-    #[serde(skip)]
     pub text: String,
-    #[serde(skip)]
     pub html: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub attempts: i64,
