@@ -83,3 +83,24 @@ impl Limits {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_requests_are_limited() {
+        let limits = Limits::new(60, 600, 3000);
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        for _ in 0..PASSWORD_REQUESTS_PER_MINUTE {
+            assert!(limits.check_password_request(ip).is_ok());
+        }
+        assert!(matches!(limits.check_password_request(ip), Err(AppError::Limited(_))));
+        assert!(limits.check_password_request("192.0.2.8".parse().unwrap()).is_ok(), "per address");
+        for _ in 0..PASSWORD_MESSAGES_PER_HOUR {
+            assert!(limits.allow_password_message("marie@exemple.fr"));
+        }
+        assert!(!limits.allow_password_message("marie@exemple.fr"));
+        assert!(limits.allow_password_message("paul@exemple.fr"));
+    }
+}
