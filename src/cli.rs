@@ -75,6 +75,10 @@ pub enum Command {
         #[arg(long)]
         as_of: Option<chrono::NaiveDate>,
     },
+    /// Transactional email: deliver what waits in the outbox (the server does it every second),
+    /// list the messages and their delivery state.
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Copy the SQLite database consistently while the server runs (PostgreSQL: pg_dump).
     Backup {
         #[arg(long, value_name = "FICHIER.db")]
@@ -340,6 +344,17 @@ pub enum FunderCommand {
         /// Day the money arrived (YYYY-MM-DD; default today).
         #[arg(long)]
         date: Option<chrono::NaiveDate>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Deliver the messages that are due, once, and say how many were sent or failed.
+    Send,
+    /// The most recent messages and their delivery state.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
     },
 }
 

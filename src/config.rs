@@ -64,6 +64,30 @@ pub struct Config {
     pub vat_rate_bps: u32,
     /// `PASSERELLE_PAYMENT_TERMS_DAYS`: days to pay an invoice.
     pub payment_terms_days: u32,
+    /// `PASSERELLE_SMTP_URL`: the SMTP server (`smtp://` with STARTTLS, `smtps://` with TLS,
+    /// credentials in the URL); none: messages are written as `.eml` files in `mail_dir`.
+    pub smtp_url: Option<Secret>,
+    /// `PASSERELLE_MAIL_FROM`: the sender of every message (`Nom <adresse>`).
+    pub mail_from: lettre::message::Mailbox,
+    /// `PASSERELLE_MAIL_DIR`: where messages are written when no SMTP server is configured
+    /// (default: `mail/` beside the SQLite database, `./mail` with PostgreSQL).
+    pub mail_dir: PathBuf,
+}
+
+/// A setting that must never be shown (it carries a password): `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 /// The file form: every key optional.
@@ -96,6 +120,9 @@ struct FileConfig {
     vat_number: Option<String>,
     vat_rate_bps: Option<u32>,
     payment_terms_days: Option<u32>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    mail_dir: Option<PathBuf>,
 }
 
 /// A configuration error names the setting and says what is wrong.
@@ -301,7 +328,34 @@ impl Config {
         if !(1..=60).contains(&payment_terms_days) {
             return Err(bad("PASSERELLE_PAYMENT_TERMS_DAYS", "entre 1 et 60 jours (code de commerce, art. L441-10)"));
         }
+        let smtp_url = env("PASSERELLE_SMTP_URL").or(file.smtp_url).map(Secret);
+        if let Some(url) = &smtp_url {
+            // The URL carries the password: the message never repeats it.
+            let scheme_ok = url.0.starts_with("smtp://") || url.0.starts_with("smtps://");
+            if !scheme_ok || lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&url.0).is_err() {
+                return Err(bad(
+                    "PASSERELLE_SMTP_URL",
+                    "smtp://utilisateur:motdepasse@hôte:587 (STARTTLS) ou smtps://…@hôte:465 (TLS) attendu",
+                ));
+            }
+        }
+        let from = env("PASSERELLE_MAIL_FROM")
+            .or(file.mail_from)
+            .unwrap_or_else(|| "Passerelle <passerelle@localhost>".into());
+        let mail_from: lettre::message::Mailbox = from
+            .parse()
+            .map_err(|_| bad("PASSERELLE_MAIL_FROM", format!("« {from} » : Nom <adresse@domaine> attendu")))?;
+        let mail_dir = env("PASSERELLE_MAIL_DIR").map(PathBuf::from).or(file.mail_dir).unwrap_or_else(|| {
+            let sqlite_file = database_url.strip_prefix("sqlite://").or_else(|| database_url.strip_prefix("sqlite:"));
+            match sqlite_file.map(|f| Path::new(f.split('?').next().unwrap_or(f))) {
+                Some(file) => file.parent().unwrap_or(Path::new(".")).join("mail"),
+                None => PathBuf::from("./mail"),
+            }
+        });
         Ok(Config {
+            smtp_url,
+            mail_from,
+            mail_dir,
             settlement_mode,
             operator_address,
             operator_siret,
@@ -394,6 +448,21 @@ mod tests {
         assert_eq!(load(Some("token_cache_seconds = 0"), &[]).unwrap().token_cache, Duration::ZERO);
         let e = load(None, &[("PASSERELLE_TOKEN_CACHE_SECONDS", "3600")]).unwrap_err();
         assert_eq!(e.setting, "PASSERELLE_TOKEN_CACHE_SECONDS");
+    }
+
+    #[test]
+    fn mail() {
+        let c = load(None, &[("DATABASE_URL", "sqlite:/srv/passerelle/base.db")]).unwrap();
+        assert_eq!(c.mail_dir, PathBuf::from("/srv/passerelle/mail"));
+        assert!(c.smtp_url.is_none());
+        assert_eq!(c.mail_from.email.to_string(), "passerelle@localhost");
+        let c = load(None, &[("PASSERELLE_SMTP_URL", "smtps://moi:tr%C3%A8s-secret@smtp.example.fr:465")]).unwrap();
+        assert!(!format!("{c:?}").contains("secret"), "the password never shows");
+        let e = load(None, &[("PASSERELLE_SMTP_URL", "http://moi:secret@x")]).unwrap_err();
+        assert_eq!(e.setting, "PASSERELLE_SMTP_URL");
+        assert!(!e.to_string().contains("secret"));
+        let e = load(None, &[("PASSERELLE_MAIL_FROM", "pas une adresse")]).unwrap_err();
+        assert_eq!(e.setting, "PASSERELLE_MAIL_FROM");
     }
 
     #[test]

@@ -9,4 +9,5 @@ pub mod config;
 pub mod continuity;
 pub mod http;
 pub mod identity;
+pub mod notify;
 pub mod server;

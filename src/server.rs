@@ -1,4 +1,4 @@
-//! Running the HTTP server: background sealing and statistics, graceful shutdown.
+//! Running the HTTP server: background sealing, statistics and email, graceful shutdown.
 
 use crate::commands::CliError;
 use crate::config::Config;
@@ -33,8 +33,9 @@ pub async fn serve_until(
     let sealer = tokio::spawn(seal_loop(db.clone(), config.seal_interval, stop_rx.clone()));
     let statistics =
         config.statistics_interval.map(|every| tokio::spawn(statistics_loop(db.clone(), every, stop_rx.clone())));
-    let jobs = tokio::spawn(scheduled_jobs(db.clone(), config.clone(), stop_rx));
+    let jobs = tokio::spawn(scheduled_jobs(db.clone(), config.clone(), stop_rx.clone()));
     let state = AppState::new(db.clone(), config, keys);
+    let mail = tokio::spawn(crate::notify::sender::run(db.clone(), state.config.clone(), stop_rx));
     let addr = listener.local_addr().map_err(CliError::new)?;
     tracing::info!(%addr, engine = db.engine().as_str(), "Passerelle écoute");
     let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
@@ -43,6 +44,7 @@ pub async fn serve_until(
     let _ = stop_tx.send(true);
     let _ = sealer.await;
     let _ = jobs.await;
+    let _ = mail.await;
     if let Some(statistics) = statistics {
         let _ = statistics.await;
     }

@@ -1,6 +1,7 @@
 //! The pages in a real browser: Debian's Chromium, headless, driven by playwright-core
 //! (browser-tests/run.mjs) against a real server on each engine; every page passes axe-core's
 //! WCAG 2.1 AA rules. Missing Chromium or Node.js fails the test (`.ci/run` installs them).
+//! « Mot de passe oublié » goes through a real SMTP server (aiosmtpd) and the link it delivers.
 
 mod common;
 
@@ -172,4 +173,39 @@ async fn roles_in_chromium(tdb: TestDb) {
     assert!(report.is_ok(), "{report:?}");
 }
 
-ledger::both_engines!(pages_in_chromium, roles_in_chromium);
+/// « Mot de passe oublié » end to end in Chromium: the sign-in page's link, the request, the
+/// message delivered to a real SMTP server (aiosmtpd), its link opened in the browser to choose
+/// a new password, signing in with it, the link refused the second time.
+async fn forgot_password_in_chromium(tdb: TestDb) {
+    let mail = common::smtp::SmtpServer::start().await;
+    let s = TestServer::start_with(tdb, &[("PASSERELLE_SMTP_URL", &mail.url())]).await;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/browser-tests");
+    let email = "prescriber_manager@test.example";
+    let node = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let out =
+                Command::new("node").current_dir(dir).arg("forgot.mjs").args(args).output().expect("node (Node.js)");
+            let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            assert!(out.status.success(), "{text}");
+            text
+        })
+    };
+    let said = node(vec!["request".into(), s.base.clone(), email.into()]).await.unwrap();
+    assert!(said.contains("axe mot de passe oublié : aucune violation"), "{said}");
+    let message = mail.wait_for(1).await.remove(0);
+    assert_eq!(message.to, email);
+    let link =
+        common::smtp::link_in(message.text.as_deref().unwrap(), &format!("{}/nouveau-mot-de-passe?jeton=", s.base));
+    let said = node(vec!["choose".into(), s.base.clone(), link, email.into(), "un mot de passe choisi par moi".into()])
+        .await
+        .unwrap();
+    for line in [
+        "axe nouveau mot de passe : aucune violation",
+        "nouveau mot de passe : enregistré, connexion réussie",
+        "lien déjà utilisé : refusé",
+    ] {
+        assert!(said.contains(line), "« {line} » in:\n{said}");
+    }
+}
+
+ledger::both_engines!(pages_in_chromium, roles_in_chromium, forgot_password_in_chromium);

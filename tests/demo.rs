@@ -1,5 +1,6 @@
 //! The demo deployment (`passerelle demo`) is realistic: accredited sites at real places of the
-//! reference communes, months of redemptions at them, and a ledger that verifies.
+//! reference communes, months of redemptions at them, a ledger that verifies, and an invitation
+//! email delivered as a file.
 
 mod common;
 
@@ -46,6 +47,20 @@ async fn the_demo_has_accredited_sites_and_months_of_redemptions(t: TestDb) {
 
     let report = ledger::verify::verify(&db).await.unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
+
+    // The demo's invitation email waits in the outbox; without an SMTP server it is delivered as
+    // an .eml file in the mail folder.
+    let waiting = passerelle::notify::outbox::list(&db, 10).await.unwrap();
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    assert_eq!(
+        (waiting[0].kind.as_str(), waiting[0].to.clone()),
+        ("invitation", vec!["nouvel.agent@passerelle.demo".into()])
+    );
+    let transport = passerelle::notify::transport::Transport::from_config(&config).unwrap();
+    let report =
+        passerelle::notify::sender::deliver_due(&db, &transport, &config.mail_from, ledger::time::now()).await.unwrap();
+    assert_eq!(report.sent, 1);
+    assert_eq!(common::smtp::eml_files(&config.mail_dir).len(), 1);
 }
 
 ledger::both_engines!(the_demo_has_accredited_sites_and_months_of_redemptions);

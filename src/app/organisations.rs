@@ -1,11 +1,14 @@
 //! Organisations and their members: the operator creates organisations; managers invite members
-//! (a one-time password to hand over); the operator's managers reset a forgotten password.
+//! (an email with a single-use link to choose a password, and a one-time password to hand over
+//! if the message does not arrive); the operator's managers reset a forgotten password.
 
 use crate::app::{Act, App, AppError, AppResult, Caller};
 use crate::audit;
 use crate::identity::organisations::{self, Organisation};
+use crate::identity::password_tokens::{self, Purpose};
 use crate::identity::users::{self, User};
 use crate::identity::{OrgKind, Role, password};
+use crate::notify::{messages, outbox};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -35,7 +38,8 @@ impl From<Organisation> for OrganisationView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CreatedUser {
     pub user: User,
-    /// Shown once: give it to the person, who changes it at first sign-in.
+    /// Shown once: the person may sign in with it if the invitation email (a link to choose a
+    /// password) does not arrive, and changes it at first sign-in.
     pub one_time_password: String,
 }
 
@@ -107,7 +111,9 @@ pub fn may_invite(caller: &Caller, id: i64) -> bool {
     caller.may(Act::InviteMember) && caller.is_manager() && (caller.organisation_id == id || caller.is_operator())
 }
 
-/// Adds a member to an organisation, with a one-time password to hand over.
+/// Adds a member to an organisation: an invitation email with a single-use link to choose a
+/// password (written to the outbox in the same transaction), and a one-time password to hand
+/// over should the message not arrive.
 #[tracing::instrument(skip_all, fields(user = caller.user_id, organisation = id))]
 pub async fn invite(
     app: &App,
@@ -122,17 +128,26 @@ pub async fn invite(
     if !may_invite(caller, id) {
         return Err(AppError::Forbidden);
     }
-    organisations::get(&app.db, id).await?.ok_or(AppError::NotFound)?;
+    let organisation = organisations::get(&app.db, id).await?.ok_or(AppError::NotFound)?;
     let one_time_password = password::generate();
     let mut tx = app.db.begin().await?;
     let user = users::create(&mut tx, id, email, display_name, role, &one_time_password).await?;
+    let token = password_tokens::create(&mut tx, user.id, Purpose::Invitation).await?;
+    let message = messages::invitation(
+        &user.email,
+        &user.display_name,
+        &organisation.name,
+        &crate::app::passwords::link(app, &token),
+        Purpose::Invitation.lifetime().num_hours(),
+    );
+    let message_id = outbox::enqueue(&mut tx, &message).await?;
     audit::record(
         &mut tx,
         caller.actor(),
         "user.create",
         "user",
         user.id,
-        serde_json::json!({"organisation_id": id, "role": user.role}),
+        serde_json::json!({"organisation_id": id, "role": user.role, "message_id": message_id}),
     )
     .await?;
     tx.commit().await?;

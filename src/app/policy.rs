@@ -38,6 +38,12 @@ pub enum Act {
     ListMembers,
     InviteMember,
     ResetPassword,
+    /// « Mot de passe oublié »: ask for a link by email.
+    RequestPasswordReset,
+    /// Choose a password with a link received by email.
+    ChoosePassword,
+    /// The outbox: messages and their delivery state.
+    ListMessages,
     ListTokens,
     CreateToken,
     RevokeToken,
@@ -123,6 +129,9 @@ impl Act {
             Act::ListMembers => OperatorOrManager,
             Act::InviteMember => OperatorOrManager,
             Act::ResetPassword => OperatorManager,
+            Act::RequestPasswordReset => Public,
+            Act::ChoosePassword => Public,
+            Act::ListMessages => Operator,
             Act::ListTokens => AnyUser,
             Act::CreateToken => AnyUser,
             Act::RevokeToken => AnyUser,

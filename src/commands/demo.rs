@@ -338,6 +338,19 @@ pub async fn seed(config: &Config) -> Result<(ledger::Db, Vec<DemoLogin>), CliEr
     date_hand_overs(&db, order.id, &first_use, now).await?;
     settle_past_months(&db, config.settlement_minimum).await?;
     crate::server::write_invoices(&db, config).await?;
+    // A member invited through the use case: its invitation email is in the outbox, delivered
+    // as an .eml file (or by SMTP) once the server runs, and listed on /courriels.
+    let app = crate::app::App::new(db.clone(), config.clone(), keys.clone());
+    crate::app::organisations::invite(
+        &app,
+        &crate::app::Caller::system(),
+        init.operator_id,
+        "nouvel.agent@passerelle.demo",
+        "Dominique Petit",
+        Role::Member,
+    )
+    .await
+    .map_err(crate::commands::say)?;
     ledger::seal::seal_all(&db, 5_000).await.map_err(CliError::new)?;
     Ok((db, logins))
 }
@@ -445,6 +458,13 @@ pub async fn run(mut config: Config, listen: SocketAddr, database: &Path, serve:
         std::fs::remove_dir_all(&key_dir)
             .map_err(|err| CliError::new(format!("impossible de remplacer {} : {err}", key_dir.display())))?;
     }
+    // The demo's messages (no SMTP server configured) are files beside its database, made anew.
+    let mail_dir = database.with_extension("courriels");
+    if config.smtp_url.is_none() && mail_dir.exists() {
+        std::fs::remove_dir_all(&mail_dir)
+            .map_err(|err| CliError::new(format!("impossible de remplacer {} : {err}", mail_dir.display())))?;
+    }
+    config.mail_dir = mail_dir;
     config.database_url = format!("sqlite:{}", database.display());
     config.key_dir = key_dir;
     config.listen = listen;
@@ -465,6 +485,9 @@ pub async fn run(mut config: Config, listen: SocketAddr, database: &Path, serve:
     println!("Démo Passerelle prête : {url}");
     println!("Base de démonstration : {} (recréée à chaque lancement)", database.display());
     println!("Mot de passe de tous les comptes de démo : {DEMO_PASSWORD}");
+    if config.smtp_url.is_none() {
+        println!("Courriels (fichiers .eml, listés sur /courriels) : {}", config.mail_dir.display());
+    }
     println!();
     println!("{:<20} {:<34} {:<48} jeton d'API", "rôle", "adresse", "organisation");
     for l in &logins {

@@ -34,6 +34,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
         Command::Ledger(cmd) => commands::ledger::run(&config, cmd).await,
         Command::Site(cmd) => commands::site::run(&config, cmd).await,
+        Command::Mail(cmd) => commands::mail::run(&config, cmd).await,
         Command::Backup { out } => commands::backup::run(&config, &out).await.map(|_| ExitCode::SUCCESS),
         Command::Export { out } => commands::continuity::export(&config, &out).await.map(|_| ExitCode::SUCCESS),
         Command::Import { dir } => commands::continuity::import(&config, &dir).await.map(|_| ExitCode::SUCCESS),

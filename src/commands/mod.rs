@@ -12,6 +12,7 @@ pub mod issuer;
 pub mod ledger;
 #[cfg(feature = "bench")]
 pub mod loadtest;
+pub mod mail;
 pub mod print;
 pub mod settle;
 pub mod site;

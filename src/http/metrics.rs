@@ -1,4 +1,5 @@
-//! Prometheus metrics: request counts and latency histograms per route, database pool gauges.
+//! Prometheus metrics: request counts and latency histograms per route, database pool gauges,
+//! the outbox's messages by delivery state.
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
@@ -37,6 +38,20 @@ pub async fn track(req: Request, next: Next) -> Response {
     metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
         .record(start.elapsed().as_secs_f64());
     response
+}
+
+/// Sets the outbox gauges: messages pending, sent and failing (`outbox_messages{state}`). The
+/// sender counts deliveries and failures itself (`mail_delivered_total`,
+/// `mail_delivery_failures_total`, by kind).
+pub async fn outbox_gauges(db: &ledger::Db) {
+    match crate::notify::outbox::counts(db).await {
+        Ok(c) => {
+            for (state, n) in [("pending", c.pending), ("sent", c.sent), ("failing", c.failing)] {
+                metrics::gauge!("outbox_messages", "state" => state).set(n as f64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "compteurs des courriels indisponibles"),
+    }
 }
 
 /// Sets the pool gauges and renders the text exposition format.

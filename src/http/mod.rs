@@ -61,7 +61,10 @@ pub fn app(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout))
         .layer(axum::extract::DefaultBodyLimit::max(state.config.body_limit_bytes))
         .layer(axum::middleware::from_fn(security_headers))
-        .layer(TraceLayer::new_for_http())
+        // The path only, never the query: links carry secrets there (`?jeton=` of a password link).
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+            tracing::debug_span!("request", method = %req.method(), path = %req.uri().path(), version = ?req.version())
+        }))
         // Outermost: the request id spans everything, the trace layer's lines included.
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)

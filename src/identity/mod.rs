@@ -1,6 +1,7 @@
 //! Organisations, their users, passwords and API tokens.
 
 pub mod password;
+pub mod password_tokens;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

@@ -113,7 +113,8 @@ pub async fn revoke(db: &ledger::Db, id: i64) -> Result<(), sqlx::Error> {
     tx.commit().await
 }
 
-/// Changes a user's password after checking the current one; ends the user's other sessions.
+/// Changes a user's password after checking the current one; ends the user's other sessions and
+/// cancels their emailed password links.
 pub async fn change_password(db: &ledger::Db, session: &Session, current: &str, new: &str) -> Result<(), String> {
     let stored: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
         .bind(session.user.id)
@@ -138,12 +139,14 @@ pub async fn change_password(db: &ledger::Db, session: &Session, current: &str, 
         .execute(&mut *tx)
         .await
         .map_err(|e| e.to_string())?;
+    crate::identity::password_tokens::cancel_all(&mut tx, session.user.id).await.map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;
     Ok(())
 }
 
 /// The operator resets a user's password: a new one-time password (returned once), the lock
-/// lifted, every session of the user ended; in the caller's transaction (with its audit entry).
+/// lifted, every session of the user ended and every emailed password link cancelled; in the
+/// caller's transaction (with its audit entry).
 pub async fn reset_password(conn: &mut AnyConnection, user_id: i64) -> Result<Option<String>, sqlx::Error> {
     let one_time = password::generate();
     let done = sqlx::query("UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2")
@@ -159,5 +162,6 @@ pub async fn reset_password(conn: &mut AnyConnection, user_id: i64) -> Result<Op
         .bind(user_id)
         .execute(&mut *conn)
         .await?;
+    crate::identity::password_tokens::cancel_all(&mut *conn, user_id).await?;
     Ok(Some(one_time))
 }

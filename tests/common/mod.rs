@@ -2,6 +2,8 @@
 //! of either engine, with one signed-in user per organisation kind and role.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use issuer::profiles;
 use issuer::territory::Territory;
 use ledger::testing::TestDb;
@@ -57,12 +59,15 @@ pub fn test_config(url: &str, key_dir: &std::path::Path) -> Config {
 /// The test configuration with some settings overridden.
 pub fn test_config_with(url: &str, key_dir: &std::path::Path, extra: &[(&str, &str)]) -> Config {
     let url = url.to_owned();
+    // Messages written as files (no SMTP server) stay in the test's temporary folder.
+    let mail_dir = key_dir.join("courriels").display().to_string();
     let key_dir = key_dir.display().to_string();
     let extra: Vec<(String, String)> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     Config::from_sources(None, &move |k| match k {
         _ if extra.iter().any(|(e, _)| e == k) => extra.iter().find(|(e, _)| e == k).map(|(_, v)| v.clone()),
         "DATABASE_URL" => Some(url.clone()),
         "PASSERELLE_KEY_DIR" => Some(key_dir.clone()),
+        "PASSERELLE_MAIL_DIR" => Some(mail_dir.clone()),
         "PASSERELLE_LISTEN" => Some("127.0.0.1:0".into()),
         "PASSERELLE_BODY_LIMIT_BYTES" => Some("65536".into()),
         "PASSERELLE_SEAL_INTERVAL_MS" => Some("50".into()),
@@ -84,7 +89,14 @@ impl TestServer {
     pub async fn start_with(tdb: TestDb, settings: &[(&str, &str)]) -> TestServer {
         let keys = tempfile::tempdir().unwrap();
         issuer::keys::KeyRing::generate(keys.path()).unwrap();
-        let config = test_config_with(&tdb.url, keys.path(), settings);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        // Links in messages point at this server, unless the test says otherwise.
+        let mut settings = settings.to_vec();
+        if !settings.iter().any(|(k, _)| *k == "PASSERELLE_PUBLIC_URL") {
+            settings.push(("PASSERELLE_PUBLIC_URL", &base));
+        }
+        let config = test_config_with(&tdb.url, keys.path(), &settings);
         let mut org_ids: HashMap<&str, i64> = HashMap::new();
         let mut people = HashMap::new();
         let mut tx = tdb.db.begin().await.unwrap();
@@ -154,8 +166,6 @@ impl TestServer {
         }
         tx.commit().await.unwrap();
 
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
         let db = tdb.db.clone();
         let task = tokio::spawn(async move {

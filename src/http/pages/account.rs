@@ -15,7 +15,7 @@ use serde::Deserialize;
 pub const SESSION_COOKIE: &str = "psl_session";
 const LOGIN_COOKIE: &str = "psl_login";
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -26,9 +26,9 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-fn set_cookie(state: &AppState, name: &str, value: &str, path: &str, max_age: i64) -> HeaderValue {
+pub(crate) fn set_cookie(state: &AppState, name: &str, value: &str, path: &str, max_age: i64) -> HeaderValue {
     let secure = if state.config.public_url.starts_with("https://") { "; Secure" } else { "" };
-    let same_site = if name == LOGIN_COOKIE { "Strict" } else { "Lax" };
+    let same_site = if name == SESSION_COOKIE { "Lax" } else { "Strict" };
     HeaderValue::from_str(&format!(
         "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}"
     ))
@@ -100,7 +100,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, Form(f): F
     }
 }
 
-fn capitalise(s: &str) -> String {
+pub(crate) fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }

@@ -2,7 +2,7 @@
 
 use crate::http::pages::console::Builder;
 use crate::http::pages::{
-    audit, books, catalogue, dashboard, ledger, members, orders, organisations, redemptions, settlements, sites,
+    audit, books, catalogue, dashboard, ledger, members, orders, organisations, outbox, redemptions, settlements, sites,
 };
 
 /// (address pattern, title, builder); `{id}` parts are passed to the builder as `id`.
@@ -19,6 +19,7 @@ const PAGES: &[(&str, &str, Builder)] = &[
     ("/grand-livre", "Grand livre", |s, w, q| Box::pin(ledger::balance(s, w, q))),
     ("/releve", "Relevé de compte", |s, w, q| Box::pin(ledger::statement(s, w, q))),
     ("/journal", "Journal d'audit", |s, w, q| Box::pin(audit::trail(s, w, q))),
+    ("/courriels", "Courriels", |s, w, q| Box::pin(outbox::list(s, w, q))),
     ("/anomalies", "Anomalies", |s, w, q| Box::pin(audit::anomalies(s, w, q))),
     ("/membres", "Membres", |s, w, q| Box::pin(members::list(s, w, q))),
     ("/passages", "Passages enregistrés", |s, w, q| Box::pin(redemptions::history(s, w, q))),

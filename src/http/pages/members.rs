@@ -49,7 +49,7 @@ pub async fn list(app: &AppState, who: &Signed, q: &HashMap<String, String>) -> 
                 )),
         );
         section.paragraphs.push(
-            "L'invitation donne un mot de passe provisoire, affiché une seule fois : remettez-le à la personne.".into(),
+            "L'invitation envoie à la personne un lien pour choisir son mot de passe (valable 72 heures, une seule fois) et donne aussi un mot de passe provisoire, affiché une seule fois, à lui remettre si le message n'arrive pas.".into(),
         );
     }
     page.sections.push(section);
@@ -69,7 +69,10 @@ pub async fn invite(app: &App, caller: &Caller, f: &Fields) -> Outcome {
     .await
     .map_err(say)?;
     Ok(Done {
-        text: format!("C'est fait : {} est invité(e).", created.user.display_name),
+        text: format!(
+            "C'est fait : {} est invité(e) ; un message lui envoie un lien pour choisir son mot de passe.",
+            created.user.display_name
+        ),
         secret: Some(created.one_time_password),
     })
 }

@@ -20,6 +20,8 @@ pub mod ledger;
 pub mod members;
 pub mod orders;
 pub mod organisations;
+pub mod outbox;
+pub mod recovery;
 pub mod redemptions;
 pub mod scan;
 pub mod settlements;

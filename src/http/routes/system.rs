@@ -33,6 +33,14 @@ pub fn routes(doc: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {
             "/mot-de-passe",
             get(crate::http::pages::account::password_form).post(crate::http::pages::account::change_password),
         )
+        .route(
+            "/mot-de-passe-oublie",
+            get(crate::http::pages::recovery::forgot_form).post(crate::http::pages::recovery::forgot),
+        )
+        .route(
+            "/nouveau-mot-de-passe",
+            get(crate::http::pages::recovery::choose_form).post(crate::http::pages::recovery::choose),
+        )
         .route("/metrics", get(metrics))
         .route("/.well-known/passerelle-keys.json", get(keys))
         .route("/v", get(crate::http::pages::check::by_code))
@@ -59,6 +67,7 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    crate::http::metrics::outbox_gauges(&state.db).await;
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::http::metrics::render(&state.db))
 }
 
