@@ -2,11 +2,12 @@
 # Redemption throughput of two builds of Passerelle (issue 16: the application layer within 5 %
 # of before). Runs bench/redeem.sh alternately with OLD_BIN and NEW_BIN (release builds; a build
 # from before the `bench` feature needs none, a later one `--features bench`), ROUNDS times each,
-# and prints each run and the median of each side, per engine. Alternating spreads the machine's
-# drift over both sides; the pgbench rate measured in each run shows that drift.
+# and prints each run and the median of each side, per engine. Alternating (old-new, new-old, …)
+# spreads the machine's drift over both sides, and PostgreSQL writes its dirty pages (CHECKPOINT)
+# before each run; the pgbench rate measured in each run shows the drift that remains.
 #
 #   OLD_BIN=/path/old/passerelle NEW_BIN=target/release/passerelle bash bench/compare_binaries.sh
-#   ROUNDS=5 DURATION=20 OLD_BIN=… NEW_BIN=… bash bench/compare_binaries.sh
+#   ROUNDS=6 DURATION=20 OLD_BIN=… NEW_BIN=… bash bench/compare_binaries.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,14 +16,19 @@ cd "$(dirname "$0")/.."
 for bin in "$OLD_BIN" "$NEW_BIN"; do
   [ -x "$bin" ] || { echo "binaire introuvable : $bin" >&2; exit 1; }
 done
-ROUNDS="${ROUNDS:-3}"
+ROUNDS="${ROUNDS:-4}"
 export DURATION="${DURATION:-15}"
 OUT="$(mktemp)"
 trap 'rm -f "$OUT"' EXIT
 
+ADMIN_URL="${PASSERELLE_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 for round in $(seq 1 "$ROUNDS"); do
-  for side in old new; do
+  # ABBA: the side that runs first alternates, so that what one run leaves to the next (the
+  # server's checkpoints, the page cache) weighs on both sides alike.
+  if [ $((round % 2)) = 1 ]; then sides="old new"; else sides="new old"; fi
+  for side in $sides; do
     if [ "$side" = old ]; then bin="$OLD_BIN"; else bin="$NEW_BIN"; fi
+    psql -q -X "$ADMIN_URL" -c CHECKPOINT >/dev/null
     echo "== round $round, $side ($bin)"
     summary=$(PASSERELLE_BIN="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")" bash bench/redeem.sh 2>/dev/null \
       | grep -E '^(PostgreSQL|SQLite):')
