@@ -26,7 +26,12 @@ async fn the_api_keeps_its_contract(tdb: TestDb) {
             // Its cache of found failures goes to a temporary directory, not the repository.
             Command::new("schemathesis")
                 .current_dir(cache.path())
-                .args(["run", &schema, "--checks", "not_a_server_error,response_schema_conformance,status_code_conformance"])
+                .args([
+                    "run",
+                    &schema,
+                    "--checks",
+                    "not_a_server_error,response_schema_conformance,status_code_conformance",
+                ])
                 .args(["--max-time", SECONDS_PER_CALLER, "--max-examples", "5", "--workers", "1", "--seed", &seed])
                 .args(["--header", &format!("Authorization: Bearer {token}")])
                 .env("NO_COLOR", "1")
