@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod continuity;
+pub mod html;
 pub mod http;
 pub mod identity;
 pub mod notify;

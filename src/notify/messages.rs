@@ -1,22 +1,7 @@
 //! The messages, in French, plain text and HTML, each saying why it is sent.
 
+use crate::html::escape;
 use crate::notify::outbox::NewMessage;
-
-/// Escapes text for HTML.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// A simple accessible HTML page: language, title, paragraphs, one link as a plain anchor
 /// (its address written out too, for readers that do not follow links).

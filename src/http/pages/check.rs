@@ -4,27 +4,12 @@
 
 use crate::app::Caller;
 use crate::app::vouchers::{self, CheckView, PlaceView};
+use crate::html::escape;
 use crate::http::AppState;
 use crate::http::problem::ApiError;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use std::net::SocketAddr;
-
-/// Escapes text for HTML.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
